@@ -1,0 +1,43 @@
+"""Which Chromium to drive: Debian's where it is installed, Playwright's own otherwise.
+
+``BX24_CHROMIUM`` overrides the choice: a path to a Chromium binary, or ``playwright`` for the
+browser that ``playwright install chromium`` downloaded.
+"""
+
+import os
+import shutil
+
+# Flags that keep a headless Chromium quiet on a machine without internet: without them it
+# keeps trying to reach Google's services and logs refused connections.
+OFFLINE_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def chromium_executable():
+    """Path of the Chromium to launch, or None for Playwright's bundled browser."""
+    choice = os.environ.get("BX24_CHROMIUM", "").strip()
+    if choice == "playwright":
+        return None
+    if choice:
+        if not os.path.exists(choice):
+            raise FileNotFoundError(f"BX24_CHROMIUM={choice!r}: no such file")
+        return choice
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def launch_args():
+    """Keyword arguments for ``playwright.chromium.launch``."""
+    args = {"args": list(OFFLINE_ARGS)}
+    path = chromium_executable()
+    if path:
+        args["executable_path"] = path
+    return args

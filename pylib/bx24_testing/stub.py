@@ -1,0 +1,17 @@
+"""Where the BX24 stub lives, for code that serves it in place of Bitrix24's JS library.
+
+Tests route ``https://api.bitrix24.com/api/v1/`` to this script so the frame under test stays
+the production frame; the script's control API is ``window.BX24Stub``.
+"""
+
+from pathlib import Path
+
+STATIC_DIR = Path(__file__).parent / "static"
+STUB_PATH = STATIC_DIR / "bx24-stub.js"
+BX24_URL = "https://api.bitrix24.com/api/v1/"
+BX24_URL_PATTERN = BX24_URL + "**"
+
+
+def stub_script():
+    """The stub's JavaScript source."""
+    return STUB_PATH.read_text(encoding="utf-8")

@@ -1,0 +1,207 @@
+/* bx24 bridge: the JavaScript half of the bx24 Python library.
+ *
+ * Loaded as a plain script right after Bitrix24's BX24 library and before PyScript.
+ * Python takes seconds to boot (Pyodide) while Bitrix24 may already fire
+ * `entityChanged` and `initialized`, so this script binds every
+ * BackgroundCallCard::* event exactly once at BX24.init and queues them until
+ * Python attaches; attach() then delivers the queue in order, once, and live
+ * events after it.
+ *
+ * Everything crossing into Python is a JSON string: the one conversion Pyodide
+ * and MicroPython do the same way (an `undefined` payload simply disappears).
+ * Every request returns a Promise that always resolves, with an envelope:
+ *   {"status": "answer", "data": <callback argument>}
+ *   {"status": "no_answer"}               nothing within waitMs
+ *   {"status": "unavailable", "message"}  no BX24 on the page, or it threw
+ * so Python awaits Promises and never needs a Future or a timer of its own.
+ * An answer arriving after its request resolved is delivered to the attached
+ * handler as {"type": "late", "command", "data"} (for the timer commands, which
+ * Bitrix24 answers only on error, that is how a late "Call card is undefined"
+ * reaches Python). Events are {"type": "event", "name", "payload"}.
+ *
+ * window.bx24Bridge:
+ *   attach(handler)                       handler(messageJson); once per page;
+ *                                         sets <html data-bx24="ready"> when the queue is delivered
+ *   call(command, paramsJson, waitMs)     BX24.placement.call → Promise<envelope JSON>
+ *   info(waitMs)                          BX24.placement.info() → Promise<envelope JSON>
+ *   getInterface(waitMs)                  BX24.placement.getInterface → Promise<envelope JSON>
+ *   events, initialized, attached, queued()   for debugging and tests
+ */
+(function () {
+  "use strict";
+
+  var PREFIX = "BackgroundCallCard::";
+  var EVENTS = [
+    "initialized", "entityChanged", "addCommentButtonClick", "muteButtonClick",
+    "holdButtonClick", "transferButtonClick", "qualityMeterClick", "dialpadButtonClick",
+    "closeButtonClick", "cancelTransferButtonClick", "completeTransferButtonClick",
+    "hangupButtonClick", "nextButtonClick", "skipButtonClick", "answerButtonClick",
+    "makeCallButtonClick", "notifyAdminButtonClick",
+  ];
+  var ATTACH_HINT_MS = 15000;
+
+  var queue = [];          // JSON messages not yet handed to Python
+  var receiver = null;     // Python's handler, once attached
+  var flushing = false;
+  var initialized = false; // BX24.init has run
+  var afterInit = [];      // requests waiting for BX24.init
+
+  function log(level, message) {
+    console[level]("[bx24 bridge] " + message);
+  }
+
+  function bx24() {
+    var lib = window.BX24;
+    return lib && lib.placement ? lib : null;
+  }
+
+  function encode(message) {
+    try {
+      return JSON.stringify(message);
+    } catch (error) { // e.g. a cyclic payload: Python sees a malformed one, not nothing
+      message.payload = message.data = { unserializable: String(error) };
+      return JSON.stringify(message);
+    }
+  }
+
+  function flush() {
+    if (flushing || !receiver) return;
+    flushing = true;
+    try {
+      while (queue.length) {
+        var text = queue.shift();
+        try {
+          receiver(text);
+        } catch (error) {
+          log("error", "the Python handler failed on " + text + ": " + error);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  function deliver(message) {
+    queue.push(encode(message));
+    flush();
+  }
+
+  function unavailable(message) {
+    return JSON.stringify({ status: "unavailable", message: message });
+  }
+
+  var MISSING = "BX24 is not loaded: the frame must load https://api.bitrix24.com/api/v1/ " +
+    "before pylib/bx24/bridge.js";
+
+  /* One request to BX24 after BX24.init: start(done) sends it, done(data) answers.
+   * Resolves with the answer, or no_answer after waitMs (then the request is not
+   * even sent if BX24.init had not come yet); a later answer goes to onLate. */
+  function request(waitMs, start, onLate) {
+    return new Promise(function (resolve) {
+      if (!bx24()) {
+        resolve(unavailable(MISSING));
+        return;
+      }
+      var settled = false;
+      var timer = setTimeout(function () {
+        settled = true;
+        resolve(JSON.stringify({ status: "no_answer" }));
+      }, waitMs);
+      function done(data) {
+        if (settled) {
+          if (onLate) onLate(data);
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        resolve(encode({ status: "answer", data: data }));
+      }
+      function send() {
+        if (settled) return;
+        try {
+          start(done);
+        } catch (error) {
+          settled = true;
+          clearTimeout(timer);
+          resolve(unavailable("BX24 threw: " + error));
+        }
+      }
+      if (initialized) send();
+      else afterInit.push(send);
+    });
+  }
+
+  function call(command, paramsJson, waitMs) {
+    return request(waitMs, function (done) {
+      var params = paramsJson ? JSON.parse(paramsJson) : {};
+      window.BX24.placement.call(command, params, done);
+    }, function (data) {
+      deliver({ type: "late", command: command, data: data });
+    });
+  }
+
+  function info(waitMs) {
+    return request(waitMs, function (done) {
+      done(window.BX24.placement.info());
+    });
+  }
+
+  function getInterface(waitMs) {
+    return request(waitMs, function (done) {
+      window.BX24.placement.getInterface(done);
+    });
+  }
+
+  function attach(handler) {
+    if (receiver) throw new Error("bx24Bridge.attach: already attached (one call card per page)");
+    if (typeof handler !== "function") throw new TypeError("bx24Bridge.attach needs a function");
+    receiver = handler;
+    bridge.attached = true;
+    flush();
+    document.documentElement.dataset.bx24 = "ready";
+  }
+
+  function onInit() {
+    if (initialized) return;
+    initialized = true;
+    bridge.initialized = true;
+    var placement = null;
+    try {
+      placement = window.BX24.placement.info().placement;
+    } catch (error) { /* reported by Python when it asks */ }
+    if (placement !== "PAGE_BACKGROUND_WORKER") {
+      log("error", "this frame runs in placement " + JSON.stringify(placement) +
+        ": call-card events and commands exist only in PAGE_BACKGROUND_WORKER");
+    }
+    EVENTS.forEach(function (name) {
+      window.BX24.placement.bindEvent(PREFIX + name, function (payload) {
+        deliver({ type: "event", name: name, payload: payload });
+      });
+    });
+    afterInit.splice(0).forEach(function (send) { send(); });
+    setTimeout(function () {
+      if (!receiver) {
+        log("warn", "Python has not attached after " + ATTACH_HINT_MS / 1000 + " s; " +
+          queue.length + " message(s) waiting (did main.py call card.attach()?)");
+      }
+    }, ATTACH_HINT_MS);
+  }
+
+  var bridge = {
+    attach: attach,
+    call: call,
+    info: info,
+    getInterface: getInterface,
+    events: EVENTS.slice(),
+    initialized: false,
+    attached: false,
+    queued: function () { return queue.length; },
+  };
+  window.bx24Bridge = bridge;
+
+  if (bx24() && typeof window.BX24.init === "function") {
+    window.BX24.init(onInit);
+  } else {
+    log("error", MISSING);
+  }
+})();

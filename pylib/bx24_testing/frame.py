@@ -1,0 +1,102 @@
+"""Load a frame in a Playwright page the way Bitrix24 does, with the BX24 stub in place.
+
+The page POSTs to the frame's URL the form fields Bitrix24 sends (so the server path a portal takes
+is the one tested), ``https://api.bitrix24.com/api/v1/`` is answered with the stub, and any other
+request that leaves the test server is aborted and recorded: a frame that needs a CDN fails.
+"""
+
+import json
+from html import escape
+from urllib.parse import urlsplit
+
+from .stub import BX24_URL, stub_script
+
+READY_TIMEOUT_MS = 90_000
+
+# What Bitrix24 POSTs to a PAGE_BACKGROUND_WORKER handler (the secrets are fake).
+BITRIX_POST_FIELDS = {
+    "DOMAIN": "example.bitrix24.com",
+    "PROTOCOL": "1",
+    "LANG": "en",
+    "APP_SID": "0123456789abcdef",
+    "AUTH_ID": "fake-auth-id",
+    "AUTH_EXPIRES": "3600",
+    "REFRESH_ID": "fake-refresh-id",
+    "member_id": "fake-member-id",
+    "status": "L",
+    "PLACEMENT": "PAGE_BACKGROUND_WORKER",
+    "PLACEMENT_OPTIONS": json.dumps({"ID": "PAGE_BACKGROUND_WORKER", "URI": "/crm/deal/"}),
+}
+
+
+class FrameNotReady(AssertionError):
+    """The frame did not signal ``data-bx24="ready"``; the message carries its console."""
+
+
+class LoadedFrame:
+    """A frame loaded in ``page``: its console lines and the requests it tried to send outside."""
+
+    def __init__(self, page):
+        self.page = page
+        self.console = []
+        self.outside_requests = []
+        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+
+    def console_text(self):
+        return "\n".join(self.console) or "(nothing)"
+
+    def wait_ready(self, timeout_ms=READY_TIMEOUT_MS):
+        """Wait until the frame's Python has its handlers attached (or its boot failed)."""
+        try:
+            self.page.wait_for_function(
+                "document.documentElement.dataset.bx24", timeout=timeout_ms)
+        except Exception as error:
+            raise FrameNotReady(
+                f"the frame did not get ready within {timeout_ms} ms ({error.__class__.__name__});"
+                f" console:\n{self.console_text()}") from None
+        state = self.page.evaluate("document.documentElement.dataset.bx24")
+        if state != "ready":
+            raise FrameNotReady(f"the frame's boot failed ({state}); console:\n{self.console_text()}")
+        return self
+
+
+def frame_url(server_url, interpreter=None):
+    """The handler URL as registered with placement.bind, optionally choosing the interpreter."""
+    if interpreter in (None, "pyodide"):
+        return server_url
+    return f"{server_url}?interpreter={interpreter}"
+
+
+def open_frame(page, url, stub_config=None, post_fields=None, wait=True):
+    """Navigate ``page`` to the frame at ``url`` as Bitrix24 does; return a :class:`LoadedFrame`.
+
+    ``stub_config`` is given to the stub before the frame's scripts run (``BX24_STUB_CONFIG``:
+    mode, auth, placementOptions, restResponses...). With ``wait``, returns once the frame is ready.
+    """
+    frame = LoadedFrame(page)
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    config = json.dumps(stub_config or {})
+    stub = f"window.BX24_STUB_CONFIG = {config};\n{stub_script()}"
+
+    def route(route):
+        request_url = route.request.url
+        if request_url.startswith(BX24_URL):
+            route.fulfill(body=stub, content_type="text/javascript")
+        elif request_url.startswith(origin + "/") or request_url.startswith("data:"):
+            route.continue_()
+        else:
+            frame.outside_requests.append(request_url)
+            route.abort()
+
+    page.route("**/*", route)
+    fields = "".join(
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+        for k, v in {**BITRIX_POST_FIELDS, **(post_fields or {})}.items())
+    page.set_content(f'<form method="post" action="{escape(url)}">{fields}</form>')
+    with page.expect_navigation(wait_until="commit"):
+        page.evaluate("document.forms[0].submit()")
+    if wait:
+        frame.wait_ready()
+    return frame

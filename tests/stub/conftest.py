@@ -64,3 +64,11 @@ def card_page(shared_page):
     """The module's page, reset: no card, empty logs, browser mode."""
     shared_page.evaluate("BX24Stub.reset(); BX24Stub.configure({mode: 'browser'}); T.clear()")
     return shared_page
+
+
+@pytest.fixture
+def fresh_page(browser):
+    """A page of its own with the test frame loaded and initialized, nothing bound yet."""
+    context = browser.new_context()
+    yield open_frame(context.new_page())
+    context.close()

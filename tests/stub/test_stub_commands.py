@@ -2,12 +2,8 @@
 
 import pytest
 
-UI_STATES = [
-    "incoming", "transferIncoming", "outgoing", "connectingIncoming", "connectingOutgoing",
-    "connected", "transferring", "transferFailed", "transferConnected", "error", "moneyError",
-    "redial",
-]
-CARD_UNDEFINED = [{"result": "error", "errorCode": "Call card is undefined"}]
+from stub_helpers import CARD_UNDEFINED, UI_STATES, call, card, desktop, probe, raise_call
+
 CARD_COMMANDS = [
     ("CallCardSetMute", {"muted": True}),
     ("CallCardSetHold", {"held": True}),
@@ -18,32 +14,6 @@ CARD_COMMANDS = [
     ("CallCardStopTimer", {}),
     ("CallCardClose", {}),
 ]
-
-
-def call(page, command, params=None, omit_params=False):
-    """The command's answer, failing if it came synchronously (Bitrix24 answers over postMessage)."""
-    answer = page.evaluate(
-        "([c, p, o]) => T.call(c, p, o)", [command, params if params is not None else {}, omit_params]
-    )
-    assert answer["sync"] is False, f"{command} answered synchronously"
-    return answer["result"]
-
-
-def probe(page, command, params=None):
-    """{answered, result} of ``command``, known once a later command has been answered."""
-    return page.evaluate("([c, p]) => T.callProbe(c, p)", [command, params or {}])
-
-
-def raise_call(page, overrides=None, options=None):
-    return page.evaluate("([o, x]) => BX24Stub.raiseCall(o, x)", [overrides or {}, options or {}])
-
-
-def card(page):
-    return page.evaluate("BX24Stub.card()")
-
-
-def desktop(page):
-    page.evaluate("BX24Stub.configure({mode: 'desktop'})")
 
 
 def test_get_list_ui_states_answers_the_12_states_without_a_card(card_page):

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+from .app import create_app
 from .config import Config
 from .serving import Server, bind_socket, url_of, uvicorn_config
 
@@ -19,13 +20,14 @@ BANNER = re.compile(r"^Serving the Bitrix24 worker frame on (\S+)$")
 
 class ServerThread:
     """``with ServerThread(config) as server:`` serves ``config`` at ``server.url`` (port 0 →
-    a free port) until the block ends."""
+    a free port) until the block ends; ``server.app`` is the running ASGI app."""
 
     def __init__(self, config: Config, startup_timeout: float = 10.0):
         self.config = config
         self.startup_timeout = startup_timeout
         self.url: str | None = None
         self.port: int | None = None
+        self.app = create_app(config)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -35,7 +37,7 @@ class ServerThread:
         sock = bind_socket(self.config)
         self.port = sock.getsockname()[1]
         self.url = url_of(self.config, sock)
-        self._server = Server(uvicorn_config(self.config), on_ready=ready.set)
+        self._server = Server(uvicorn_config(self.config, self.app), on_ready=ready.set)
 
         def run():
             try:

@@ -41,6 +41,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--frame", metavar="DIR", help="the frame folder (default <repo>/frame)")
     p.add_argument("--runtime", metavar="DIR",
                    help="the runtime folder with node_modules/ and wheels/ (default <repo>/runtime)")
+    p.add_argument("--bx24", metavar="DIR",
+                   help="the bx24 library folder served at /pylib/bx24/ (default: where the "
+                   "bx24 package is installed)")
+    p.add_argument("--emulator", metavar="DIR",
+                   help="the emulator folder served at /emulator/ (default: bx24_testing's "
+                   "static/emulator)")
     p.add_argument("--error-log", metavar="FILE",
                    help="where Bitrix24's placement error notices are appended as JSON lines "
                    "(default <repo>/logs/placement-errors.jsonl)")
@@ -71,6 +77,8 @@ def config_from(args: argparse.Namespace, repo_dir: Path) -> Config:
         keyfile=args.key,
         frame_dir=args.frame,
         runtime_dir=args.runtime,
+        bx24_dir=args.bx24,
+        emulator_dir=args.emulator,
         error_log=args.error_log,
         frame_ancestors=args.frame_ancestors,
         max_body=args.max_body,

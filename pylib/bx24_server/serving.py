@@ -36,10 +36,10 @@ def url_of(config: Config, sock: socket.socket) -> str:
     return f"{config.scheme}://{shown}:{port}/"
 
 
-def uvicorn_config(config: Config) -> uvicorn.Config:
+def uvicorn_config(config: Config, app=None) -> uvicorn.Config:
     """uvicorn settings: our app, no uvicorn access log (it would print tokens), no websockets."""
     uv = uvicorn.Config(
-        create_app(config),
+        app if app is not None else create_app(config),
         host=config.host,
         port=config.port,
         http="httptools",

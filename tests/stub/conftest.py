@@ -51,12 +51,19 @@ def open_frame(page, config=None, head="", wait_init=True):
 
 
 @pytest.fixture(scope="module")
-def shared_page(browser):
+def stub_context(browser):
+    """One browser context per module: a new page in it is cheaper than a new context."""
     context = browser.new_context()
-    page = open_frame(context.new_page())
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def shared_page(stub_context):
+    page = open_frame(stub_context.new_page())
     page.evaluate("T.bindAll()")
     yield page
-    context.close()
+    page.close()
 
 
 @pytest.fixture
@@ -67,8 +74,14 @@ def card_page(shared_page):
 
 
 @pytest.fixture
-def fresh_page(browser):
+def new_page(stub_context):
+    """A blank page of its own, closed after the test."""
+    page = stub_context.new_page()
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def fresh_page(new_page):
     """A page of its own with the test frame loaded and initialized, nothing bound yet."""
-    context = browser.new_context()
-    yield open_frame(context.new_page())
-    context.close()
+    return open_frame(new_page)

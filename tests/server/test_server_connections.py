@@ -1,0 +1,124 @@
+"""TLS, many keep-alive clients at once, and the command line itself."""
+
+import asyncio
+import gzip
+import shutil
+import ssl
+import subprocess
+import sys
+
+import pytest
+
+from bx24_server.background import ServerProcess
+from server_helpers import (
+    INDEX_HTML, MAIN_PY, SERVER_PY, address, make_site, read_response, request, server_args,
+)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=30,
+    )
+    return cert, key
+
+
+def test_tls_when_cert_and_key_are_given(tmp_path, certificate):
+    cert, key = certificate
+    site = make_site(tmp_path)
+    with ServerProcess(server_args(site, "--cert", cert, "--key", key), script=SERVER_PY) as srv:
+        assert srv.url.startswith("https://127.0.0.1:")
+        context = ssl.create_default_context(cafile=str(cert))
+        reply = request(srv.url, context=context)
+        assert reply.status == 200 and reply.text == INDEX_HTML
+        with pytest.raises(ssl.SSLError):  # an unknown certificate is refused: it is real TLS
+            request(srv.url, context=ssl.create_default_context())
+        plain = srv.url.replace("https://", "http://")
+        with pytest.raises(Exception):
+            request(plain, timeout=3)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [(["--cert", "/nonexistent/cert.pem", "--key", "/nonexistent/key.pem"], "not found"),
+     (["--cert", "/etc/hostname"], "both"),
+     (["--port", "70000"], "TCP port"),
+     (["--max-body", "-1"], ">= 0"),
+     (["--frame", "/nonexistent"], "no frame")],
+)
+def test_bad_command_lines_fail_clearly(tmp_path, extra, message):
+    site = make_site(tmp_path)
+    done = subprocess.run([sys.executable, SERVER_PY, *map(str, server_args(site, *extra))],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_a_bad_certificate_fails_clearly(tmp_path):
+    site = make_site(tmp_path)
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    done = subprocess.run(
+        [sys.executable, SERVER_PY, *map(str, server_args(site, "--cert", junk, "--key", junk))],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert done.returncode == 2 and "TLS" in done.stderr
+
+
+def test_banner_names_the_frame_and_the_emulator(server):
+    lines = server.stdout().splitlines()
+    assert lines[0] == f"Serving the Bitrix24 worker frame on {server.url}"
+    assert lines[1].endswith(f"{server.url}emulator/")
+
+
+def test_stops_cleanly_on_sigterm(tmp_path):
+    site = make_site(tmp_path)
+    with ServerProcess(server_args(site), script=SERVER_PY) as srv:
+        assert request(srv.url).status == 200
+        code = srv.stop()
+        # uvicorn finishes its graceful shutdown, then lets SIGTERM end the process as usual.
+        assert code == -15, srv.stderr()
+        assert "Traceback" not in srv.stderr()
+
+
+def test_200_concurrent_keep_alive_clients(server):
+    host, port = address(server.url)
+    requests = ["/", "/main.py", "/runtime/npm/pyodide@314.0.2/pyodide.asm.wasm", "/healthz"]
+
+    async def run():
+        # All 200 connect first and stay open, then each sends its requests on its connection.
+        connections = await asyncio.gather(
+            *(asyncio.open_connection(host, port) for _ in range(200))
+        )
+
+        async def use(reader, writer):
+            try:
+                answers = []
+                for path in requests:
+                    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
+                                 "\r\n".encode())
+                    await writer.drain()
+                    answers.append(await read_response(reader))
+                return answers
+            finally:
+                writer.close()
+        return await asyncio.wait_for(
+            asyncio.gather(*(use(r, w) for r, w in connections)), timeout=30
+        )
+
+    results = asyncio.run(run())
+    assert len(results) == 200
+    for answers in results:
+        assert [status for status, _, _ in answers] == [200, 200, 200, 200]
+        assert answers[0][2].decode() == INDEX_HTML
+        assert answers[1][1]["content-encoding"] == "gzip"
+    assert "ERROR" not in server.stderr() and "Traceback" not in server.stderr()
+    assert all(gzip.decompress(a[1][2]).decode() == MAIN_PY for a in results)

@@ -1,0 +1,161 @@
+"""The access log and the placement-error log: one line each, and never a Bitrix24 token."""
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+import pytest
+
+from bx24_server.background import ServerProcess
+from server_helpers import SERVER_PY, make_site, request, server_args
+
+TOKENS = [f"tok{n}-{'x' * 6}" for n in range(1, 17)]
+NOTICE = {
+    "error": "ERROR_PLACEMENT_LOADING_OVERTIME",
+    "error_description": "Handler loading time exceeded 5 seconds more than 10 times a day",
+}
+
+
+def send_tokens_everywhere(url):
+    """Tokens in query strings and bodies, in every spelling Bitrix24 and OAuth use."""
+    t = iter(TOKENS)
+    form = {"AUTH_ID": next(t), "REFRESH_ID": next(t), "APPLICATION_TOKEN": next(t),
+            "DOMAIN": "portal.bitrix24.ru"}
+    query = (f"DOMAIN=portal.bitrix24.ru&AUTH_ID={next(t)}&auth%5Baccess_token%5D={next(t)}"
+             f"&Refresh_Id={next(t)}&application_token={next(t)}&access_token={next(t)}"
+             f"&refresh_token={next(t)};auth={next(t)}&AUTH%5FID={next(t)}&LANG=ru")
+    replies = [
+        request(url, "POST", "/?" + query, body=urlencode(form),
+                headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        request(url, path=f"/main.py?auth={next(t)}&v=2"),
+        request(url, "POST", f"/error-handler?AUTH_ID={next(t)}",
+                body=urlencode({**NOTICE, "auth[access_token]": next(t)}),
+                headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        request(url, "POST", "/error-handler",
+                body=json.dumps({**NOTICE, "auth": {"access_token": next(t)},
+                                 "data": [{"REFRESH_ID": next(t)}]}),
+                headers={"Content-Type": "application/json"}),
+    ]
+    assert next(t, None) is None  # every token was sent
+    assert [r.status for r in replies] == [200, 200, 200, 200]
+    return len(replies)
+
+
+@pytest.mark.parametrize("to_stdout", [False, True], ids=["file", "stdout"])
+def test_tokens_are_never_written_anywhere(tmp_path, to_stdout):
+    site = make_site(tmp_path)
+    args = server_args(site, *(["--access-log", "-"] if to_stdout else []))
+    with ServerProcess(args, script=SERVER_PY) as server:
+        sent = send_tokens_everywhere(server.url)
+        request(server.url, path="/healthz")  # the previous lines are flushed by now
+        server.stop()
+        written = {
+            "stdout": server.stdout(),
+            "stderr": server.stderr(),
+            "error log": site["error_log"].read_text(),
+        }
+    if not to_stdout:
+        written["access log"] = site["access_log"].read_text()
+    access = written["stdout" if to_stdout else "access log"]
+    for where, text in written.items():
+        for token in TOKENS:
+            assert token not in text, f"{token} written to the {where}"
+    lines = [line for line in access.splitlines() if " /" in line]
+    assert len(lines) == sent + 1
+    assert "AUTH_ID=***" in lines[0] and "auth%5Baccess_token%5D=***" in lines[0]
+    assert "DOMAIN=portal.bitrix24.ru" in lines[0] and "LANG=ru" in lines[0]
+    assert "AUTH%5FID=***" in lines[0] and ";auth=***" in lines[0]
+
+
+def test_access_log_line_format(server, site):
+    request(server.url, path="/main.py?v=1")
+    request(server.url, path="/healthz")  # a second request: the first line is complete
+    lines = site["access_log"].read_text().splitlines()
+    line = next(line for line in reversed(lines) if " /main.py?v=1 " in line)
+    when, client, method, target, status, sent, duration = line.split(" ")
+    stamp = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    assert abs(datetime.now(timezone.utc) - stamp) < timedelta(minutes=1)
+    assert (client, method, target, status) == ("127.0.0.1", "GET", "/main.py?v=1", "200")
+    assert int(sent) > 0 and re.fullmatch(r"\d+\.\dms", duration)
+
+
+def test_one_request_is_one_line_even_with_hostile_bytes(server, site):
+    request(server.url, path="/a%0d%0ab%20c?x=%0a1")
+    request(server.url, path="/healthz")
+    line = next(l for l in reversed(site["access_log"].read_text().splitlines()) if "/a%" in l)
+    assert " /a%0d%0ab%20c?x=%0a1 404 " in line
+
+
+def read_log(site):
+    path = site["error_log"]
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize("kind", ["form", "json", "multipart", "query"])
+def test_deactivation_notice_is_appended_as_one_json_line(server, site, kind):
+    before = len(read_log(site))
+    if kind == "form":
+        reply = request(server.url, "POST", "/error-handler", body=urlencode(NOTICE),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    elif kind == "json":
+        reply = request(server.url, "POST", "/error-handler", body=json.dumps(NOTICE),
+                        headers={"Content-Type": "application/json; charset=utf-8"})
+    elif kind == "multipart":
+        body = "".join(
+            f'--b0undary\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in NOTICE.items()
+        ) + "--b0undary--\r\n"
+        reply = request(server.url, "POST", "/error-handler", body=body,
+                        headers={"Content-Type": "multipart/form-data; boundary=b0undary"})
+    else:
+        reply = request(server.url, "POST", "/error-handler?" + urlencode(NOTICE))
+    assert reply.status == 200
+    records = read_log(site)
+    assert len(records) == before + 1
+    record = records[-1]
+    assert record["fields"] == NOTICE
+    stamp = datetime.fromisoformat(record["time"].replace("Z", "+00:00"))
+    assert stamp.utcoffset() == timedelta(0)
+    assert abs(datetime.now(timezone.utc) - stamp) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    "content_type, body, status",
+    [
+        ("application/json", b'{"error": "ERROR_PLACEMENT', 400),
+        ("application/json", b'["ERROR_PLACEMENT_LOADING_OVERTIME"]', 400),
+        ("application/json", b"{}", 400),
+        ("application/x-www-form-urlencoded", b"error=a&&=b", 400),
+        ("application/x-www-form-urlencoded", b"error=\xff\xfe", 400),
+        ("application/x-www-form-urlencoded", b"", 400),
+        ("multipart/form-data; boundary=zz", b"--zz\r\nno headers", 400),
+        ("application/xml", b"<error/>", 415),
+    ],
+)
+def test_malformed_notice_is_400_and_nothing_is_written(server, site, content_type, body,
+                                                        status):
+    before = site["error_log"].read_bytes() if site["error_log"].exists() else b""
+    reply = request(server.url, "POST", "/error-handler", body=body,
+                    headers={"Content-Type": content_type})
+    assert reply.status == status
+    assert len(reply.text.strip()) > 10  # says what is wrong
+    after = site["error_log"].read_bytes() if site["error_log"].exists() else b""
+    assert after == before
+
+
+def test_error_handler_takes_only_post(server):
+    reply = request(server.url, path="/error-handler")
+    assert reply.status == 405 and reply.headers["allow"] == "POST"
+
+
+def test_default_error_log_is_under_logs_of_the_repo(tmp_path):
+    site = make_site(tmp_path / "site")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    args = [a for a in server_args(site) if a != site["error_log"] and a != "--error-log"]
+    with ServerProcess(args, cwd=repo) as server:  # python -m bx24_server: repo = cwd
+        assert request(server.url, "POST", "/error-handler", body=json.dumps(NOTICE),
+                       headers={"Content-Type": "application/json"}).status == 200
+    [record] = [json.loads(l) for l in (repo / "logs" / "placement-errors.jsonl").open()]
+    assert record["fields"] == NOTICE

@@ -11,6 +11,7 @@
  * window.BX24      the library the frame uses.
  * window.BX24Stub  the control API for tests and the emulator (see the README of bx24_testing).
  * window.BX24_STUB_CONFIG, when set before this script runs, is passed to BX24Stub.configure.
+ * window.parent.bx24StubHost (same origin only) lets the emulator configure and watch the stub.
  */
 (function () {
   "use strict";
@@ -700,9 +701,21 @@
     },
   };
 
-  configure(window.BX24_STUB_CONFIG || {});
+  // A same-origin parent page (the emulator) may host the stub: window.parent.bx24StubHost =
+  // {config, attach(stub, frameWindow)}; attach runs before any of the frame's own scripts.
+  function hostPage() {
+    try {
+      return window.parent !== window && window.parent.bx24StubHost ? window.parent.bx24StubHost : null;
+    } catch (crossOrigin) {
+      return null;
+    }
+  }
+
+  var host = hostPage();
+  configure(Object.assign({}, host && host.config, window.BX24_STUB_CONFIG));
   window.BX24 = BX24;
   window.BX24Stub = BX24Stub;
+  if (host && isFunction(host.attach)) host.attach(BX24Stub, window);
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", domReady, { once: true });

@@ -1,0 +1,370 @@
+/*
+ * The call-card emulator: draws the BX24 stub's simulated call card around the real frame.
+ *
+ * The frame runs in the iframe from `frame.html` (the frame's own page with Bitrix24's library
+ * replaced by the stub, served next to this file). The stub finds this page through
+ * window.bx24StubHost and attaches before the frame's scripts run, so no command or event
+ * is missed. Clicking a button fires the event into the frame; the frame's commands update the
+ * card; the log shows both, and the console pane shows what the frame wrote.
+ */
+(function () {
+  "use strict";
+
+  var LABELS = {
+    answer: "Answer", skip: "Skip", makeCall: "Call", hangup: "Hang up", hold: "Hold",
+    mute: "Mute", transfer: "Transfer", dialpad: "Dial pad", qualityMeter: "Rate call",
+    completeTransfer: "Transfer", cancelTransfer: "Back to call", close: "Close",
+    notifyAdmin: "Notify admin", next: "Next", addComment: "Save comment",
+  };
+  var TONES = {
+    answer: "go", makeCall: "go", completeTransfer: "go", skip: "stop", hangup: "stop",
+    close: "stop", notifyAdmin: "warn",
+  };
+  // Buttons drawn by their own widgets rather than in the button row.
+  var WIDGET_BUTTONS = ["addComment", "transfer", "qualityMeter"];
+
+  var stub = null;
+  var frameWindow = null;
+  var dialpadOpen = false;
+  var $ = function (id) { return document.getElementById(id); };
+
+  // ------------------------------------------------------------------ hosting the stub
+
+  window.bx24StubHost = {
+    config: { mode: "browser" },
+    attach: function (frameStub, win) {
+      stub = frameStub;
+      frameWindow = win;
+      captureConsole(win);
+      watchReadySignal(win);
+      stub.onChange(onStubChange);
+      setFrameStatus("loading", "frame: booting…");
+      logLine("info", "frame loaded: the stub is attached", "");
+      render();
+    },
+  };
+
+  /** For tests and the curious: the stub of the frame currently loaded. */
+  window.emulator = { stub: function () { return stub; } };
+
+  function onStubChange(kind, entry) {
+    if (kind === "command") logCommand(entry);
+    else if (kind === "event") logEvent(entry);
+    else if (kind === "binding") {
+      logLine("binding", "bindEvent " + entry.event,
+        entry.accepted ? "" : "not an event of this placement: never fires", entry.time);
+    }
+    else if (kind === "rest") {
+      logLine("rest", "REST " + entry.method + " " + json(entry.params), "→ " + json(entry.answer), entry.time);
+    }
+    else if (kind === "init") logLine("info", "BX24.init: the frame's init callbacks run", "");
+    render();
+  }
+
+  // ------------------------------------------------------------------ the frame
+
+  function frameUrl() {
+    return "frame.html?interpreter=" + encodeURIComponent($("interpreter").value);
+  }
+
+  function loadFrame() {
+    stub = null;
+    frameWindow = null;
+    dialpadOpen = false;
+    $("console").textContent = "";
+    setFrameStatus("loading", "frame: loading…");
+    $("frame").src = frameUrl();
+    render();
+  }
+
+  function setFrameStatus(status, text) {
+    $("frame-status").dataset.status = status;
+    $("frame-status").textContent = text;
+  }
+
+  // The frame marks <html data-bx24="ready|error"> (docs/architecture.md, "The ready signal").
+  function watchReadySignal(win) {
+    var root = win.document.documentElement;
+    var show = function () {
+      var value = root.dataset.bx24;
+      if (value === "ready") setFrameStatus("ready", "frame: ready");
+      else if (value) setFrameStatus("error", "frame: " + value + " (see its console)");
+    };
+    new win.MutationObserver(show).observe(root, { attributes: true, attributeFilter: ["data-bx24"] });
+    show();
+  }
+
+  function captureConsole(win) {
+    ["log", "info", "warn", "error", "debug"].forEach(function (level) {
+      var original = win.console[level];
+      win.console[level] = function () {
+        consoleLine(level, Array.prototype.map.call(arguments, describe).join(" "));
+        return original.apply(win.console, arguments);
+      };
+    });
+    win.addEventListener("error", function (event) {
+      consoleLine("error", "uncaught: " + (event.error && event.error.stack || event.message));
+    });
+    win.addEventListener("unhandledrejection", function (event) {
+      consoleLine("error", "unhandled rejection: " + describe(event.reason));
+    });
+  }
+
+  function describe(value) {
+    if (typeof value === "string") return value;
+    if (value instanceof Error) return value.stack || String(value);
+    try { return JSON.stringify(value); } catch (e) { return String(value); }
+  }
+
+  function consoleLine(level, text) {
+    var item = document.createElement("li");
+    item.className = "console-" + level;
+    item.textContent = text;
+    $("console").appendChild(item);
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  // ------------------------------------------------------------------ the log
+
+  function json(value) {
+    return value === undefined ? "(nothing)" : JSON.stringify(value);
+  }
+
+  function logCommand(entry) {
+    var outcome;
+    if (entry.silent) outcome = "no callback (" + entry.silent + ")";
+    else if (!entry.callback) outcome = "→ " + json(entry.result) + " (no callback given)";
+    else outcome = "→ " + json(entry.result);
+    var isError = JSON.stringify(entry.result || "").indexOf('"error"') >= 0;
+    logLine(isError ? "command error" : "command", entry.command + " " + json(entry.params), outcome, entry.time);
+  }
+
+  function logEvent(entry) {
+    var short = entry.event.replace("BackgroundCallCard::", "");
+    var who = entry.handlers === 1 ? "1 handler" : entry.handlers + " handlers";
+    logLine("event", "⚡ " + short + " " + json(entry.payload), who + " · " + entry.source, entry.time);
+  }
+
+  function logLine(kind, text, detail, time) {
+    var item = document.createElement("li");
+    item.className = kind.split(" ").map(function (k) { return "log-" + k; }).join(" ");
+    var when = document.createElement("time");
+    when.textContent = time === undefined ? "" : (time / 1000).toFixed(2) + "s";
+    var main = document.createElement("span");
+    main.className = "log-text";
+    main.textContent = text;
+    var extra = document.createElement("span");
+    extra.className = "log-detail";
+    extra.textContent = detail;
+    item.append(when, main, extra);
+    $("log").appendChild(item);
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  // ------------------------------------------------------------------ the card
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+
+  function clock(seconds) {
+    var h = Math.floor(seconds / 3600), m = Math.floor(seconds / 60) % 60, s = seconds % 60;
+    return (h ? h + ":" + pad(m) : pad(m)) + ":" + pad(s);
+  }
+
+  function render() {
+    var card = stub && stub.card();
+    var body = $("card-body");
+    $("card").dataset.state = card ? (card.closed ? "closed" : card.state) : "none";
+    $("card-empty").hidden = !!card && !card.closed;
+    $("card-empty").textContent = !stub ? "Waiting for the frame…"
+      : card && card.closed ? "The card was closed. Raise another call."
+      : "No call. Raise one to see the card.";
+    body.hidden = !card || card.closed;
+    if (!card || card.closed) return;
+
+    $("card-title").textContent = card.title || card.call.PHONE_NUMBER || "Unknown number";
+    $("card-status").textContent = card.statusText;
+    renderTimer();
+    $("card-meta").textContent = [
+      card.call.CALL_DIRECTION, card.call.PHONE_NUMBER || "number unknown",
+      card.call.CRM_ENTITY_TYPE ? card.call.CRM_ENTITY_TYPE + " #" + card.call.CRM_ENTITY_ID : "no CRM entity",
+      card.call.LINE_NAME || card.call.LINE_NUMBER,
+    ].filter(Boolean).join(" · ");
+    $("card-state").textContent = card.state;
+    $("card-flags").textContent = [
+      card.muted ? "muted" : "", card.held ? "on hold" : "",
+      card.callListMode ? "call list" : "", card.transferred ? "transferred" : "",
+      card.own ? "" : "not this app's call: silent",
+    ].filter(Boolean).map(function (f) { return " · " + f; }).join("");
+
+    renderButtons(card);
+    $("dialpad").hidden = !(dialpadOpen && card.buttons.indexOf("dialpad") >= 0);
+    $("quality").hidden = card.buttons.indexOf("qualityMeter") < 0;
+    $("transfer").hidden = card.buttons.indexOf("transfer") < 0;
+  }
+
+  function renderTimer() {
+    var card = stub && stub.card();
+    if (!card) return;
+    $("card-timer").hidden = !card.timer.visible;
+    $("card-timer").textContent = clock(card.timer.seconds);
+    $("card-timer").classList.toggle("running", card.timer.running);
+  }
+
+  function renderButtons(card) {
+    var row = $("card-buttons");
+    row.textContent = "";
+    card.buttons.forEach(function (name) {
+      if (WIDGET_BUTTONS.indexOf(name) >= 0) return;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.dataset.button = name;
+      button.className = "card-button " + (TONES[name] || "");
+      button.textContent = LABELS[name] || name;
+      if (name === "mute" || name === "hold") {
+        var on = name === "mute" ? card.muted : card.held;
+        button.setAttribute("aria-pressed", String(on));
+        button.textContent = name === "mute" ? (on ? "Unmute" : "Mute") : (on ? "Resume" : "Hold");
+      }
+      if (name === "dialpad") button.setAttribute("aria-pressed", String(dialpadOpen));
+      row.appendChild(button);
+    });
+  }
+
+  function click(button, arg) {
+    if (!stub) return notice("The frame is not loaded yet.");
+    try {
+      if (arg === undefined) stub.click(button);
+      else stub.click(button, arg);
+      notice("");
+    } catch (error) {
+      notice(error.message);
+    }
+  }
+
+  function notice(text) { $("notice").textContent = text; }
+
+  // ------------------------------------------------------------------ forms and widgets
+
+  function raiseCall(event) {
+    event.preventDefault();
+    if (!stub) return notice("The frame is not loaded yet.");
+    var form = event.target.elements;
+    var overrides = {
+      PHONE_NUMBER: form.unknownNumber.checked ? null : form.PHONE_NUMBER.value,
+      CALL_DIRECTION: form.CALL_DIRECTION.value,
+      CALL_STATE: form.CALL_STATE.value,
+      LINE_NUMBER: form.LINE_NUMBER.value,
+      LINE_NAME: form.LINE_NAME.value,
+      CRM_ENTITY_TYPE: form.CRM_ENTITY_TYPE.value,
+      CRM_ENTITY_ID: form.CRM_ENTITY_TYPE.value ? Number(form.CRM_ENTITY_ID.value) || 0 : 0,
+      CRM_BINDINGS: form.CRM_ENTITY_TYPE.value
+        ? [{ ENTITY_TYPE: form.CRM_ENTITY_TYPE.value, ENTITY_ID: Number(form.CRM_ENTITY_ID.value) || 0 }]
+        : [],
+      CALL_LIST_MODE: form.CALL_LIST_MODE.checked,
+    };
+    dialpadOpen = false;
+    try {
+      stub.raiseCall(overrides, { transferred: form.transferred.checked });
+      notice("");
+    } catch (error) {
+      notice(error.message);
+    }
+  }
+
+  function fireEvent(event) {
+    event.preventDefault();
+    if (!stub) return notice("The frame is not loaded yet.");
+    var form = event.target.elements;
+    var text = form.payload.value.trim();
+    var payload;
+    try {
+      payload = text ? JSON.parse(text) : undefined;
+    } catch (error) {
+      return notice("The payload is not JSON: " + error.message);
+    }
+    stub.fire(form.event.value, payload);
+    notice("");
+  }
+
+  function buildWidgets() {
+    ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"].forEach(function (key) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.dataset.key = key;
+      button.textContent = key;
+      $("dialpad-keys").appendChild(button);
+    });
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var star = document.createElement("button");
+      star.type = "button";
+      star.dataset.rating = String(n);
+      star.title = n + " of 5";
+      star.textContent = "★";
+      $("stars").appendChild(star);
+    });
+    var events = ["entityChanged", "initialized", "muteButtonClick", "holdButtonClick",
+      "hangupButtonClick", "closeButtonClick", "transferButtonClick", "qualityMeterClick",
+      "dialpadButtonClick", "addCommentButtonClick", "answerButtonClick", "skipButtonClick",
+      "makeCallButtonClick", "nextButtonClick", "cancelTransferButtonClick",
+      "completeTransferButtonClick", "notifyAdminButtonClick"];
+    events.forEach(function (name) {
+      var option = document.createElement("option");
+      option.value = option.textContent = name;
+      $("fire-event").appendChild(option);
+    });
+  }
+
+  function wire() {
+    $("card-buttons").addEventListener("click", function (event) {
+      var name = event.target.dataset && event.target.dataset.button;
+      if (!name) return;
+      if (name === "dialpad") {
+        // Opening the pad is the card's own business; each key fires dialpadButtonClick.
+        dialpadOpen = !dialpadOpen;
+        return render();
+      }
+      click(name);
+    });
+    $("dialpad-keys").addEventListener("click", function (event) {
+      if (event.target.dataset.key) click("dialpad", event.target.dataset.key);
+    });
+    $("stars").addEventListener("click", function (event) {
+      if (event.target.dataset.rating) click("qualityMeter", event.target.dataset.rating);
+    });
+    $("transfer").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var target = $("transfer-target").value || $("transfer-other").value.trim();
+      if (target.indexOf("department:") === 0) {
+        // As in Bitrix24: picking a department fires no transferButtonClick.
+        return logLine("info", "transfer to a department picked", "no event (as in Bitrix24)");
+      }
+      if (!target) return notice("Pick an employee or type a number.");
+      click("transfer", target);
+    });
+    $("comment").addEventListener("submit", function (event) {
+      event.preventDefault();
+      click("addComment", event.target.elements.text.value);
+    });
+    $("raise-form").addEventListener("submit", raiseCall);
+    $("fire-form").addEventListener("submit", fireEvent);
+    $("clear-log").addEventListener("click", function () { $("log").textContent = ""; });
+    $("reload-frame").addEventListener("click", loadFrame);
+    $("interpreter").addEventListener("change", loadFrame);
+    $("mode").addEventListener("change", function () {
+      window.bx24StubHost.config.mode = $("mode").value;
+      if (stub) stub.configure({ mode: $("mode").value });
+    });
+    $("show-frame").addEventListener("change", function () {
+      $("frame-box").hidden = !$("show-frame").checked;
+      $("console-box").hidden = !$("show-frame").checked;
+    });
+    // The card's clock display ticks; the stub computes the seconds.
+    setInterval(renderTimer, 250);
+  }
+
+  var chosen = new URLSearchParams(location.search).get("interpreter");
+  if (chosen) $("interpreter").value = chosen;
+  buildWidgets();
+  wire();
+  loadFrame();
+})();

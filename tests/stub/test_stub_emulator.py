@@ -1,0 +1,140 @@
+"""The emulator page (bx24_testing/static/emulator) driving a frame through the stub.
+
+The frame here is a small JavaScript worker, so these tests cover the emulator and its hosting
+of the stub; the end-to-end run with the Python sample app belongs to tests/e2e. The emulator
+expects the server to give it ``frame.html`` (the frame's page with Bitrix24's library replaced
+by ``bx24-stub.js``) and ``bx24-stub.js`` next to it: routed here the same way.
+"""
+
+import mimetypes
+
+import pytest
+
+from bx24_testing.stub import STATIC_DIR, stub_script
+
+ORIGIN = "https://emulator.test"
+EMULATOR_DIR = STATIC_DIR / "emulator"
+
+DEMO_FRAME = """<!doctype html><html><head>
+<script src="/emulator/bx24-stub.js"></script>
+<script>
+  console.log("demo frame: interpreter=" + new URLSearchParams(location.search).get("interpreter"));
+  BX24.init(function () {
+    var P = "BackgroundCallCard::";
+    var send = function (command, params) { BX24.placement.call(command, params, function () {}); };
+    BX24.placement.bindEvent(P + "initialized", function (call) {
+      send("CallCardSetCardTitle", {title: "Call from " + call.PHONE_NUMBER});
+      send("CallCardSetStatusText", {statusText: "Ringing"});
+    });
+    BX24.placement.bindEvent(P + "answerButtonClick", function () {
+      send("CallCardSetUiState", {uiState: "connected"});
+    });
+    BX24.placement.bindEvent(P + "muteButtonClick", function (muted) { send("CallCardSetMute", {muted: muted}); });
+    BX24.placement.bindEvent(P + "dialpadButtonClick", function (key) { console.log("DTMF " + key); });
+    BX24.placement.bindEvent(P + "hangupButtonClick", function () { send("CallCardClose", {}); });
+    document.documentElement.dataset.bx24 = "ready";
+  });
+</script></head><body></body></html>"""
+
+
+def serve(route):
+    path = route.request.url[len(ORIGIN):].split("?")[0]
+    if path == "/emulator/frame.html":
+        return route.fulfill(body=DEMO_FRAME, content_type="text/html")
+    if path == "/emulator/bx24-stub.js":
+        return route.fulfill(body=stub_script(), content_type="text/javascript")
+    name = path.removeprefix("/emulator/") or "index.html"
+    file = EMULATOR_DIR / name
+    if not file.is_file():
+        return route.fulfill(status=404, body="not found")
+    route.fulfill(body=file.read_bytes(), content_type=mimetypes.guess_type(name)[0] or "text/plain")
+
+
+@pytest.fixture
+def emulator(new_page):
+    new_page.route(ORIGIN + "/**", serve)
+    new_page.goto(ORIGIN + "/emulator/?interpreter=micropython")
+    new_page.wait_for_selector("#frame-status[data-status=ready]")
+    return new_page
+
+
+def test_the_frame_is_loaded_with_the_interpreter_asked_for(emulator):
+    src = emulator.get_attribute("#frame", "src")
+    assert src == "frame.html?interpreter=micropython"
+    assert emulator.evaluate("emulator.stub().bindings().length") == 5
+
+
+def test_a_call_drives_the_card_and_the_log(emulator):
+    emulator.fill("input[name=PHONE_NUMBER]", "+15551112233")
+    emulator.click("#raise-form button[type=submit]")
+    emulator.wait_for_function("document.getElementById('card-title').textContent === 'Call from +15551112233'")
+    assert emulator.text_content("#card-status") == "Ringing"
+    assert [b.text_content() for b in emulator.query_selector_all("#card-buttons button")] == ["Answer", "Skip"]
+
+    emulator.click("#card-buttons [data-button=answer]")
+    emulator.wait_for_selector("#card[data-state=connected]")
+    emulator.click("#card-buttons [data-button=mute]")
+    emulator.wait_for_selector("#card-buttons [data-button=mute][aria-pressed=true]")
+    assert emulator.text_content("#card-buttons [data-button=mute]") == "Unmute"
+    assert emulator.is_visible("#card-timer")
+
+    log = emulator.text_content("#log")
+    for line in ["CallCardSetCardTitle", "answerButtonClick", "CallCardSetUiState", "muteButtonClick true",
+                 'CallCardSetMute {"muted":true}']:
+        assert line in log
+
+    emulator.click("#card-buttons [data-button=hangup]")
+    emulator.wait_for_selector("#card[data-state=closed]")
+
+
+def test_dial_pad_quality_transfer_and_comment_fire_their_events(emulator):
+    emulator.select_option("select[name=CALL_STATE]", "connected")
+    emulator.click("#raise-form button[type=submit]")
+    emulator.wait_for_selector("#card[data-state=connected]")
+    emulator.click("#card-buttons [data-button=dialpad]")
+    emulator.click("#dialpad-keys [data-key='#']")
+    emulator.click("#stars [data-rating='4']")
+    emulator.select_option("#transfer-target", "17")
+    emulator.click("#transfer button[type=submit]")
+    emulator.fill("#comment textarea", "call back tomorrow")
+    emulator.click("#comment button[type=submit]")
+    fired = emulator.evaluate("emulator.stub().events().slice(1).map(e => [e.event.split('::')[1], e.payload])")
+    assert fired == [
+        ["dialpadButtonClick", "#"],
+        ["qualityMeterClick", "4"],
+        ["transferButtonClick", {"phoneNumber": "+15550123456", "target": "17"}],
+        ["addCommentButtonClick", "call back tomorrow"],
+    ]
+    emulator.wait_for_function("document.getElementById('console').textContent.includes('DTMF #')")
+
+
+def test_a_department_transfer_fires_nothing(emulator):
+    emulator.select_option("select[name=CALL_STATE]", "connected")
+    emulator.click("#raise-form button[type=submit]")
+    emulator.wait_for_selector("#card[data-state=connected]")
+    emulator.select_option("#transfer-target", "department:5")
+    emulator.click("#transfer button[type=submit]")
+    assert "department" in emulator.text_content("#log")
+    assert emulator.evaluate("emulator.stub().events().length") == 1
+
+
+def test_the_frame_and_its_console_are_shown_on_request(emulator):
+    assert not emulator.is_visible("#console-box")
+    emulator.check("#show-frame")
+    assert emulator.is_visible("#frame") and emulator.is_visible("#console-box")
+    assert "demo frame: interpreter=micropython" in emulator.text_content("#console")
+
+
+def test_a_fired_event_with_a_json_payload_reaches_the_frame(emulator):
+    emulator.select_option("#fire-event", "entityChanged")
+    emulator.fill("#fire-form input[name=payload]", '{"PHONE_NUMBER": "unknown"}')
+    emulator.click("#fire-form button[type=submit]")
+    record = emulator.evaluate("emulator.stub().events()[0]")
+    assert record["event"] == "BackgroundCallCard::entityChanged"
+    assert record["payload"] == {"PHONE_NUMBER": "unknown"}
+    assert record["handlers"] == 0  # the demo frame does not bind it
+
+
+def test_desktop_mode_switch_reaches_the_stub(emulator):
+    emulator.select_option("#mode", "desktop")
+    assert emulator.evaluate("emulator.stub().config().mode") == "desktop"

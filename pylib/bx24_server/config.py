@@ -54,6 +54,7 @@ class Config:
         cache_dir: str | os.PathLike | None = "",
         memory_cache_bytes: int = 64 * 1024 * 1024,
         body_timeout: float = 30.0,
+        header_timeout: float = 10.0,
     ):
         repo = Path(repo_dir) if repo_dir is not None else Path.cwd()
         self.repo_dir = repo.resolve()
@@ -94,7 +95,10 @@ class Config:
         else:
             self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.memory_cache_bytes = int(memory_cache_bytes)
+        # A request's line and headers must arrive within header_timeout seconds, its body
+        # within body_timeout more (slow clients cannot hold connections forever).
         self.body_timeout = float(body_timeout)
+        self.header_timeout = float(header_timeout)
 
     @property
     def scheme(self) -> str:

@@ -6,6 +6,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -74,6 +75,9 @@ def test_a_bad_certificate_fails_clearly(tmp_path):
 
 
 def test_banner_names_the_frame_and_the_emulator(server):
+    deadline = time.monotonic() + 5
+    while len(server.stdout().splitlines()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the reader thread may not have collected the second line yet
     lines = server.stdout().splitlines()
     assert lines[0] == f"Serving the Bitrix24 worker frame on {server.url}"
     assert lines[1].endswith(f"{server.url}emulator/")

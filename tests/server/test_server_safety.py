@@ -117,6 +117,24 @@ def test_slow_clients_do_not_stall_others(server):
             sock.close()
 
 
+def test_unfinished_headers_are_cut_off(tmp_path):
+    site = make_site(tmp_path)
+    config = Config(port=0, frame_dir=site["frame"], access_log=None, cache_dir=None,
+                    error_log=site["error_log"], header_timeout=0.5)
+    with ServerThread(config) as server:
+        with socket.create_connection(address(server.url), timeout=5) as idle, \
+                socket.create_connection(address(server.url), timeout=5) as partial, \
+                socket.create_connection(address(server.url), timeout=5) as keep_alive:
+            partial.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            keep_alive.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert keep_alive.recv(65536).startswith(b"HTTP/1.1 200")
+            keep_alive.sendall(b"GET /healthz HTTP/1.1\r\n")  # the next request stalls
+            started = time.monotonic()
+            for sock in (idle, partial, keep_alive):
+                assert sock.recv(65536) == b""  # closed by the server
+            assert time.monotonic() - started < 3
+
+
 def test_a_body_that_trickles_too_long_is_cut_off(tmp_path):
     site = make_site(tmp_path)
     config = Config(port=0, frame_dir=site["frame"], runtime_dir=site["runtime"],

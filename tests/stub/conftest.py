@@ -4,50 +4,9 @@ One page serves a whole test module (``card_page``): each test starts from ``BX2
 in browser mode, with every ``BackgroundCallCard::*`` event bound once by the harness.
 """
 
-import json
-from pathlib import Path
-
 import pytest
 
-from bx24_testing.stub import BX24_URL, BX24_URL_PATTERN, stub_script
-
-FRAME_URL = "https://frame.test/"
-HARNESS = Path(__file__).with_name("harness.js").read_text(encoding="utf-8")
-
-
-def frame_html(config=None, head=""):
-    """The test frame: optional BX24_STUB_CONFIG, the library from its production URL, the harness."""
-    config_tag = (
-        f"<script>window.BX24_STUB_CONFIG = {json.dumps(config)};</script>" if config else ""
-    )
-    return (
-        f"<!doctype html><html><head>{config_tag}"
-        f'<script src="{BX24_URL}"></script>'
-        f'<script src="{FRAME_URL}harness.js"></script>{head}'
-        "</head><body></body></html>"
-    )
-
-
-def open_frame(page, config=None, head="", wait_init=True):
-    """Load the test frame in ``page``; by default wait until BX24 has run its init callbacks."""
-    script = stub_script()
-    html = frame_html(config, head)
-    page.route(
-        BX24_URL_PATTERN,
-        lambda route: route.fulfill(body=script, content_type="text/javascript"),
-    )
-
-    def serve_frame(route):
-        if route.request.url.endswith("/harness.js"):
-            route.fulfill(body=HARNESS, content_type="text/javascript")
-        else:
-            route.fulfill(body=html, content_type="text/html")
-
-    page.route(FRAME_URL + "**", serve_frame)
-    page.goto(FRAME_URL)
-    if wait_init:
-        page.wait_for_function("window.BX24Stub && BX24Stub.initialized()")
-    return page
+from stub_frame import open_frame
 
 
 @pytest.fixture(scope="module")

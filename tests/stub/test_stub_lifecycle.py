@@ -4,7 +4,7 @@ and the stub's configuration before the frame's scripts run."""
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from conftest import open_frame
+from stub_frame import open_frame
 
 # A frame script that runs before the DOM is ready, as the production frame's scripts do.
 LIFECYCLE_PROBE = """<script>
@@ -35,29 +35,26 @@ def test_before_init_there_is_no_placement_and_no_auth(new_page):
     assert page.evaluate("authBeforeInit") is False
 
 
-def test_init_callbacks_registered_later_run_promptly_but_not_inline(new_page):
-    page = open_frame(new_page)
-    inline = page.evaluate("() => { let ran = false; BX24.init(() => { ran = true; }); return ran; }")
+def test_init_callbacks_registered_later_run_promptly_but_not_inline(card_page):
+    inline = card_page.evaluate("() => { let ran = false; BX24.init(() => { ran = true; }); return ran; }")
     assert inline is False
-    assert page.evaluate("new Promise(resolve => BX24.init(() => resolve('ran')))") == "ran"
+    assert card_page.evaluate("new Promise(resolve => BX24.init(() => resolve('ran')))") == "ran"
 
 
-def test_placement_info_after_init(new_page):
-    page = open_frame(new_page)
-    assert page.evaluate("BX24.placement.info()") == {
+def test_placement_info_after_init(card_page):
+    assert card_page.evaluate("BX24.placement.info()") == {
         "placement": "PAGE_BACKGROUND_WORKER",
         "options": {"ID": "PAGE_BACKGROUND_WORKER", "URI": "/crm/deal/"},
     }
 
 
-def test_auth_and_portal_settings_by_default(new_page):
-    page = open_frame(new_page)
-    auth = page.evaluate("BX24.getAuth()")
+def test_auth_and_portal_settings_by_default(card_page):
+    auth = card_page.evaluate("BX24.getAuth()")
     assert set(auth) == {"access_token", "refresh_token", "expires_in", "domain", "member_id"}
-    assert auth["domain"] == page.evaluate("BX24.getDomain()") == "example.bitrix24.com"
+    assert auth["domain"] == card_page.evaluate("BX24.getDomain()") == "example.bitrix24.com"
     # Like the real library: expires_in is the expiry time in ms since the epoch.
-    assert auth["expires_in"] > page.evaluate("Date.now()")
-    assert page.evaluate("[BX24.getLang(), BX24.isAdmin()]") == ["en", False]
+    assert auth["expires_in"] > card_page.evaluate("Date.now()")
+    assert card_page.evaluate("[BX24.getLang(), BX24.isAdmin()]") == ["en", False]
 
 
 def test_configuration_is_read_before_the_frame_scripts_run(new_page):
@@ -83,12 +80,11 @@ def test_expired_auth_is_false(new_page):
     assert page.evaluate("BX24.getAuth()") is False
 
 
-def test_refresh_auth_gives_new_tokens(new_page):
-    page = open_frame(new_page)
-    before = page.evaluate("BX24.getAuth()")
-    after = page.evaluate("new Promise(resolve => BX24.refreshAuth(resolve))")
+def test_refresh_auth_gives_new_tokens(card_page):
+    before = card_page.evaluate("BX24.getAuth()")
+    after = card_page.evaluate("new Promise(resolve => BX24.refreshAuth(resolve))")
     assert after["access_token"] != before["access_token"]
-    assert after == page.evaluate("BX24.getAuth()")
+    assert after == card_page.evaluate("BX24.getAuth()")
 
 
 def test_rest_calls_before_init_wait_for_it(new_page):
@@ -102,15 +98,13 @@ def test_rest_calls_before_init_wait_for_it(new_page):
     assert page.evaluate("answeredAfterInit") == {"ID": "1"}
 
 
-def test_install_finish_is_harmless(new_page):
-    page = open_frame(new_page)
-    assert page.evaluate("BX24.installFinish()") is None
+def test_install_finish_is_harmless(card_page):
+    assert card_page.evaluate("BX24.installFinish()") is None
 
 
-def test_a_bad_mode_is_refused(new_page):
-    page = open_frame(new_page)
+def test_a_bad_mode_is_refused(card_page):
     with pytest.raises(PlaywrightError, match="mode"):
-        page.evaluate("BX24Stub.configure({mode: 'mobile'})")
+        card_page.evaluate("BX24Stub.configure({mode: 'mobile'})")
 
 
 def test_on_change_reports_commands_events_and_bindings(new_page):

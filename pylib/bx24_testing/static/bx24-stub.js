@@ -79,7 +79,6 @@
     placementOptions: { ID: "PAGE_BACKGROUND_WORKER", URI: "/crm/deal/" },
   };
 
-  var startedAt = performance.now();
   var config = null;
   var restResponses = {};
   var authSerial = 0;
@@ -95,7 +94,8 @@
 
   // ---------------------------------------------------------------- small helpers
 
-  function now() { return Math.round((performance.now() - startedAt) * 1000) / 1000; }
+  // Milliseconds since the page started loading (the document's time origin).
+  function now() { return Math.round(performance.now() * 1000) / 1000; }
   function cardClock() { return performance.now() + clockOffsetMs; }
   function isFunction(value) { return typeof value === "function"; }
   function isObject(value) { return value !== null && typeof value === "object" && !Array.isArray(value); }

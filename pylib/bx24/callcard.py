@@ -175,8 +175,8 @@ class CallCard:
         this also marks the page ready (``<html data-bx24="ready">``)."""
         if self._attached:
             raise Bx24Error("this call card is already attached")
-        self._attached = True
         self._bridge.attach(self._receive)
+        self._attached = True
         return self
 
     def _receive(self, message_json):
@@ -217,7 +217,13 @@ class CallCard:
             self._handler_failed(name, handler, exc)
             return
         if hasattr(result, "send") and hasattr(result, "throw"):
-            self._spawn(self._guarded(name, handler, result))
+            guarded = self._guarded(name, handler, result)
+            try:
+                self._spawn(guarded)
+            except Exception as exc:  # e.g. no running event loop
+                guarded.close()
+                result.close()
+                self._handler_failed(name, handler, exc)
 
     async def _guarded(self, name, handler, coroutine):
         try:

@@ -195,3 +195,17 @@ def test_handlers_of_payload_events_receive_parsed_objects(card, bridge):
     assert got["call"].call_id == INITIALIZED["CALL_ID"]
     assert got["transfer"].user_id == 12
     assert got["comment"] == "hello"
+
+
+def test_an_async_handler_without_an_event_loop_is_logged_and_others_run(card, bridge, logs):
+    seen = []
+
+    @card.on("makeCallButtonClick")
+    async def needs_a_loop():
+        seen.append("never")
+
+    card.on("makeCallButtonClick")(lambda: seen.append("sync"))
+    card.attach()
+    bridge.fire("makeCallButtonClick")  # no asyncio loop is running here
+    assert seen == ["sync"]
+    assert len(logs) == 1 and "needs_a_loop" in logs[0]

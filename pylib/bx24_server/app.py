@@ -8,6 +8,7 @@
 | ``/emulator/...``                        | the emulator folder (``/emulator/``: index)   |
 | ``/runtime/npm/<package>@<version>/...`` | ``runtime/node_modules/<package>/...``        |
 | ``/runtime/pypi/<wheel>``                | ``runtime/wheels/<wheel>``                    |
+| ``/runtime/snapshot/...``                | ``runtime/snapshot/...`` (revalidated)        |
 | ``/pylib/bx24/...``                      | the ``bx24`` package folder                   |
 | ``/<path>``                              | ``frame/<path>``                              |
 
@@ -202,6 +203,11 @@ class App:
             if len(segments) == 3 and segments[1] == "pypi":
                 return await self._send_file(send, headers, method, self.config.wheels_dir,
                                              segments[2:], immutable=True)
+            if len(segments) >= 3 and segments[1] == "snapshot":
+                # Rebuilt in place by the set-up, so revalidated (ETag), not immutable; its
+                # compressed copy is still kept on disk like the other runtime files'.
+                return await self._send_file(send, headers, method, self.config.snapshot_dir,
+                                             segments[2:], immutable=False, persist=True)
             raise _not_found()
         return await self._send_file(send, headers, method, self.config.frame_dir, segments,
                                      immutable=False)
@@ -227,11 +233,12 @@ class App:
         return package_dir, rest
 
     async def _send_file(self, send, headers, method, root: Path | None, segments, *,
-                         immutable: bool):
+                         immutable: bool, persist: bool | None = None):
         path = resolve_file(root, segments) if root is not None else None
         if path is None:
             raise _not_found()
-        await self.files.send(send, path, headers, method=method, immutable=immutable)
+        await self.files.send(send, path, headers, method=method, immutable=immutable,
+                              persist=immutable if persist is None else persist)
 
     async def _error_notice(self, scope, receive, send, headers):
         body = await read_body(receive, headers, self.config.max_body, self.config.body_timeout)

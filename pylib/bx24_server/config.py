@@ -112,6 +112,10 @@ class Config:
     def wheels_dir(self) -> Path:
         return self.runtime_dir / "wheels"
 
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.runtime_dir / "snapshot"
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"Config({fields})"

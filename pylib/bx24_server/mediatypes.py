@@ -30,10 +30,11 @@ _BINARY = {
     ".ico": "image/x-icon",
     ".webp": "image/webp",
     ".woff2": "font/woff2",
+    ".snapshot": "application/octet-stream",  # Pyodide memory snapshots (runtime/snapshot/)
 }
 # Binary types that still shrink under gzip (.zip: the compression module keeps the encoded
 # copy only when it pays, which it does not for deflated archives).
-_COMPRESSIBLE_BINARY = {".wasm", ".whl", ".zip"}
+_COMPRESSIBLE_BINARY = {".wasm", ".whl", ".zip", ".snapshot"}
 
 DEFAULT_TYPE = "application/octet-stream"
 

@@ -43,8 +43,10 @@ class FileSender:
         self.cache = cache
 
     async def send(
-        self, send, path: Path, headers: dict[bytes, bytes], *, method: str, immutable: bool
+        self, send, path: Path, headers: dict[bytes, bytes], *, method: str, immutable: bool,
+        persist: bool = False,
     ) -> None:
+        """``immutable``: the one-year cache policy; ``persist``: keep the gzip copy on disk."""
         with open(path, "rb") as file:
             version = FileVersion(os.fstat(file.fileno()))
             mtype = media_type(path.name)
@@ -52,7 +54,7 @@ class FileSender:
             encoded = None
             if negotiable and accepts_encoding(header(headers, b"accept-encoding")):
                 try:
-                    encoded = await self.cache.get(path, version, persist=immutable)
+                    encoded = await self.cache.get(path, version, persist=persist)
                 except OSError:
                     encoded = None  # vanished or unreadable meanwhile: identity still works
             etag = f'"{version.tag}-gz"' if encoded is not None else f'"{version.tag}"'

@@ -19,6 +19,7 @@ INDEX_HTML = "<!doctype html><title>frame</title><body hidden></body>\n"
 # Big and repetitive enough to compress well; text types are compressed from 1 KiB on.
 MAIN_PY = "from bx24 import card\n" + "# a comment that repeats\n" * 200
 WASM = b"\x00asm\x01\x00\x00\x00" + bytes(range(256)) * 64  # 16 KiB, compresses
+SNAPSHOT = bytes(4096) + b"heap" * 2048
 CORE_JS = "export const core = 1;\n" * 100
 VERSIONS = {"@pyscript/core": "0.7.31", "pyodide": "314.0.2"}
 WHEEL = "pyodide_http-0.2.2-py3-none-any.whl"
@@ -60,6 +61,8 @@ def make_site(root: Path) -> dict[str, Path]:
     write(node_modules / "@pyscript" / "core" / "dist" / "core.js", CORE_JS)
     # Deflated archives do not shrink again: random bytes stand for one.
     wheel = write(runtime / "wheels" / WHEEL, b"PK\x03\x04" + os.urandom(8192))
+    write(runtime / "snapshot" / "manifest.json", json.dumps({"snapshot": "t/py.snapshot"}))
+    write(runtime / "snapshot" / "t" / "py.snapshot", SNAPSHOT)
     bx24 = root / "pylib" / "bx24"
     write(bx24 / "__init__.py", "VERSION = 1\n")
     write(bx24 / "bridge.js", "window.bx24Bridge = {};\n")

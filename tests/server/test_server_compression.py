@@ -135,7 +135,8 @@ def test_precompress_command_warms_the_cache(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Compressed" in done.stdout
     with ServerThread(config_for(site)) as server:
-        for path in (WASM_PATH, "/runtime/npm/@pyscript/core@0.7.31/dist/core.js"):
+        for path in (WASM_PATH, "/runtime/npm/@pyscript/core@0.7.31/dist/core.js",
+                     "/runtime/snapshot/t/py.snapshot"):
             assert request(server.url, path=path, headers=GZ).headers["content-encoding"] == "gzip"
         request(server.url, path=f"/runtime/pypi/{WHEEL}", headers=GZ)
         assert server.app.cache.compressions == 0

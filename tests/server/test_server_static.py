@@ -2,7 +2,7 @@
 
 import pytest
 
-from server_helpers import CORE_JS, MAIN_PY, WASM, WHEEL, request
+from server_helpers import CORE_JS, MAIN_PY, SNAPSHOT, WASM, WHEEL, request
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -102,6 +102,19 @@ def test_wheels_are_immutable(server, site):
     assert wheel.body == site["wheel"].read_bytes()
     assert wheel.headers["cache-control"] == IMMUTABLE
     assert request(server.url, path="/runtime/pypi/other-1.0-py3-none-any.whl").status == 404
+
+
+def test_snapshot_files_are_served_and_revalidated(server):
+    manifest = request(server.url, path="/runtime/snapshot/manifest.json")
+    assert manifest.status == 200
+    assert manifest.headers["content-type"] == "application/json; charset=utf-8"
+    image = request(server.url, path="/runtime/snapshot/t/py.snapshot")
+    assert image.body == SNAPSHOT
+    assert image.headers["content-type"] == "application/octet-stream"
+    assert image.headers["cache-control"] == "no-cache"  # rebuilt in place by the set-up
+    again = request(server.url, path="/runtime/snapshot/t/py.snapshot",
+                    headers={"If-None-Match": image.headers["etag"]})
+    assert again.status == 304
 
 
 def test_health(server):

@@ -69,7 +69,7 @@ class EncodedCache:
         self._pending: dict[tuple[str, str], asyncio.Future] = {}
         self.compressions = 0  # how many times a file was actually compressed (for tests)
 
-    async def get(self, path: Path, version: FileVersion, *, persist: bool) -> bytes | None:
+    async def get(self, path: str | Path, version: FileVersion, *, persist: bool) -> bytes | None:
         """The gzip bytes of this version of ``path``, or ``None`` when they do not pay.
 
         Concurrent first requests for the same version share one compression, done in a
@@ -93,7 +93,7 @@ class EncodedCache:
         if not done.cancelled() and done.exception() is None:
             self._memory_put(key, done.result())
 
-    def load_or_make(self, path: Path, version: FileVersion, persist: bool) -> bytes:
+    def load_or_make(self, path: str | Path, version: FileVersion, persist: bool) -> bytes:
         """The copy from disk if it is there, else compress (and store when ``persist``)."""
         disk = self._disk_path(path, version) if persist and self.cache_dir else None
         if disk is not None:
@@ -103,14 +103,14 @@ class EncodedCache:
                 pass
             else:
                 return encoded if _pays(version.size, encoded) else _NOT_WORTH
-        data = path.read_bytes()
+        data = Path(path).read_bytes()
         encoded = gzip_bytes(data)
         self.compressions += 1
         if disk is not None:
             self._disk_store(disk, encoded)
         return encoded if _pays(len(data), encoded) else _NOT_WORTH
 
-    def _disk_path(self, path: Path, version: FileVersion) -> Path:
+    def _disk_path(self, path: str | Path, version: FileVersion) -> Path:
         path_hash = hashlib.blake2b(str(path).encode(), digest_size=10).hexdigest()
         return self.cache_dir / f"{path_hash}-{version.tag}.gz"
 

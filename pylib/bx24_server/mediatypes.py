@@ -3,7 +3,7 @@ mimetypes database (browsers refuse module scripts and streaming wasm with the w
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import os.path
 
 _TEXT = {
     ".html": "text/html",
@@ -50,7 +50,7 @@ class MediaType:
 
 
 def media_type(name: str) -> MediaType:
-    suffix = PurePosixPath(name).suffix.lower()
+    suffix = os.path.splitext(name)[1].lower()
     if suffix in _TEXT:
         return MediaType(f"{_TEXT[suffix]}; charset=utf-8", True)
     if suffix in _BINARY:

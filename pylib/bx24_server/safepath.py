@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
+from functools import lru_cache
 from urllib.parse import unquote_to_bytes
 
 
@@ -37,18 +37,33 @@ def url_segments(raw_path: bytes) -> list[str] | None:
     return segments
 
 
-def resolve_file(root: Path, segments: list[str]) -> Path | None:
+@lru_cache(maxsize=256)
+def _real_root(root: str) -> str:
+    """A served folder's real path, resolved once per process (it is not expected to move)."""
+    return os.path.realpath(root)
+
+
+def resolve_file(root: str | os.PathLike, segments: list[str]) -> str | None:
     """The real path of the regular file that the checked ``segments`` name under ``root``,
-    or ``None`` (missing, not a regular file, or a symlink leading out of ``root``)."""
+    or ``None`` (missing, not a regular file, or a symlink leading out of ``root``).
+
+    Walks down from the folder with one ``lstat`` per segment; only when a segment is a
+    symlink is the rest resolved with ``realpath`` and checked to still be inside."""
     if not segments:
         return None
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(os.path.join(real_root, *segments))
-    if not real.startswith(real_root.rstrip(os.sep) + os.sep):
-        return None
+    real_root = _real_root(os.fspath(root))
+    inside = real_root.rstrip(os.sep) + os.sep
+    path = real_root
     try:
-        if not stat.S_ISREG(os.stat(real).st_mode):
-            return None
+        for index, segment in enumerate(segments):
+            path = path + os.sep + segment
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                path = os.path.realpath(os.path.join(path, *segments[index + 1:]))
+                if not path.startswith(inside):
+                    return None  # a symlink pointing out of the folder
+                st = os.stat(path)
+                break
     except OSError:
         return None
-    return Path(real)
+    return path if stat.S_ISREG(st.st_mode) else None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from email.utils import formatdate, parsedate_to_datetime
-from pathlib import Path
 
 from .asgi import header
 from .compression import GZIP, EncodedCache, FileVersion, accepts_encoding, worth_compressing
@@ -36,35 +35,60 @@ def not_modified_since(if_modified_since: str, mtime: float) -> bool:
     return int(mtime) <= since
 
 
+class _Description:
+    """What the headers say about one version of one file, worked out once per version."""
+
+    __slots__ = ("etag", "etag_gz", "last_modified", "content_type", "negotiable")
+
+    def __init__(self, path: str, version: FileVersion):
+        mtype = media_type(path)
+        self.etag = f'"{version.tag}"'
+        self.etag_gz = f'"{version.tag}-gz"'
+        self.last_modified = formatdate(version.mtime, usegmt=True).encode()
+        self.content_type = mtype.content_type.encode()
+        self.negotiable = worth_compressing(path, version.size)
+
+
 class FileSender:
     """Answers GET/HEAD (and the frame's POST) for files already resolved to a safe real path."""
 
+    MAX_DESCRIPTIONS = 4096
+
     def __init__(self, cache: EncodedCache):
         self.cache = cache
+        self._descriptions: dict[tuple[str, str], _Description] = {}
+
+    def _describe(self, path: str, version: FileVersion) -> _Description:
+        key = (path, version.tag)
+        description = self._descriptions.get(key)
+        if description is None:
+            if len(self._descriptions) >= self.MAX_DESCRIPTIONS:
+                self._descriptions.clear()
+            description = self._descriptions[key] = _Description(path, version)
+        return description
 
     async def send(
-        self, send, path: Path, headers: dict[bytes, bytes], *, method: str, immutable: bool,
+        self, send, path: str, headers: dict[bytes, bytes], *, method: str, immutable: bool,
         persist: bool = False,
     ) -> None:
         """``immutable``: the one-year cache policy; ``persist``: keep the gzip copy on disk."""
         with open(path, "rb") as file:
             version = FileVersion(os.fstat(file.fileno()))
-            mtype = media_type(path.name)
-            negotiable = worth_compressing(path, version.size)
+            about = self._describe(path, version)
             encoded = None
-            if negotiable and accepts_encoding(header(headers, b"accept-encoding")):
+            if about.negotiable and accepts_encoding(header(headers, b"accept-encoding")):
                 try:
                     encoded = await self.cache.get(path, version, persist=persist)
                 except OSError:
                     encoded = None  # vanished or unreadable meanwhile: identity still works
-            etag = f'"{version.tag}-gz"' if encoded is not None else f'"{version.tag}"'
+            etag = about.etag_gz if encoded is not None else about.etag
 
             common = [
                 (b"etag", etag.encode()),
-                (b"last-modified", formatdate(version.mtime, usegmt=True).encode()),
+                (b"last-modified", about.last_modified),
                 (b"cache-control", IMMUTABLE if immutable else REVALIDATE),
             ]
-            if negotiable:
+            if about.negotiable:
                 common.append((b"vary", b"Accept-Encoding"))
 
             if method in ("GET", "HEAD") and self._not_modified(headers, etag, version.mtime):
@@ -74,7 +98,7 @@ class FileSender:
 
             length = len(encoded) if encoded is not None else version.size
             start_headers = common + [
-                (b"content-type", mtype.content_type.encode()),
+                (b"content-type", about.content_type),
                 (b"content-length", str(length).encode()),
             ]
             if encoded is not None:

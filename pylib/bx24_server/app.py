@@ -52,8 +52,7 @@ def _not_found() -> HttpError:
 class _InstalledVersions:
     """The ``version`` of each installed npm package, re-read when its package.json changes."""
 
-    def __init__(self, node_modules: Path):
-        self.node_modules = node_modules
+    def __init__(self):
         self._known: dict[Path, tuple[tuple[int, int], str | None]] = {}
 
     def version(self, package_dir: Path) -> str | None:
@@ -83,7 +82,7 @@ class App:
         self.files = FileSender(self.cache)
         self.access_log = AccessLog(config.access_log)
         self.error_log = PlacementErrorLog(config.error_log)
-        self.npm = _InstalledVersions(config.node_modules_dir)
+        self.npm = _InstalledVersions()
         self.security_headers = [
             (b"x-content-type-options", b"nosniff"),
             (b"content-security-policy", f"frame-ancestors {config.frame_ancestors}".encode()),

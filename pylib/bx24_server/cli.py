@@ -115,10 +115,10 @@ def main(argv: list[str] | None = None, repo_dir: str | os.PathLike | None = Non
             done = precompress(config)
         except ValueError as error:
             p.error(str(error))
-        kept = [d for d in done if d[2] is not None]
-        saved = sum(size - encoded for _, size, encoded in kept)
-        print(f"Compressed {len(done)} runtime files into {config.cache_dir}: "
-              f"{len(kept)} kept, {saved / 1e6:.1f} MB saved per cold load of all of them")
+        kept = [(size, encoded) for _, size, encoded in done if encoded is not None]
+        print(f"Compressed {len(done)} runtime files into {config.cache_dir}: {len(kept)} "
+              f"served gzipped, {sum(s for s, _ in kept) / 1e6:.1f} MB -> "
+              f"{sum(e for _, e in kept) / 1e6:.1f} MB; the rest do not shrink enough")
         return 0
 
     _check_folders(config, p)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from email.utils import formatdate, parsedate_to_datetime
 
-from .asgi import header
+from .asgi import HttpError, header
 from .compression import GZIP, EncodedCache, FileVersion, accepts_encoding, worth_compressing
 from .mediatypes import media_type
 
@@ -72,7 +72,11 @@ class FileSender:
         persist: bool = False,
     ) -> None:
         """``immutable``: the one-year cache policy; ``persist``: keep the gzip copy on disk."""
-        with open(path, "rb") as file:
+        try:
+            file = open(path, "rb")
+        except OSError:  # removed or made unreadable since it was resolved
+            raise HttpError(404, "not found") from None
+        with file:
             version = FileVersion(os.fstat(file.fileno()))
             about = self._describe(path, version)
             encoded = None

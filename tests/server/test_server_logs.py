@@ -68,6 +68,15 @@ def test_tokens_are_never_written_anywhere(tmp_path, to_stdout):
     assert "AUTH%5FID=***" in lines[0] and ";auth=***" in lines[0]
 
 
+def test_access_log_can_be_turned_off(tmp_path):
+    site = make_site(tmp_path)
+    with ServerProcess(server_args(site, "--access-log", "off"), script=SERVER_PY) as server:
+        assert request(server.url, path="/main.py").status == 200
+        server.stop()
+        assert "/main.py" not in server.stdout() + server.stderr()
+    assert not site["access_log"].exists()
+
+
 def test_access_log_line_format(server, site):
     request(server.url, path="/main.py?v=1")
     request(server.url, path="/healthz")  # a second request: the first line is complete

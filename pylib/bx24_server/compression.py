@@ -54,6 +54,16 @@ def worth_compressing(path: Path | str, size: int) -> bool:
     return size >= MIN_SIZE and media_type(str(path)).compressible
 
 
+def _is_whole_gzip_of(encoded: bytes, size: int) -> bool:
+    """A cheap guard against a damaged cache file: gzip magic, and the trailer's length of the
+    original (mod 2**32) matches; a truncated file fails it."""
+    return (
+        len(encoded) >= 18
+        and encoded[:2] == b"\x1f\x8b"
+        and int.from_bytes(encoded[-4:], "little") == size % 2**32
+    )
+
+
 def _pays(original_size: int, encoded: bytes) -> bool:
     return len(encoded) <= original_size * WORTH_RATIO
 
@@ -94,7 +104,8 @@ class EncodedCache:
             self._memory_put(key, done.result())
 
     def load_or_make(self, path: str | Path, version: FileVersion, persist: bool) -> bytes:
-        """The copy from disk if it is there, else compress (and store when ``persist``)."""
+        """The copy from disk if it is there and whole, else compress (and store when
+        ``persist``). OSError when the file is no longer at ``version``."""
         disk = self._disk_path(path, version) if persist and self.cache_dir else None
         if disk is not None:
             try:
@@ -102,8 +113,12 @@ class EncodedCache:
             except OSError:
                 pass
             else:
-                return encoded if _pays(version.size, encoded) else _NOT_WORTH
-        data = Path(path).read_bytes()
+                if _is_whole_gzip_of(encoded, version.size):
+                    return encoded if _pays(version.size, encoded) else _NOT_WORTH
+        with open(path, "rb") as file:
+            data = file.read()
+            if FileVersion(os.fstat(file.fileno())).tag != version.tag:
+                raise OSError(f"{path} changed while being compressed")
         encoded = gzip_bytes(data)
         self.compressions += 1
         if disk is not None:
@@ -116,18 +131,23 @@ class EncodedCache:
 
     def _disk_store(self, disk: Path, encoded: bytes) -> None:
         """Write atomically, and drop the copies of older versions of the same file."""
+        tmp = None
         try:
             disk.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=disk.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as out:
                 out.write(encoded)
             os.replace(tmp, disk)
+            tmp = None
             prefix = disk.name.split("-", 1)[0] + "-"
             for old in disk.parent.glob(prefix + "*.gz"):
                 if old != disk:
                     old.unlink(missing_ok=True)
         except OSError:
             pass  # a read-only cache folder costs speed after a restart, not correctness
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
     def _memory_get(self, key):
         value = self._memory.get(key)

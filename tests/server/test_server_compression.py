@@ -115,6 +115,17 @@ def test_runtime_copies_persist_on_disk_across_restarts(tmp_path):
         assert second.app.cache.compressions == 0  # read from the disk cache
 
 
+def test_a_damaged_disk_copy_is_made_again(tmp_path):
+    site = make_site(tmp_path)
+    with ServerThread(config_for(site)) as first:
+        request(first.url, path=WASM_PATH, headers=GZ)
+    [copy] = (site["cache"] / "gzip").glob("*.gz")
+    copy.write_bytes(copy.read_bytes()[:-100])  # truncated, as by a full disk
+    with ServerThread(config_for(site)) as second:
+        assert gzip.decompress(request(second.url, path=WASM_PATH, headers=GZ).body) == WASM
+        assert second.app.cache.compressions == 1
+
+
 def test_a_new_runtime_version_replaces_the_stale_copy(tmp_path):
     site = make_site(tmp_path)
     wasm = site["runtime"] / "node_modules" / "pyodide" / "pyodide.asm.wasm"

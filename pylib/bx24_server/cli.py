@@ -40,7 +40,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--key", metavar="FILE", help="TLS private key (PEM); needs --cert")
     p.add_argument("--frame", metavar="DIR", help="the frame folder (default <repo>/frame)")
     p.add_argument("--runtime", metavar="DIR",
-                   help="the runtime folder with node_modules/ and wheels/ (default <repo>/runtime)")
+                   help="the runtime folder with node_modules/, wheels/ and snapshot/ "
+                   "(default <repo>/runtime)")
     p.add_argument("--bx24", metavar="DIR",
                    help="the bx24 library folder served at /pylib/bx24/ (default: where the "
                    "bx24 package is installed)")
@@ -61,7 +62,8 @@ def parser() -> argparse.ArgumentParser:
                    help="one line per request, tokens masked: a file, - for stdout "
                    "(default), off for none")
     p.add_argument("--cache-dir", metavar="DIR",
-                   help="where compressed runtime files are kept (default <repo>/.cache/bx24_server)")
+                   help="where compressed runtime files are kept "
+                   "(default <repo>/.cache/bx24_server)")
     p.add_argument("--precompress", action="store_true",
                    help="compress the runtime files into the cache folder, then exit "
                    "(the set-up runs this once)")

@@ -2,7 +2,9 @@
 
 import asyncio
 import gzip
+import http.client
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -43,8 +45,8 @@ def test_tls_when_cert_and_key_are_given(tmp_path, certificate):
         with pytest.raises(ssl.SSLError):  # an unknown certificate is refused: it is real TLS
             request(srv.url, context=ssl.create_default_context())
         plain = srv.url.replace("https://", "http://")
-        with pytest.raises(Exception):
-            request(plain, timeout=3)
+        with pytest.raises((ConnectionError, http.client.HTTPException)):
+            request(plain, timeout=3)  # plain HTTP is not answered on the TLS port
 
 
 @pytest.mark.parametrize(
@@ -88,8 +90,8 @@ def test_stops_cleanly_on_sigterm(tmp_path):
     with ServerProcess(server_args(site), script=SERVER_PY) as srv:
         assert request(srv.url).status == 200
         code = srv.stop()
-        # uvicorn finishes its graceful shutdown, then lets SIGTERM end the process as usual.
-        assert code == -15, srv.stderr()
+        # uvicorn shuts down gracefully, then (since 0.29) lets SIGTERM end the process.
+        assert code in (0, -signal.SIGTERM), srv.stderr()
         assert "Traceback" not in srv.stderr()
 
 

@@ -92,7 +92,8 @@ def test_access_log_line_format(server, site):
 def test_one_request_is_one_line_even_with_hostile_bytes(server, site):
     request(server.url, path="/a%0d%0ab%20c?x=%0a1")
     request(server.url, path="/healthz")
-    line = next(l for l in reversed(site["access_log"].read_text().splitlines()) if "/a%" in l)
+    lines = reversed(site["access_log"].read_text().splitlines())
+    line = next(entry for entry in lines if "/a%" in entry)
     assert " /a%0d%0ab%20c?x=%0a1 404 " in line
 
 
@@ -166,5 +167,5 @@ def test_default_error_log_is_under_logs_of_the_repo(tmp_path):
     with ServerProcess(args, cwd=repo) as server:  # python -m bx24_server: repo = cwd
         assert request(server.url, "POST", "/error-handler", body=json.dumps(NOTICE),
                        headers={"Content-Type": "application/json"}).status == 200
-    [record] = [json.loads(l) for l in (repo / "logs" / "placement-errors.jsonl").open()]
+    [record] = [json.loads(entry) for entry in (repo / "logs" / "placement-errors.jsonl").open()]
     assert record["fields"] == NOTICE

@@ -2,8 +2,8 @@
 
 The frame here is a small JavaScript worker, so these tests cover the emulator and its hosting
 of the stub; the end-to-end run with the Python sample app belongs to tests/e2e. The emulator
-expects the server to give it ``frame.html`` (the frame's page with Bitrix24's library replaced
-by ``bx24-stub.js``) and ``bx24-stub.js`` next to it: routed here the same way.
+expects the server to answer ``/?emulator`` with the frame's page where Bitrix24's library is
+replaced by ``/emulator/bx24-stub.js``, and to serve that script: routed here the same way.
 """
 
 import mimetypes
@@ -38,8 +38,8 @@ DEMO_FRAME = """<!doctype html><html><head>
 
 
 def serve(route):
-    path = route.request.url[len(ORIGIN):].split("?")[0]
-    if path == "/emulator/frame.html":
+    path, _, query = route.request.url[len(ORIGIN):].partition("?")
+    if path == "/" and query.startswith("emulator"):
         return route.fulfill(body=DEMO_FRAME, content_type="text/html")
     if path == "/emulator/bx24-stub.js":
         return route.fulfill(body=stub_script(), content_type="text/javascript")
@@ -60,7 +60,7 @@ def emulator(new_page):
 
 def test_the_frame_is_loaded_with_the_interpreter_asked_for(emulator):
     src = emulator.get_attribute("#frame", "src")
-    assert src == "frame.html?interpreter=micropython"
+    assert src == "/?emulator&interpreter=micropython"
     assert emulator.evaluate("emulator.stub().bindings().length") == 5
 
 

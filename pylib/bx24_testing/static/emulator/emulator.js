@@ -1,8 +1,8 @@
 /*
  * The call-card emulator: draws the BX24 stub's simulated call card around the real frame.
  *
- * The frame runs in the iframe from `frame.html` (the frame's own page with Bitrix24's library
- * replaced by the stub, served next to this file). The stub finds this page through
+ * The frame runs in the iframe from `/?emulator` (the frame's own page with Bitrix24's library
+ * replaced by the stub, see FRAME_URL). The stub finds this page through
  * window.bx24StubHost and attaches before the frame's scripts run, so no command or event
  * is missed. Clicking a button fires the event into the frame; the frame's commands update the
  * card; the log shows both, and the console pane shows what the frame wrote.
@@ -63,8 +63,13 @@
 
   // ------------------------------------------------------------------ the frame
 
+  // The server answers the frame's own URL with "?emulator" by the frame's page with Bitrix24's
+  // library replaced by /emulator/bx24-stub.js: same document URL, so every relative URL of the
+  // frame resolves as in production.
+  var FRAME_URL = "/?emulator";
+
   function frameUrl() {
-    return "frame.html?interpreter=" + encodeURIComponent($("interpreter").value);
+    return FRAME_URL + "&interpreter=" + encodeURIComponent($("interpreter").value);
   }
 
   function loadFrame() {
@@ -112,7 +117,8 @@
 
   function describe(value) {
     if (typeof value === "string") return value;
-    if (value instanceof Error) return value.stack || String(value);
+    // Errors come from the frame's realm (instanceof Error fails across realms).
+    if (value && typeof value.message === "string") return value.stack || value.name + ": " + value.message;
     try { return JSON.stringify(value); } catch (e) { return String(value); }
   }
 

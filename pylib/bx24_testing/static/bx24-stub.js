@@ -9,9 +9,19 @@
  * on a later task. The card answers like Bitrix24 does, errors included.
  *
  * window.BX24      the library the frame uses.
- * window.BX24Stub  the control API for tests and the emulator (see the README of bx24_testing).
  * window.BX24_STUB_CONFIG, when set before this script runs, is passed to BX24Stub.configure.
  * window.parent.bx24StubHost (same origin only) lets the emulator configure and watch the stub.
+ * window.BX24Stub  the control API for tests and the emulator:
+ *   configure({mode: "browser"|"desktop", domain, lang, isAdmin, memberId, placementOptions,
+ *              auth: {...token overrides} | false, restResponses: {method: response}})
+ *   respond(method, {result, total?, next?} | {error, error_description} | [answers in turn])
+ *   raiseCall(payloadOverrides, {uiState, transferred, own})   null in overrides removes a key
+ *   fire(event, payload)       any event (with or without "BackgroundCallCard::"), any payload
+ *   click(button, arg)         a button the card shows now; throws, listing them, otherwise
+ *   card(), buttons(), commands(), events(), bindings(), restCalls(), config(), initialized()
+ *   advanceClock(ms)           moves the card's timer clock: timer tests need not wait
+ *   onChange(fn(kind, entry))  kind: command|event|binding|rest|card|config|init|reset
+ *   reset()                    forget card, logs and REST responses; keep bindings and config
  */
 (function () {
   "use strict";
@@ -115,8 +125,7 @@
 
   // What the other side of postMessage receives: "<id>:<JSON or empty>", parsed back, [] when empty.
   function overTheWire(value) {
-    var text = value === undefined || value === null || value === false || value === 0 || value === ""
-      ? "" : JSON.stringify(value);
+    var text = value ? JSON.stringify(value) : "";
     return text ? JSON.parse(text) : [];
   }
 

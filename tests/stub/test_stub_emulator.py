@@ -138,3 +138,10 @@ def test_a_fired_event_with_a_json_payload_reaches_the_frame(emulator):
 def test_desktop_mode_switch_reaches_the_stub(emulator):
     emulator.select_option("#mode", "desktop")
     assert emulator.evaluate("emulator.stub().config().mode") == "desktop"
+
+
+def test_the_emulator_sees_what_the_frame_did_before_its_load_event(emulator):
+    # The stub attaches to the emulator before the frame's scripts run: nothing is missed.
+    log = emulator.text_content("#log")
+    assert "BX24.init" in log
+    assert log.count("bindEvent BackgroundCallCard::") == 5

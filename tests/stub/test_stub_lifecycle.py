@@ -116,3 +116,13 @@ def test_on_change_reports_commands_events_and_bindings(new_page):
     assert page.evaluate("changes") == ["binding", "card", "event", "command"]
     page.evaluate("BX24Stub.reset()")
     assert page.evaluate("changes.at(-1)") == "reset"
+
+
+def test_open_application_calls_back_when_the_slider_is_closed(card_page):
+    card_page.evaluate(
+        "() => { window.slidersClosed = 0; BX24.openApplication({tab: 'calls'}, () => { slidersClosed += 1; }); }"
+    )
+    assert card_page.evaluate("BX24Stub.applications()")[0]["params"] == {"tab": "calls"}
+    assert card_page.evaluate("slidersClosed") == 0
+    card_page.evaluate("BX24Stub.closeApplication()")
+    card_page.wait_for_function("slidersClosed === 1")

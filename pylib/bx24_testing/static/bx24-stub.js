@@ -19,8 +19,9 @@
  *   fire(event, payload)       any event (with or without "BackgroundCallCard::"), any payload
  *   click(button, arg)         a button the card shows now; throws, listing them, otherwise
  *   card(), buttons(), commands(), events(), bindings(), restCalls(), config(), initialized()
+ *   applications(), closeApplication()   BX24.openApplication calls; close runs their callbacks
  *   advanceClock(ms)           moves the card's timer clock: timer tests need not wait
- *   onChange(fn(kind, entry))  kind: command|event|binding|rest|card|config|init|reset
+ *   onChange(fn(kind, entry))  kind: command|event|binding|rest|application|card|config|init|reset
  *   reset()                    forget card, logs and REST responses; keep bindings and config
  */
 (function () {
@@ -593,6 +594,24 @@
     });
   }
 
+  // ---------------------------------------------------------------- openApplication
+
+  // The portal opens the application's page in a slider; the callback runs when it is closed.
+  var applicationLog = [];
+  var openApplications = [];
+
+  function openApplication(params, callback) {
+    if (isFunction(params)) { callback = params; params = {}; }
+    var entry = { params: overTheWire(params), time: now() };
+    applicationLog.push(entry);
+    if (isFunction(callback)) openApplications.push(callback);
+    notify("application", entry);
+  }
+
+  function closeApplication() {
+    openApplications.splice(0).forEach(function (callback) { answerLater(callback, undefined); });
+  }
+
   // ---------------------------------------------------------------- lifecycle: ready and init
 
   var ready = false;
@@ -652,6 +671,7 @@
     },
     callMethod: callMethod,
     callBatch: callBatch,
+    openApplication: openApplication,
     placement: {
       info: function () {
         return initialized
@@ -691,6 +711,8 @@
     events: function () { return copy(eventLog) || []; },
     bindings: function () { return bindingLog.map(publicBinding); },
     restCalls: function () { return copy(restLog) || []; },
+    applications: function () { return copy(applicationLog) || []; },
+    closeApplication: closeApplication,
     initialized: function () { return initialized; },
     onChange: function (listener) {
       if (!isFunction(listener)) fail("onChange takes a function");
@@ -706,6 +728,8 @@
       eventLog = [];
       restLog = [];
       restResponses = {};
+      applicationLog = [];
+      openApplications = [];
       notify("reset", null);
     },
   };

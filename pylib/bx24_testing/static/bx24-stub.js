@@ -376,7 +376,7 @@
     callSerial += 1;
     return {
       CALL_ID: "externalCall." + hex32() + "." + (1700000000 + callSerial),
-      PHONE_NUMBER: "+15550100" + String(callSerial).padStart(2, "0"),
+      PHONE_NUMBER: "+1555010" + String(callSerial % 10000).padStart(4, "0"),
       LINE_NUMBER: "line1",
       LINE_NAME: "Sales line",
       CRM_ENTITY_TYPE: "CONTACT",

@@ -50,12 +50,26 @@ def serve(route):
     route.fulfill(body=file.read_bytes(), content_type=mimetypes.guess_type(name)[0] or "text/plain")
 
 
+@pytest.fixture(scope="module")
+def loaded_emulator(stub_context):
+    page = stub_context.new_page()
+    page.route(ORIGIN + "/**", serve)
+    page.goto(ORIGIN + "/emulator/?interpreter=micropython")
+    page.wait_for_selector("#frame-status[data-status=ready]")
+    startup_log = page.text_content("#log")
+    yield page, startup_log
+    page.close()
+
+
 @pytest.fixture
-def emulator(new_page):
-    new_page.route(ORIGIN + "/**", serve)
-    new_page.goto(ORIGIN + "/emulator/?interpreter=micropython")
-    new_page.wait_for_selector("#frame-status[data-status=ready]")
-    return new_page
+def emulator(loaded_emulator):
+    """The module's emulator page, back to no call, a fresh form, an empty log, browser mode."""
+    page, _ = loaded_emulator
+    page.evaluate("emulator.stub().reset(); document.getElementById('raise-form').reset()")
+    page.click("#clear-log")
+    page.select_option("#mode", "browser")
+    page.set_checked("#show-frame", False)
+    return page
 
 
 def test_the_frame_is_loaded_with_the_interpreter_asked_for(emulator):
@@ -140,8 +154,8 @@ def test_desktop_mode_switch_reaches_the_stub(emulator):
     assert emulator.evaluate("emulator.stub().config().mode") == "desktop"
 
 
-def test_the_emulator_sees_what_the_frame_did_before_its_load_event(emulator):
+def test_the_emulator_sees_what_the_frame_did_before_its_load_event(loaded_emulator):
     # The stub attaches to the emulator before the frame's scripts run: nothing is missed.
-    log = emulator.text_content("#log")
-    assert "BX24.init" in log
-    assert log.count("bindEvent BackgroundCallCard::") == 5
+    _, startup_log = loaded_emulator
+    assert "BX24.init" in startup_log
+    assert startup_log.count("bindEvent BackgroundCallCard::") == 5

@@ -56,8 +56,11 @@ def loaded_emulator(stub_context):
     page.route(ORIGIN + "/**", serve)
     page.goto(ORIGIN + "/emulator/?interpreter=micropython")
     page.wait_for_selector("#frame-status[data-status=ready]")
-    startup_log = page.text_content("#log")
-    yield page, startup_log
+    startup = {
+        "log": page.text_content("#log"),
+        "rest": page.evaluate("emulator.stub().config().restResponses"),
+    }
+    yield page, startup
     page.close()
 
 
@@ -65,7 +68,7 @@ def loaded_emulator(stub_context):
 def emulator(loaded_emulator):
     """The module's emulator page, back to no call, a fresh form, an empty log, browser mode."""
     page, _ = loaded_emulator
-    page.evaluate("emulator.stub().reset(); document.getElementById('raise-form').reset()")
+    page.evaluate("emulator.stub().reset(); document.querySelectorAll('form').forEach(f => f.reset())")
     page.click("#clear-log")
     page.select_option("#mode", "browser")
     page.set_checked("#show-frame", False)
@@ -156,6 +159,28 @@ def test_desktop_mode_switch_reaches_the_stub(emulator):
 
 def test_the_emulator_sees_what_the_frame_did_before_its_load_event(loaded_emulator):
     # The stub attaches to the emulator before the frame's scripts run: nothing is missed.
-    _, startup_log = loaded_emulator
-    assert "BX24.init" in startup_log
-    assert startup_log.count("bindEvent BackgroundCallCard::") == 5
+    _, startup = loaded_emulator
+    assert "BX24.init" in startup["log"]
+    assert startup["log"].count("bindEvent BackgroundCallCard::") == 5
+
+
+def test_the_rest_answers_of_the_form_are_there_from_the_start(loaded_emulator):
+    _, startup = loaded_emulator
+    assert "telephony.externalcall.register" in startup["rest"]
+
+
+def test_rest_answers_from_the_form_reach_the_frame(emulator):
+    emulator.fill("#rest-form textarea", '{"user.current": {"result": {"ID": "5"}}}')
+    emulator.click("#rest-form button[type=submit]")
+    data = emulator.evaluate(
+        "new Promise(r => document.getElementById('frame').contentWindow.BX24.callMethod("
+        "'user.current', {}, res => r(res.data())))"
+    )
+    assert data == {"ID": "5"}
+    emulator.wait_for_function("document.getElementById('log').textContent.includes('REST user.current')")
+
+
+def test_the_default_rest_answers_cover_registering_a_call(emulator):
+    emulator.click("#rest-form button[type=submit]")
+    programmed = emulator.evaluate("emulator.stub().config().restResponses")
+    assert {"telephony.externalcall.register", "telephony.externalcall.finish"} <= set(programmed)

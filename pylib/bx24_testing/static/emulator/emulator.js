@@ -292,6 +292,25 @@
     notice("");
   }
 
+  // REST methods the frame calls answer what this form says (method → Bitrix24 answer).
+  function applyRestResponses(event) {
+    if (event) event.preventDefault();
+    var responses;
+    try {
+      responses = JSON.parse($("rest-form").elements.responses.value || "{}");
+    } catch (error) {
+      return notice("The REST answers are not JSON: " + error.message);
+    }
+    window.bx24StubHost.config.restResponses = responses;
+    if (!stub) return;
+    try {
+      stub.configure({ restResponses: responses });
+      notice("");
+    } catch (error) {
+      notice(error.message);
+    }
+  }
+
   function buildWidgets() {
     ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"].forEach(function (key) {
       var button = document.createElement("button");
@@ -353,6 +372,7 @@
     });
     $("raise-form").addEventListener("submit", raiseCall);
     $("fire-form").addEventListener("submit", fireEvent);
+    $("rest-form").addEventListener("submit", applyRestResponses);
     $("clear-log").addEventListener("click", function () { $("log").textContent = ""; });
     $("reload-frame").addEventListener("click", loadFrame);
     $("interpreter").addEventListener("change", loadFrame);
@@ -372,5 +392,6 @@
   if (chosen) $("interpreter").value = chosen;
   buildWidgets();
   wire();
+  applyRestResponses();
   loadFrame();
 })();

@@ -28,6 +28,7 @@ ESCAPES = [
     "/..%5coutside%5csecret.txt",
     "/sub\\..\\..\\outside\\secret.txt",
     "/notes.txt%00.png",
+    "/notes.txt\x00.png",  # a raw NUL byte in the request line
     "/%00/../outside/secret.txt",
     "//etc/passwd",
     "/%2fetc%2fpasswd",

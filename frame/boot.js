@@ -33,8 +33,11 @@ if (!interpreter) {
     const { hooks } = await import(PYSCRIPT);
     if (choice === "pyodide") {
       // urllib in Pyodide goes through synchronous XMLHttpRequest (pyodide-http). Hooks are
-      // read when the interpreter is ready to run main.py, long after this line.
-      hooks.main.codeBeforeRun.add("import pyodide_http\npyodide_http.patch_all()");
+      // read when the interpreter is ready to run main.py, long after this line; PyScript runs
+      // the Async set for async scripts (its default) and the other for sync ones.
+      const patch = "import pyodide_http\npyodide_http.patch_all()";
+      hooks.main.codeBeforeRunAsync.add(patch);
+      hooks.main.codeBeforeRun.add(patch);
     }
   } catch (error) {
     fail(`cannot load PyScript from ${PYSCRIPT} (was the set-up run?)`, error);

@@ -5,6 +5,8 @@
 | ``/`` (GET, HEAD, POST)                  | ``frame/index.html``                          |
 | ``/healthz``                             | ``ok``                                        |
 | ``/error-handler`` (POST)                | Bitrix24's deactivation notice → JSON lines   |
+| ``/?emulator`` (GET, HEAD)               | ``index.html`` with BX24 → the stub           |
+| ``/emulator/bx24-stub.js``               | ``bx24_testing/static/bx24-stub.js``          |
 | ``/emulator/...``                        | the emulator folder (``/emulator/``: index)   |
 | ``/runtime/npm/<package>@<version>/...`` | ``runtime/node_modules/<package>/...``        |
 | ``/runtime/pypi/<wheel>``                | ``runtime/wheels/<wheel>``                    |
@@ -27,6 +29,7 @@ from .accesslog import AccessLog
 from .asgi import ClientGone, HttpError, header, read_body, request_headers, send_response
 from .compression import EncodedCache
 from .config import Config
+from .emulatorframe import emulator_frame, stub_path, wants_emulator
 from .errorhandler import PlacementErrorLog, parse_notice
 from .redaction import printable
 from .safepath import resolve_file, url_segments
@@ -156,6 +159,8 @@ class App:
 
         if raw_path == b"/":
             _allow(method, FRAME_METHODS)
+            if method != "POST" and wants_emulator(scope.get("query_string", b"")):
+                return await self._emulator_frame(send, method)
             if method == "POST":
                 # Bitrix24's form (tokens included) is read only to bound it, then dropped.
                 await read_body(receive, headers, self.config.max_body, self.config.body_timeout)
@@ -186,6 +191,12 @@ class App:
                 raise _not_found()  # no directory listings, and no other index pages
             return await self._send_file(send, headers, method, self.config.emulator_dir,
                                          ["index.html"], immutable=False)
+        if segments == ["emulator", "bx24-stub.js"]:
+            stub = stub_path(self.config.emulator_dir)
+            if stub is None or not stub.is_file():
+                raise _not_found()
+            return await self._send_file(send, headers, method, stub.parent, [stub.name],
+                                         immutable=False)
         if first == "emulator":
             return await self._send_file(send, headers, method, self.config.emulator_dir,
                                          segments[1:], immutable=False)
@@ -210,6 +221,19 @@ class App:
             raise _not_found()
         return await self._send_file(send, headers, method, self.config.frame_dir, segments,
                                      immutable=False)
+
+    async def _emulator_frame(self, send, method):
+        index = self.config.frame_dir / "index.html"
+        if self.config.emulator_dir is None or not self.config.emulator_dir.is_dir():
+            raise _not_found()
+        try:
+            page = emulator_frame(index)
+        except FileNotFoundError:
+            raise _not_found() from None
+        except ValueError as error:
+            raise HttpError(500, str(error)) from None
+        await send_response(send, 200, page, [(b"cache-control", b"no-cache")],
+                            content_type=b"text/html; charset=utf-8", head=method == "HEAD")
 
     def _npm_package(self, segments: list[str]) -> tuple[Path, list[str]]:
         """``[@scope/]name@version/rest...`` → the installed package folder and ``rest``,

@@ -68,7 +68,8 @@ class _LaunchArgs:
     default; a ``browser_type_launch_args`` fixture in the user's conftest still wins over both."""
 
     @pytest.fixture(scope="session")
-    def browser_type_launch_args(self, pytestconfig):
+    @classmethod
+    def browser_type_launch_args(cls, pytestconfig):
         args = browser.launch_args()
         if pytestconfig.getoption("headed", False):
             args["headless"] = False

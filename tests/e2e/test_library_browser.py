@@ -8,13 +8,10 @@ method. One page load per interpreter serves every test; each test starts from
 """
 
 import json
-from pathlib import Path
 
 import pytest
 
-from conftest import FRAME, INTERPRETERS
-
-LIBRARY = Path(__file__).resolve().parents[2] / "pylib" / "bx24"
+from conftest import INTERPRETERS
 
 PROBE = r'''
 import json
@@ -221,17 +218,6 @@ def p(probe):
     probe.boot = boot
     probe.reset()
     return probe
-
-
-# -- the frame's configs ----------------------------------------------------------------------
-
-@pytest.mark.parametrize("config", ["pyodide.toml", "micropython.toml"])
-def test_frame_configs_list_every_library_module(config):
-    """PyScript fetches only the files a config lists: a missing module is an ImportError at boot."""
-    text = (FRAME / config).read_text()
-    missing = [f.name for f in sorted(LIBRARY.glob("*.py"))
-               if '"./pylib/bx24/{0}" = "./bx24/{0}"'.format(f.name) not in text]
-    assert not missing, "frame/{} [files] does not list pylib/bx24/{}".format(config, missing)
 
 
 # -- boot, binding -------------------------------------------------------------------------

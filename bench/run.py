@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Benchmarks of the frame and its server; prints a Markdown table (docs/performance.md).
+
+    python bench/run.py [--quick] [--loads N] [--warmups N] [--events N] [--seconds S]
+                        [--skip-frames] [--skip-server] [--json FILE]
+
+Every figure is a median over the run's samples, with a ratio against a baseline measured in
+the same run: the plain-JS frame for the frame rows, nginx for the server rows.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import frames_bench  # noqa: E402
+import load_bench  # noqa: E402
+import servers  # noqa: E402
+
+ROOT = servers.ROOT
+
+
+def fmt_ms(value):
+    if value is None:
+        return "–"
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.1f} ms"
+
+
+def fmt_mib(value):
+    return "–" if value is None else f"{value / 2**20:.0f} MiB"
+
+
+def ratio(value, base):
+    if value is None or not base:
+        return ""
+    return f" (×{value / base:.1f})" if value / base < 100 else f" (×{value / base:.0f})"
+
+
+def frame_table(result, loads, warmups, events):
+    base = result["js"]
+    lines = [
+        f"Frame: medians of {loads} loads per row ({warmups} warm-up loads before the warm ones), "
+        f"{events} events per warm load; (×n) = n times the plain-JS row.",
+        "",
+        "| frame | boot cold | boot warm | event → command | JS heap | renderer RSS |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in result.items():
+        lines.append(
+            f"| `{name}` "
+            f"| {fmt_ms(r['cold_ms'])}{ratio(r['cold_ms'], base['cold_ms'])} "
+            f"| {fmt_ms(r['warm_ms'])}{ratio(r['warm_ms'], base['warm_ms'])} "
+            f"| {fmt_ms(r['latency_ms'])}{ratio(r['latency_ms'], base['latency_ms'])} "
+            f"| {fmt_mib(r['js_heap_bytes'])}{ratio(r['js_heap_bytes'], base['js_heap_bytes'])} "
+            f"| {fmt_mib(r['rss_bytes'])}{ratio(r['rss_bytes'], base['rss_bytes'])} |")
+    return "\n".join(lines)
+
+
+def server_table(result, seconds):
+    lines = [
+        f"Server: wrk, 2 threads, {seconds} s per cell, `Accept-Encoding: gzip`; "
+        "req/s (×n = n times nginx's), p50 / p99 latency.",
+        "",
+        "| server | request | conns | req/s | p50 | p99 | errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (server, request, conns), r in result.items():
+        base = result.get(("nginx", request, conns))
+        if r is None:
+            lines.append(f"| {server} | {request} | {conns} | unsupported | | | |")
+            continue
+        rel = ratio(r["rps"], base["rps"]) if base and server != "nginx" else ""
+        lines.append(
+            f"| {server} | {request} | {conns} | {r['rps']:.0f}{rel} "
+            f"| {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} | {r['errors']} |")
+    return "\n".join(lines)
+
+
+def bench_frames(args, tmp):
+    from playwright.sync_api import sync_playwright
+
+    with servers.server_py(tmp) as ours, \
+            servers.server_py(Path(tmp, "js"), ROOT / "bench" / "frames" / "js") as js, \
+            servers.http_server(tmp) as static, servers.bx24_stub_host(tmp) as stub_port:
+        rows = [
+            frames_bench.Row("js", js),
+            frames_bench.Row("pyscript-naive", static + "naive/", post=False),
+            frames_bench.Row("pyodide", ours),
+            frames_bench.Row("micropython", ours + "?interpreter=micropython"),
+        ]
+        with sync_playwright() as p:
+            frames_bench.measure(p, rows, args.loads, args.warmups, args.events,
+                                 browser_args=servers.stub_browser_args(stub_port),
+                                 log=lambda m: print(m, file=sys.stderr))
+    return frames_bench.summary(rows)
+
+
+def bench_server(args, tmp):
+    if not load_bench.wrk_available():
+        print("wrk is not installed (apt-get install wrk; ./dev.sh bench does): "
+              "server rows skipped", file=sys.stderr)
+        return {}
+    result = {}
+    wasm = servers.WASM_PATH.lstrip("/")
+    with servers.server_py(tmp) as ours, servers.http_server(tmp) as static, \
+            servers.nginx(tmp) as nginx:
+        for server, url in (("nginx", nginx), ("server.py", ours), ("http.server", static)):
+            for request, method, path in (("POST /", "POST", ""), ("GET wasm", "GET", wasm)):
+                for conns in args.connections:
+                    if server == "http.server" and method == "POST":
+                        result[(server, request, conns)] = None  # 501: it has no POST
+                        continue
+                    print(f"  {server} {request} c={conns}", file=sys.stderr)
+                    result[(server, request, conns)] = load_bench.run(
+                        url + path, method, conns, args.seconds)
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few loads, short server runs")
+    parser.add_argument("--loads", type=int, help="measured loads per row (default 10, quick 3)")
+    parser.add_argument("--warmups", type=int, help="warm-up loads per row (default 3, quick 2)")
+    parser.add_argument("--events", type=int, default=20, help="events per warm load")
+    parser.add_argument("--seconds", type=int, help="wrk duration per cell (default 10, quick 3)")
+    parser.add_argument("--connections", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--skip-frames", action="store_true")
+    parser.add_argument("--skip-server", action="store_true")
+    parser.add_argument("--json", help="also write the raw results to this file")
+    args = parser.parse_args(argv)
+    args.loads = args.loads or (3 if args.quick else 10)
+    args.warmups = args.warmups or 2 if args.quick else args.warmups or 3
+    args.seconds = args.seconds or (3 if args.quick else 10)
+
+    started = time.monotonic()
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="bx24-bench-") as tmp:
+        if not args.skip_frames:
+            print(f"frames: {args.loads} loads per row...", file=sys.stderr)
+            out["frames"] = bench_frames(args, tmp)
+        if not args.skip_server:
+            print("server...", file=sys.stderr)
+            out["server"] = bench_server(args, tmp)
+    print(f"## Benchmarks ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+          f"`python bench/run.py{' --quick' if args.quick else ''}`, "
+          f"{time.monotonic() - started:.0f} s)\n")
+    if "frames" in out:
+        print(frame_table(out["frames"], args.loads, args.warmups, args.events) + "\n")
+    if out.get("server"):
+        print(server_table(out["server"], args.seconds) + "\n")
+    if args.json:
+        raw = dict(out)
+        if "server" in raw:
+            raw["server"] = [{"server": s, "request": r, "connections": c, **(v or {})}
+                             for (s, r, c), v in raw["server"].items()]
+        Path(args.json).write_text(json.dumps(raw, indent=2))
+
+
+if __name__ == "__main__":
+    main()

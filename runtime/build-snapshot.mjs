@@ -1,0 +1,92 @@
+// Builds the Pyodide memory snapshot the frame boots from (frame/pyodide-snapshot.mjs).
+//
+// Why at set-up: initialising CPython and importing the stdlib modules, the bx24 library and
+// pyodide_http is the same work on every page load; doing it once here and shipping the memory
+// image turns seconds of boot into a restore. `./dev.sh setup` runs this when the runtime,
+// pylib/bx24 or the frame's files change (stamp), as: node runtime/build-snapshot.mjs
+//
+// The interpreter gets exactly the files frame/pyodide.toml's [files] gives PyScript (read
+// with PyScript's own TOML parser), at the same paths, so what the snapshot imported is what
+// the page would import; then every top-level module among them is imported. A module that
+// does not import without the browser (e.g. one importing `pyscript`) fails the build:
+// keep such imports out of package __init__ files.
+//
+// Output: runtime/snapshot/<sha256 prefix>.snapshot and manifest.json naming it.
+// Optional argument: another PyScript config than frame/pyodide.toml (its URLs are the frame's).
+
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "./node_modules/polyscript/esm/3rd-party/toml.js";
+import { loadPyodide, version } from "./node_modules/pyodide/pyodide.mjs";
+
+const RUNTIME = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(RUNTIME, "..");
+const FRAME = join(REPO, "frame");
+const OUT = join(RUNTIME, "snapshot");
+const HOME = "/home/pyodide"; // Pyodide's working directory, where PyScript writes `files`
+
+// The frame's URLs (docs/architecture.md) → the files the server answers them with.
+function localPath(url) {
+  const path = new URL(url, "http://frame/").pathname;
+  const npm = path.match(/^\/runtime\/npm\/((?:@[^/]+\/)?[^@/]+)@[^/]+\/(.+)$/);
+  if (npm) return join(RUNTIME, "node_modules", npm[1], npm[2]);
+  if (path.startsWith("/runtime/pypi/")) return join(RUNTIME, "wheels", path.slice(14));
+  if (path.startsWith("/pylib/bx24/")) return join(REPO, "pylib", "bx24", path.slice(12));
+  return join(FRAME, path.slice(1));
+}
+
+async function main() {
+  const configPath = resolve(process.argv[2] ?? join(FRAME, "pyodide.toml"));
+  const config = parse(readFileSync(configPath, "utf8"));
+  const py = await loadPyodide({ _makeSnapshot: true, stdout: console.log, stderr: console.error });
+  const written = [];
+  for (const [url, target] of Object.entries(config.files ?? {})) {
+    const data = new Uint8Array(readFileSync(localPath(url)));
+    if (target.endsWith("/*")) {
+      const format = url.match(/\.(whl|zip|tar\.gz|tgz)$/)?.[1];
+      if (!format) throw new Error(`${url}: PyScript unpacks only whl, zip, tgz archives`);
+      const dir = resolve(HOME, target.slice(0, -1));
+      py.unpackArchive(data, format, { extractDir: dir });
+      written.push(...py.FS.readdir(dir).filter((n) => !n.startsWith(".")).map((n) => join(dir, n)));
+    } else {
+      const path = resolve(HOME, target);
+      py.FS.mkdirTree(dirname(path));
+      py.FS.writeFile(path, data);
+      written.push(path);
+    }
+  }
+  // Top-level modules and packages directly in the working directory (what `import x` finds).
+  const modules = new Set();
+  for (const path of written) {
+    if (!path.startsWith(`${HOME}/`)) continue; // only what `import` finds from the cwd
+    const top = path.slice(HOME.length + 1).split("/")[0];
+    if (top.endsWith(".py")) modules.add(top.slice(0, -3));
+    else if (py.FS.analyzePath(join(HOME, top, "__init__.py")).exists) modules.add(top);
+  }
+  const names = [...modules].sort();
+  try {
+    py.runPython(names.map((name) => `import ${name}`).join("\n"));
+  } catch (error) {
+    throw new Error(`importing ${names.join(", ")} with the files of ${configPath} failed ` +
+      `(is every module they import listed in its [files]?):\n${error.message}`);
+  }
+  const image = py.makeMemorySnapshot();
+
+  const hash = createHash("sha256").update(image).digest("hex").slice(0, 16);
+  const file = `${hash}.snapshot`;
+  mkdirSync(OUT, { recursive: true });
+  for (const old of readdirSync(OUT)) if (old.endsWith(".snapshot")) rmSync(join(OUT, old));
+  writeFileSync(join(OUT, file), image);
+  const manifest = { pyodide: version, snapshot: file, imported: names, bytes: image.length };
+  writeFileSync(join(OUT, "manifest.json.tmp"), JSON.stringify(manifest, null, 2) + "\n");
+  renameSync(join(OUT, "manifest.json.tmp"), join(OUT, "manifest.json"));
+  console.log(`Pyodide ${version} snapshot with ${names.join(", ")} imported: ` +
+    `runtime/snapshot/${file} (${(image.length / 2 ** 20).toFixed(1)} MiB)`);
+}
+
+main().catch((error) => {
+  console.error(`[build-snapshot] ${error.stack || error}`);
+  process.exit(1);
+});

@@ -202,7 +202,7 @@ class CallCard:
         try:
             args = events.parse(name, payload)
         except MalformedPayloadError as exc:
-            self._log("event {}: {}; its handlers were skipped".format(name, exc))
+            self._log("{}; its handlers were skipped".format(exc))
             return
         self._track_event(name, args)
         for handler in list(self._handlers[name]):

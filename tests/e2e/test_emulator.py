@@ -1,0 +1,39 @@
+"""/emulator/ served by `python server.py` drives the sample app (frame/main.py) end to end.
+
+The clicks are the operator's, on the emulator's call card; what the card then shows comes
+only from the commands the frame's Python sends back.
+"""
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import INTERPRETERS
+
+
+def stub_card(page):
+    return page.evaluate("document.getElementById('frame').contentWindow.BX24Stub.card()")
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_emulator_runs_the_sample_app(page, frame_server, interpreter):
+    page.goto(f"{frame_server.url}emulator/?interpreter={interpreter}")
+    expect(page.locator("#frame-status")).to_have_attribute(
+        "data-status", "ready", timeout=90_000)
+
+    page.fill("#raise-form [name=PHONE_NUMBER]", "+15550001122")
+    page.get_by_role("button", name="Raise call").click()
+    expect(page.locator("#card-title")).to_have_text("Incoming call +15550001122")
+    expect(page.locator("#card-status")).to_contain_text("Line")
+
+    page.click("#card-buttons [data-button=answer]")
+    expect(page.locator("#card-status")).to_have_text("Talking")
+    assert stub_card(page)["state"] == "connected"
+
+    page.click("#card-buttons [data-button=mute]")
+    expect(page.locator("#card-buttons [data-button=mute]")).to_have_attribute(
+        "aria-pressed", "true")
+    assert stub_card(page)["muted"] is True
+
+    page.click("#card-buttons [data-button=hangup]")
+    expect(page.locator("#log")).to_contain_text("CallCardClose")
+    assert stub_card(page)["closed"] is True

@@ -1,0 +1,39 @@
+"""The sample app tested the way a user tests their own frame: only the plugin's fixtures.
+
+This file is the README's example ("Testing your frame"). ``bx24_card`` loads frame/main.py
+in Chromium behind the BX24 stub, once per interpreter in the ``bx24_interpreters`` setting.
+"""
+
+import pytest
+
+
+def test_card_shows_the_caller(bx24_card):
+    bx24_card.raise_call(PHONE_NUMBER="+15550001122", LINE_NAME="Sales")
+    bx24_card.wait_for_command("CallCardSetCardTitle", title="Incoming call +15550001122")
+    bx24_card.wait_for_command("CallCardSetStatusText", statusText="Line Sales")
+
+
+def test_unknown_number(bx24_card):
+    bx24_card.raise_call(PHONE_NUMBER=None)  # Bitrix24 leaves the key out
+    bx24_card.wait_for_command("CallCardSetCardTitle", title="Incoming call unknown number")
+
+
+def test_answer_mute_and_hang_up(bx24_card):
+    bx24_card.raise_call()
+    bx24_card.click("answer")
+    bx24_card.wait_for_command("CallCardSetUiState", uiState="connected")
+    assert bx24_card.state()["timer"]["running"]
+
+    bx24_card.click("mute")
+    bx24_card.wait_for_command("CallCardSetMute", muted=True)
+    assert bx24_card.state()["muted"] is True
+
+    bx24_card.click("hangup")
+    bx24_card.wait_for_command("CallCardClose")
+    assert bx24_card.state()["closed"]
+
+
+def test_a_button_the_state_does_not_show_is_refused(bx24_card):
+    bx24_card.raise_call()  # incoming: answer and skip only
+    with pytest.raises(AssertionError, match='not shown in state "incoming"'):
+        bx24_card.click("mute")

@@ -49,6 +49,11 @@ setup_runtime() {
       -r runtime/wheels.txt -d runtime/wheels
     stamp wheels runtime/wheels.txt
   fi
+  if ! stamp_ok precompress runtime/package-lock.json runtime/wheels.txt; then
+    log "compressing the runtime files once (served gzipped from .cache/)"
+    "$VENV/bin/python" server.py --precompress >/dev/null
+    stamp precompress runtime/package-lock.json runtime/wheels.txt
+  fi
 }
 
 setup_browser() {

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from conftest import INTERPRETERS
+from bx24_testing.plugin import INTERPRETERS
 
 PROBE = r'''
 import json

@@ -3,6 +3,7 @@ logic (including the JSON decoding) is tested in CPython."""
 
 import asyncio
 import json
+import threading
 
 
 OMIT = object()  # a payload JavaScript passes as undefined: the key is absent from the JSON
@@ -65,7 +66,26 @@ class FakeBridge:
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """Run ``coroutine`` to completion on a fresh event loop in its own thread: the
+    Playwright tests of the same pytest session keep a loop running in the main thread."""
+    return in_thread(lambda: asyncio.run(coroutine))
+
+
+def in_thread(function):
+    """``function()`` in a new thread (where no event loop runs); its result or exception."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = function()
+        except BaseException as error:
+            outcome["error"] = error
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 INITIALIZED = {

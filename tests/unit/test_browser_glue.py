@@ -30,7 +30,7 @@ class FakeJsBridge:
 
 
 @pytest.fixture
-def browser(monkeypatch):
+def fake_browser(monkeypatch):
     window = types.SimpleNamespace(bx24Bridge=FakeJsBridge())
     proxies = []
 
@@ -56,19 +56,19 @@ def test_importing_bx24_does_not_import_pyscript():
     assert done.stdout.strip() == "False"
 
 
-def test_card_is_one_per_page_and_forwards_to_the_js_bridge(browser):
+def test_card_is_one_per_page_and_forwards_to_the_js_bridge(fake_browser):
     card = bx24.card(timeout=2, timer_grace=0.1)
     assert bx24.card() is card and (card.timeout, card.timer_grace) == (2, 0.1)
-    js = browser.window.bx24Bridge
+    js = fake_browser.window.bx24Bridge
     bridge = card._bridge
     assert bridge.call("CallCardClose", "{}", 2000) == "promise"
     assert bridge.info(5) == "promise" and bridge.get_interface(6) == "promise"
     assert js.calls == [("call", "CallCardClose", "{}", 2000), ("info", 5), ("getInterface", 6)]
     card.attach()
-    assert js.attached == ("proxy", card._receive) and browser.proxies == [card._receive]
+    assert js.attached == ("proxy", card._receive) and fake_browser.proxies == [card._receive]
 
 
-def test_missing_bridge_js_is_a_clear_error(browser):
-    del browser.window.bx24Bridge
+def test_missing_bridge_js_is_a_clear_error(fake_browser):
+    del fake_browser.window.bx24Bridge
     with pytest.raises(bx24.PlacementError, match="bridge.js"):
         bx24.card()

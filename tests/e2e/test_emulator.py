@@ -7,7 +7,7 @@ only from the commands the frame's Python sends back.
 import pytest
 from playwright.sync_api import expect
 
-from conftest import INTERPRETERS
+from bx24_testing.plugin import INTERPRETERS
 
 
 def stub_card(page):

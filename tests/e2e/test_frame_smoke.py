@@ -8,7 +8,7 @@ import pytest
 
 from bx24_testing.card import StubCard
 from bx24_testing.frame import frame_url, open_frame
-from conftest import INTERPRETERS
+from bx24_testing.plugin import INTERPRETERS
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)

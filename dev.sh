@@ -56,6 +56,30 @@ setup_runtime() {
   fi
 }
 
+setup_snapshot() {  # the Pyodide memory snapshot the frame boots from (docs/performance.md)
+  local inputs=(runtime/package-lock.json runtime/wheels.txt runtime/build-snapshot.mjs
+                frame/pyodide.toml frame/*.py pylib/bx24/*.py)
+  if ! stamp_ok snapshot "${inputs[@]}" || [ ! -f runtime/snapshot/manifest.json ]; then
+    log "building the Pyodide memory snapshot (runtime/snapshot/)"
+    node runtime/build-snapshot.mjs
+    stamp snapshot "${inputs[@]}"
+  fi
+}
+
+setup_bench_tools() {  # wrk and nginx for the server benchmarks, from Debian
+  command -v wrk >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } && return
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=$(command -v sudo || true)
+  if command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
+    log "installing wrk and nginx (server benchmarks)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk nginx-light >/dev/null \
+      || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk nginx >/dev/null
+  else
+    log "no wrk/nginx and no apt-get: the server benchmark rows will be skipped"
+  fi
+}
+
 setup_browser() {
   if [ "${BX24_CHROMIUM:-}" = playwright ]; then
     log "installing Playwright's own Chromium"
@@ -80,6 +104,7 @@ setup_browser() {
 setup() {
   setup_python
   setup_runtime
+  setup_snapshot
 }
 
 cmd=${1:-serve}
@@ -88,6 +113,6 @@ case "$cmd" in
   setup) setup; setup_browser ;;
   serve) setup; exec "$VENV/bin/python" server.py "$@" ;;
   test) setup; setup_browser; exec "$VENV/bin/python" -m pytest "$@" ;;
-  bench) setup; setup_browser; exec "$VENV/bin/python" bench/run.py "$@" ;;
+  bench) setup; setup_browser; setup_bench_tools; exec "$VENV/bin/python" bench/run.py "$@" ;;
   *) echo "usage: ./dev.sh {serve|test|bench|setup} [options]" >&2; exit 2 ;;
 esac

@@ -1,9 +1,9 @@
 // Pyodide for PyScript, restored from the memory snapshot made at set-up.
 //
-// Why: a cold Pyodide start (initialise CPython, import the stdlib, the bx24 library and
-// pyodide_http) costs seconds on every page of the portal; restoring the memory image of an
-// interpreter that already did it costs a fraction. `./dev.sh setup` builds the image
-// (runtime/snapshot/build.mjs) and names it in runtime/snapshot/manifest.json.
+// Why: a cold Pyodide start (initialise CPython, import the stdlib and the bx24 library) costs
+// seconds on every page of the portal; restoring the memory image of an interpreter that
+// already did it costs a fraction. `./dev.sh setup` builds the image
+// (runtime/build-snapshot.mjs) and names it in runtime/snapshot/manifest.json.
 //
 // pyodide.toml's `interpreter` points here. PyScript imports this module like pyodide.mjs and
 // calls `loadPyodide({stdout, stderr, indexURL, ...})` with `version`; we pass the call on

@@ -1,15 +1,14 @@
 // Builds the Pyodide memory snapshot the frame boots from (frame/pyodide-snapshot.mjs).
 //
-// Why at set-up: initialising CPython and importing the stdlib modules, the bx24 library and
-// pyodide_http is the same work on every page load; doing it once here and shipping the memory
+// Why at set-up: initialising CPython and importing the stdlib modules and the bx24 library is
+// the same work on every page load; doing it once here and shipping the memory
 // image turns seconds of boot into a restore. `./dev.sh setup` runs this when the runtime,
 // pylib/bx24 or the frame's files change (stamp), as: node runtime/build-snapshot.mjs
 //
 // The interpreter gets exactly the files frame/pyodide.toml's [files] gives PyScript (read
 // with PyScript's own TOML parser), at the same paths, so what the snapshot imported is what
-// the page would import; then every top-level module among them is imported. A module that
-// does not import without the browser (e.g. one importing `pyscript`) fails the build:
-// keep such imports out of package __init__ files.
+// the page would import; then SNAPSHOT_IMPORTS are imported. A module among them that imports
+// `js` or `pyscript` fails the build: keep such imports out of bx24's package __init__.
 //
 // Output: runtime/snapshot/<sha256 prefix>.snapshot and manifest.json naming it.
 // Optional argument: another PyScript config than frame/pyodide.toml (its URLs are the frame's).
@@ -26,6 +25,10 @@ const REPO = resolve(RUNTIME, "..");
 const FRAME = join(REPO, "frame");
 const OUT = join(RUNTIME, "snapshot");
 const HOME = "/home/pyodide"; // Pyodide's working directory, where PyScript writes `files`
+// What the image has imported. Only modules that do not look at the JavaScript side when
+// imported: the image is made in Node, and such a module would keep what it saw there
+// (pyodide_http decides at import whether XMLHttpRequest exists, so it is imported at boot).
+const SNAPSHOT_IMPORTS = ["bx24"];
 
 // The frame's URLs (docs/architecture.md) → the files the server answers them with.
 function localPath(url) {
@@ -41,7 +44,6 @@ async function main() {
   const configPath = resolve(process.argv[2] ?? join(FRAME, "pyodide.toml"));
   const config = parse(readFileSync(configPath, "utf8"));
   const py = await loadPyodide({ _makeSnapshot: true, stdout: console.log, stderr: console.error });
-  const written = [];
   for (const [url, target] of Object.entries(config.files ?? {})) {
     const data = new Uint8Array(readFileSync(localPath(url)));
     if (target.endsWith("/*")) {
@@ -49,28 +51,24 @@ async function main() {
       if (!format) throw new Error(`${url}: PyScript unpacks only whl, zip, tgz archives`);
       const dir = resolve(HOME, target.slice(0, -1));
       py.unpackArchive(data, format, { extractDir: dir });
-      written.push(...py.FS.readdir(dir).filter((n) => !n.startsWith(".")).map((n) => join(dir, n)));
     } else {
       const path = resolve(HOME, target);
       py.FS.mkdirTree(dirname(path));
       py.FS.writeFile(path, data);
-      written.push(path);
     }
   }
-  // Top-level modules and packages directly in the working directory (what `import x` finds).
-  const modules = new Set();
-  for (const path of written) {
-    if (!path.startsWith(`${HOME}/`)) continue; // only what `import` finds from the cwd
-    const top = path.slice(HOME.length + 1).split("/")[0];
-    if (top.endsWith(".py")) modules.add(top.slice(0, -3));
-    else if (py.FS.analyzePath(join(HOME, top, "__init__.py")).exists) modules.add(top);
-  }
-  const names = [...modules].sort();
+  const names = SNAPSHOT_IMPORTS;
   try {
     py.runPython(names.map((name) => `import ${name}`).join("\n"));
   } catch (error) {
     throw new Error(`importing ${names.join(", ")} with the files of ${configPath} failed ` +
       `(is every module they import listed in its [files]?):\n${error.message}`);
+  }
+  const touched = py.runPython(`import sys; [m for m in ("js", "pyscript") if m in sys.modules]`)
+    .toJs();
+  if (touched.length) {
+    throw new Error(`importing ${names.join(", ")} imported ${touched.join(", ")}: a module that ` +
+      "looks at the JavaScript side when imported would keep what it saw in Node, not the page");
   }
   const image = py.makeMemorySnapshot();
 

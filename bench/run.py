@@ -2,7 +2,8 @@
 """Benchmarks of the frame and its server; prints a Markdown table (docs/performance.md).
 
     python bench/run.py [--quick] [--loads N] [--warmups N] [--events N] [--seconds S]
-                        [--skip-frames] [--skip-server] [--json FILE]
+                        [--connections N...] [--no-levers] [--skip-frames] [--skip-server]
+                        [--json FILE]
 
 Every figure is a median over the run's samples, with a ratio against a baseline measured in
 the same run: the plain-JS frame for the frame rows, nginx for the server rows.
@@ -83,8 +84,10 @@ def server_table(result, seconds):
 def bench_frames(args, tmp):
     from playwright.sync_api import sync_playwright
 
+    no_snapshot = servers.frame_without_snapshot(tmp)
     with servers.server_py(tmp) as ours, \
             servers.server_py(Path(tmp, "js"), ROOT / "bench" / "frames" / "js") as js, \
+            servers.server_py(Path(tmp, "ns"), no_snapshot) as plain, \
             servers.http_server(tmp) as static, servers.bx24_stub_host(tmp) as stub_port:
         rows = [
             frames_bench.Row("js", js),
@@ -92,6 +95,13 @@ def bench_frames(args, tmp):
             frames_bench.Row("pyodide", ours),
             frames_bench.Row("micropython", ours + "?interpreter=micropython"),
         ]
+        if not args.no_levers:  # each lever taken away, to show what it pays
+            rows += [
+                frames_bench.Row("pyodide, no snapshot", plain),
+                frames_bench.Row("pyodide via http.server", static, post=False),
+                frames_bench.Row("micropython via http.server",
+                                 static + "?interpreter=micropython", post=False),
+            ]
         with sync_playwright() as p:
             frames_bench.measure(p, rows, args.loads, args.warmups, args.events,
                                  browser_args=servers.stub_browser_args(stub_port),
@@ -128,6 +138,8 @@ def main(argv=None):
     parser.add_argument("--events", type=int, default=20, help="events per warm load")
     parser.add_argument("--seconds", type=int, help="wrk duration per cell (default 10, quick 3)")
     parser.add_argument("--connections", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--no-levers", action="store_true",
+                        help="skip the rows that take one speed-up away")
     parser.add_argument("--skip-frames", action="store_true")
     parser.add_argument("--skip-server", action="store_true")
     parser.add_argument("--json", help="also write the raw results to this file")

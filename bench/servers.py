@@ -102,6 +102,8 @@ def static_layout(tmp):
         target = npm / f"{package}@{npm_version(NODE_MODULES / package)}"
         target.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(NODE_MODULES / package, target)
+    if (RUNTIME / "snapshot").is_dir():
+        os.symlink(RUNTIME / "snapshot", root / "runtime" / "snapshot")
     (root / "runtime" / "pypi").mkdir()
     os.symlink(RUNTIME / "wheels" / WHEEL, root / "runtime" / "pypi" / WHEEL)
     (root / "pylib").mkdir()
@@ -112,6 +114,20 @@ def static_layout(tmp):
     os.symlink(PYODIDE_DIR, naive / "pyodide")
     os.symlink(RUNTIME / "wheels" / WHEEL, naive / WHEEL)
     return root
+
+
+def frame_without_snapshot(tmp):
+    """A copy of the production frame whose pyodide.toml loads plain pyodide.mjs: the
+    snapshot lever's counterfactual."""
+    folder = Path(tmp, "frame-no-snapshot")
+    if not folder.exists():
+        shutil.copytree(ROOT / "frame", folder)
+        toml = folder / "pyodide.toml"
+        lines = [f'interpreter = "./runtime/npm/pyodide@{PYODIDE_VERSION}/pyodide.mjs"'
+                 if line.startswith("interpreter =") else line
+                 for line in toml.read_text().splitlines()]
+        toml.write_text("\n".join(lines) + "\n")
+    return folder
 
 
 @contextlib.contextmanager

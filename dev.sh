@@ -62,6 +62,7 @@ setup_snapshot() {  # the Pyodide memory snapshot the frame boots from (docs/per
   if ! stamp_ok snapshot "${inputs[@]}" || [ ! -f runtime/snapshot/manifest.json ]; then
     log "building the Pyodide memory snapshot (runtime/snapshot/)"
     node runtime/build-snapshot.mjs
+    "$VENV/bin/python" server.py --precompress >/dev/null  # gzip the new image now, not on a request
     stamp snapshot "${inputs[@]}"
   fi
 }

@@ -60,16 +60,19 @@ class Row:
     """One frame to measure: its URL and whether Bitrix24's POST reaches it (a static server
     without POST support is loaded with GET)."""
 
-    def __init__(self, name, url, post=True):
-        self.name, self.url, self.post = name, url, post
+    def __init__(self, name, url, post=True, headers=None):
+        self.name, self.url, self.post, self.headers = name, url, post, headers
         self.cold, self.warm, self.latency = [], [], []
         self.js_heap, self.rss = [], []
+        self.failures = []
 
 
 def _load(page, row):
     """Navigate ``page`` to the row's frame as Bitrix24 does (a form POST, or GET for a server
     that has no POST); return ms from navigation start to the ready signal."""
     page.add_init_script(RECORD_READY)
+    if row.headers:  # not a route: routing would disable the HTTP cache
+        page.set_extra_http_headers(row.headers)
     console = []
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     if row.post:
@@ -123,6 +126,21 @@ def _js_heap(page):
     return metrics.get("JSHeapUsedSize")
 
 
+def _attempt(row, page, log):
+    """One load; a frame that does not get ready is counted as a failure, not a number, and
+    the run goes on (the table shows the count)."""
+    try:
+        return _load(page, row)
+    except RuntimeError as error:
+        row.failures.append(str(error))
+        log(f"  {row.name}: load failed: {str(error)[:500]}")
+        return None
+
+
+def _ms(value):
+    return "failed" if value is None else f"{value:.0f} ms"
+
+
 def measure(playwright, rows, loads, warmups, events, browser_args=(), log=print):
     """Fill each row's samples: ``loads`` cold and warm boots, ``events`` latencies per warm
     load, memory per cold load. ``browser_args``: extra Chromium flags (the stub host's)."""
@@ -138,23 +156,27 @@ def measure(playwright, rows, loads, warmups, events, browser_args=(), log=print
         for i in range(warmups):
             for row in rows:
                 page = warm[row.name].new_page()
-                _load(page, row)
+                _attempt(row, page, log)
                 page.close()
         for i in range(loads):
             for row in rows:
                 context = browser.new_context()
                 page = context.new_page()
-                row.cold.append(_load(page, row))
-                row.js_heap.append(_js_heap(page))
-                row.rss.append(_renderer_rss(browser))
+                boot = _attempt(row, page, log)
+                row.cold.append(boot)
+                if boot is not None:
+                    row.js_heap.append(_js_heap(page))
+                    row.rss.append(_renderer_rss(browser))
                 context.close()
 
                 page = warm[row.name].new_page()
-                row.warm.append(_load(page, row))
-                row.latency.extend(page.evaluate(MEASURE_LATENCY, events))
+                boot = _attempt(row, page, log)
+                row.warm.append(boot)
+                if boot is not None:
+                    row.latency.extend(page.evaluate(MEASURE_LATENCY, events))
                 page.close()
             log(f"  load {i + 1}/{loads}: " + ", ".join(
-                f"{r.name} {r.cold[-1]:.0f}/{r.warm[-1]:.0f} ms" for r in rows))
+                f"{r.name} {_ms(r.cold[-1])}/{_ms(r.warm[-1])}" for r in rows))
     finally:
         for context in warm.values():
             context.close()
@@ -171,6 +193,7 @@ def summary(rows):
     return {r.name: {
         "cold_ms": median(r.cold), "warm_ms": median(r.warm), "latency_ms": median(r.latency),
         "js_heap_bytes": median(r.js_heap), "rss_bytes": median(r.rss),
+        "failed_loads": len(r.failures),
         "samples": {"cold": r.cold, "warm": r.warm, "latency": r.latency},
     } for r in rows}
 

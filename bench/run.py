@@ -51,8 +51,9 @@ def frame_table(result, loads, warmups, events):
         "|---|---|---|---|---|---|",
     ]
     for name, r in result.items():
+        failed = f" ({r['failed_loads']} loads failed)" if r["failed_loads"] else ""
         lines.append(
-            f"| `{name}` "
+            f"| `{name}`{failed} "
             f"| {fmt_ms(r['cold_ms'])}{ratio(r['cold_ms'], base['cold_ms'])} "
             f"| {fmt_ms(r['warm_ms'])}{ratio(r['warm_ms'], base['warm_ms'])} "
             f"| {fmt_ms(r['latency_ms'])}{ratio(r['latency_ms'], base['latency_ms'])} "
@@ -98,6 +99,8 @@ def bench_frames(args, tmp):
         if not args.no_levers:  # each lever taken away, to show what it pays
             rows += [
                 frames_bench.Row("pyodide, no snapshot", plain),
+                frames_bench.Row("pyodide, no gzip", ours,
+                                 headers={"Accept-Encoding": "identity"}),
                 frames_bench.Row("pyodide via http.server", static, post=False),
                 frames_bench.Row("micropython via http.server",
                                  static + "?interpreter=micropython", post=False),

@@ -8,8 +8,9 @@
 #
 # Set-up is idempotent and quick when nothing changed: a virtualenv in .venv with the project
 # installed, the pinned PyScript runtime (npm ci from runtime/package-lock.json, integrity-checked),
-# the pinned wheels (pip --require-hashes), and for tests a Chromium: Debian's `chromium` where
-# apt-get can install it, Playwright's own otherwise (or with BX24_CHROMIUM=playwright).
+# the pinned wheels (pip --require-hashes), the Pyodide memory snapshot the frame boots from
+# (node runtime/build-snapshot.mjs), for bench wrk and nginx, and for tests a Chromium: Debian's
+# `chromium` where apt-get can install it, Playwright's own otherwise (or with BX24_CHROMIUM=playwright).
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -1,8 +1,8 @@
 // Pyodide for PyScript, restored from the memory snapshot made at set-up.
 //
-// Why: a cold Pyodide start (initialise CPython, import the stdlib and the bx24 library) costs
-// seconds on every page of the portal; restoring the memory image of an interpreter that
-// already did it costs a fraction. `./dev.sh setup` builds the image
+// Why: a cold Pyodide start (initialise CPython, import the stdlib modules the bx24 library
+// uses) costs seconds on every page of the portal; restoring the memory image of an
+// interpreter that already did it costs a fraction. `./dev.sh setup` builds the image
 // (runtime/build-snapshot.mjs) and names it in runtime/snapshot/manifest.json.
 //
 // pyodide.toml's `interpreter` points here. PyScript imports this module like pyodide.mjs and
@@ -54,7 +54,11 @@ export async function loadPyodide(options = {}) {
   const snapshot = await snapshotRequest();
   if (!snapshot) return pyodide.loadPyodide(settings);
   try {
-    return await pyodide.loadPyodide({ ...settings, _loadSnapshot: snapshot.image });
+    const interpreter = await pyodide.loadPyodide({ ...settings, _loadSnapshot: snapshot.image });
+    // Every page restores the same memory: reseed `random` from the browser's entropy so pages
+    // do not share one sequence. (The str hash seed stays the image's: it is fixed at start.)
+    interpreter.runPython("import sys\nif 'random' in sys.modules: sys.modules['random'].seed()");
+    return interpreter;
   } catch (error) {
     warn(`restoring the snapshot failed (${error})`);
     return pyodide.loadPyodide(settings);

@@ -7,8 +7,10 @@
 //
 // The interpreter gets exactly the files frame/pyodide.toml's [files] gives PyScript (read
 // with PyScript's own TOML parser), at the same paths, so what the snapshot imported is what
-// the page would import; then SNAPSHOT_IMPORTS are imported. A module among them that imports
-// `js` or `pyscript` fails the build: keep such imports out of bx24's package __init__.
+// the page would import; then SNAPSHOT_IMPORTS are imported, and the frame's own modules
+// (those files) are dropped again, so the image holds the stdlib modules they use but never a
+// copy of code that may be edited later. A module among them that imports `js` or `pyscript`
+// fails the build: keep such imports out of bx24's package __init__.
 //
 // Output: runtime/snapshot/<sha256 prefix>.snapshot and manifest.json naming it.
 // Optional argument: another PyScript config than frame/pyodide.toml (its URLs are the frame's).
@@ -25,7 +27,7 @@ const REPO = resolve(RUNTIME, "..");
 const FRAME = join(REPO, "frame");
 const OUT = join(RUNTIME, "snapshot");
 const HOME = "/home/pyodide"; // Pyodide's working directory, where PyScript writes `files`
-// What the image has imported. Only modules that do not look at the JavaScript side when
+// What the image is prepared for (their stdlib imports are kept). Only modules that do not look at the JavaScript side when
 // imported: the image is made in Node, and such a module would keep what it saw there
 // (pyodide_http decides at import whether XMLHttpRequest exists, so it is imported at boot).
 const SNAPSHOT_IMPORTS = ["bx24"];
@@ -70,6 +72,20 @@ async function main() {
     throw new Error(`importing ${names.join(", ")} imported ${touched.join(", ")}: a module that ` +
       "looks at the JavaScript side when imported would keep what it saw in Node, not the page");
   }
+  // Keep what they imported from the stdlib, forget the frame's own modules: the page then
+  // imports bx24 (and the user's modules) from the files served now, so code edited after the
+  // set-up runs as edited, never a stale copy frozen in the image.
+  const kept = py.runPython(`
+import gc, importlib, sys
+def _forget_own_modules():
+    for name in [name for name, module in sys.modules.items()
+                 if (getattr(module, "__file__", None) or "").startswith("${HOME}/")]:
+        del sys.modules[name]
+    gc.collect()
+    importlib.invalidate_caches()
+    return sorted(name for name in sys.modules if "." not in name)
+_forget_own_modules()
+`, { globals: py.toPy({}) }).toJs();  // a scratch namespace: nothing left in __main__
   const image = py.makeMemorySnapshot();
 
   const hash = createHash("sha256").update(image).digest("hex").slice(0, 16);
@@ -77,10 +93,11 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   for (const old of readdirSync(OUT)) if (old.endsWith(".snapshot")) rmSync(join(OUT, old));
   writeFileSync(join(OUT, file), image);
-  const manifest = { pyodide: version, snapshot: file, imported: names, bytes: image.length };
+  const manifest = { pyodide: version, snapshot: file, prepared_for: names, bytes: image.length,
+    modules: kept };
   writeFileSync(join(OUT, "manifest.json.tmp"), JSON.stringify(manifest, null, 2) + "\n");
   renameSync(join(OUT, "manifest.json.tmp"), join(OUT, "manifest.json"));
-  console.log(`Pyodide ${version} snapshot with ${names.join(", ")} imported: ` +
+  console.log(`Pyodide ${version} snapshot with the stdlib modules ${names.join(", ")} use: ` +
     `runtime/snapshot/${file} (${(image.length / 2 ** 20).toFixed(1)} MiB)`);
 }
 

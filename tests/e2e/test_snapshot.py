@@ -21,8 +21,9 @@ RUNTIME = ROOT / "runtime"
 MANIFEST = RUNTIME / "snapshot" / "manifest.json"
 WARNING = "booting Pyodide without a snapshot"
 
-# Proves each thing in one page: `bx24` imported before main.py ran (so it came from the image),
-# the `files` written after the restore, the `pyscript` module, and urllib through pyodide_http.
+# Proves each thing in one page: the image's stdlib modules present before main.py ran but not
+# the frame's own code (imported fresh from the served files), the `files` written after the
+# restore, the `pyscript` module, and urllib through pyodide_http.
 CHECK_MAIN = """\
 import os
 import sys
@@ -31,7 +32,8 @@ import urllib.request
 from pyscript import document, window
 
 checks = {
-    "bx24_from_snapshot": "bx24" in sys.modules,
+    "image_modules": all(name in sys.modules for name in IMAGE_MODULES),
+    "bx24_not_frozen": "bx24" not in sys.modules,
     "files_written": os.path.exists("bx24/callcard.py") and os.path.exists("pyodide_http"),
     "urllib": urllib.request.urlopen(window.location.origin + "/healthz").read().decode().strip(),
 }
@@ -56,10 +58,11 @@ def snapshot_fetched(page, manifest):
 
 
 def test_python_works_after_restoring_the_snapshot(page, make_frame, manifest):
-    frame = open_frame(page, make_frame(CHECK_MAIN).url)
+    main = f"IMAGE_MODULES = {manifest['modules']!r}\n" + CHECK_MAIN
+    frame = open_frame(page, make_frame(main).url)
     checks = page.evaluate("document.documentElement.dataset.checks")
     assert checks == repr(sorted({
-        "bx24_from_snapshot": True, "files_written": True, "urllib": "ok", "bx24_usable": True,
+        "image_modules": True, "bx24_not_frozen": True, "files_written": True, "urllib": "ok", "bx24_usable": True,
     }.items()))
     assert snapshot_fetched(page, manifest)
     assert WARNING not in frame.console_text()

@@ -10,7 +10,7 @@
 | ``/emulator/...``                        | the emulator folder (``/emulator/``: index)   |
 | ``/runtime/npm/<package>@<version>/...`` | ``runtime/node_modules/<package>/...``        |
 | ``/runtime/pypi/<wheel>``                | ``runtime/wheels/<wheel>``                    |
-| ``/runtime/snapshot/...``                | ``runtime/snapshot/...`` (revalidated)        |
+| ``/runtime/snapshot/...``                | ``runtime/snapshot/...`` (``<hash>.snapshot``: immutable) |
 | ``/pylib/bx24/...``                      | the ``bx24`` package folder                   |
 | ``/<path>``                              | ``frame/<path>``                              |
 
@@ -21,6 +21,7 @@ served. Anything that does not resolve to a regular file inside its folder is a 
 from __future__ import annotations
 
 import json
+import re
 import logging
 import time
 from pathlib import Path
@@ -46,6 +47,13 @@ def _allow(method: str, allowed: tuple[str, ...]) -> None:
     if method not in allowed:
         raise HttpError(405, f"method {method} not allowed here",
                         [(b"allow", ", ".join(allowed).encode())])
+
+
+_HASHED_IMAGE = re.compile(r"[0-9a-f]{16}\.snapshot")
+
+
+def _is_hashed_image(segments: list[str]) -> bool:
+    return bool(_HASHED_IMAGE.fullmatch(segments[-1]))
 
 
 def _not_found() -> HttpError:
@@ -214,10 +222,13 @@ class App:
                 return await self._send_file(send, headers, method, self.config.wheels_dir,
                                              segments[2:], immutable=True)
             if len(segments) >= 3 and segments[1] == "snapshot":
-                # Rebuilt in place by the set-up, so revalidated (ETag), not immutable; its
-                # compressed copy is still kept on disk like the other runtime files'.
+                # The manifest is rebuilt in place by the set-up: revalidated. The image it names
+                # carries its content hash in its name (runtime/build-snapshot.mjs), so it never
+                # changes under its URL: immutable, and a warm load asks nothing. Its gzip copy
+                # is kept on disk like the other runtime files'.
                 return await self._send_file(send, headers, method, self.config.snapshot_dir,
-                                             segments[2:], immutable=False, persist=True)
+                                             segments[2:], immutable=_is_hashed_image(segments),
+                                             persist=True)
             raise _not_found()
         return await self._send_file(send, headers, method, self.config.frame_dir, segments,
                                      immutable=False)

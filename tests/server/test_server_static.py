@@ -2,7 +2,7 @@
 
 import pytest
 
-from server_helpers import CORE_JS, MAIN_PY, SNAPSHOT, WASM, WHEEL, request
+from server_helpers import CORE_JS, MAIN_PY, SNAPSHOT, WASM, WHEEL, request, write
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -115,6 +115,15 @@ def test_snapshot_files_are_served_and_revalidated(server):
     again = request(server.url, path="/runtime/snapshot/t/py.snapshot",
                     headers={"If-None-Match": image.headers["etag"]})
     assert again.status == 304
+
+
+def test_a_snapshot_image_named_by_its_hash_is_immutable(server, site):
+    write(site["runtime"] / "snapshot" / "0123456789abcdef.snapshot", SNAPSHOT)
+    image = request(server.url, path="/runtime/snapshot/0123456789abcdef.snapshot")
+    assert image.status == 200 and image.body == SNAPSHOT
+    assert image.headers["cache-control"] == IMMUTABLE
+    manifest = request(server.url, path="/runtime/snapshot/manifest.json")
+    assert manifest.headers["cache-control"] == "no-cache"
 
 
 def test_health(server):

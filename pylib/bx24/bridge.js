@@ -25,6 +25,8 @@
  *   call(command, paramsJson, waitMs)     BX24.placement.call → Promise<envelope JSON>
  *   info(waitMs)                          BX24.placement.info() → Promise<envelope JSON>
  *   getInterface(waitMs)                  BX24.placement.getInterface → Promise<envelope JSON>
+ *   callMethod(method, paramsJson, waitMs) BX24.callMethod → Promise<envelope JSON>, data:
+ *                                         {result, total, more, next} or {error, error_description, status}
  *   events, initialized, attached, queued()   for debugging and tests
  */
 (function () {
@@ -152,6 +154,37 @@
     });
   }
 
+  /* BX24.callMethod's result object → plain JSON (the same fields for the real library and
+   * the stub): its methods do not survive the crossing into Python. */
+  function restAnswer(result) {
+    var error = result.error();
+    if (error) {
+      var ex = (error.getError && error.getError()) || error.ex || {};
+      return {
+        error: String(ex.error || error),
+        error_description: ex.error_description || null,
+        status: error.status || null,
+      };
+    }
+    var total = result.total ? result.total() : NaN;
+    var more = !!(result.more && result.more());
+    return {
+      result: result.data(),
+      total: isNaN(total) ? null : total,
+      more: more,
+      next: more && result.answer ? result.answer.next : null,
+    };
+  }
+
+  function callMethod(method, paramsJson, waitMs) {
+    return request(waitMs, function (done) {
+      var params = paramsJson ? JSON.parse(paramsJson) : {};
+      window.BX24.callMethod(method, params, function (result) {
+        done(restAnswer(result));
+      });
+    });
+  }
+
   function attach(handler) {
     if (receiver) throw new Error("bx24Bridge.attach: already attached (one call card per page)");
     if (typeof handler !== "function") throw new TypeError("bx24Bridge.attach needs a function");
@@ -192,6 +225,7 @@
     call: call,
     info: info,
     getInterface: getInterface,
+    callMethod: callMethod,
     events: EVENTS.slice(),
     initialized: false,
     attached: false,

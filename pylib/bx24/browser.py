@@ -10,6 +10,7 @@ from pyscript.ffi import create_proxy
 
 from .callcard import CallCard
 from .errors import PlacementError
+from .rest import Rest
 
 
 class BrowserBridge:
@@ -28,12 +29,28 @@ class BrowserBridge:
     def get_interface(self, wait_ms):
         return self._js.getInterface(wait_ms)
 
+    def call_method(self, method, params_json, wait_ms):
+        return self._js.callMethod(method, params_json, wait_ms)
+
     def attach(self, receive):
         self._receiver = create_proxy(receive)
         self._js.attach(self._receiver)
 
 
 _card = None
+_bridge = None
+
+
+def _page_bridge():
+    global _bridge
+    if _bridge is None:
+        js_bridge = getattr(window, "bx24Bridge", None)
+        if js_bridge is None:
+            raise PlacementError(
+                "window.bx24Bridge is missing: the frame must load pylib/bx24/bridge.js "
+                "after the BX24 library and before PyScript")
+        _bridge = BrowserBridge(js_bridge)
+    return _bridge
 
 
 def card(timeout=5.0, timer_grace=0.5, log=None):
@@ -41,10 +58,10 @@ def card(timeout=5.0, timer_grace=0.5, log=None):
     the same card; options apply when it is created)."""
     global _card
     if _card is None:
-        js_bridge = getattr(window, "bx24Bridge", None)
-        if js_bridge is None:
-            raise PlacementError(
-                "window.bx24Bridge is missing: the frame must load pylib/bx24/bridge.js "
-                "after the BX24 library and before PyScript")
-        _card = CallCard(BrowserBridge(js_bridge), timeout=timeout, timer_grace=timer_grace, log=log)
+        _card = CallCard(_page_bridge(), timeout=timeout, timer_grace=timer_grace, log=log)
     return _card
+
+
+def rest(timeout=10.0):
+    """A :class:`~bx24.rest.Rest` client over the page's BX24."""
+    return Rest(_page_bridge(), timeout=timeout)

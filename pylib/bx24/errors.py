@@ -91,3 +91,29 @@ class MalformedPayloadError(Bx24Error):
         self.payload = payload
         self.reason = reason
         super().__init__("malformed {} payload ({}): {!r}".format(event, reason, payload))
+
+
+class RestError(Bx24Error):
+    """A REST method answered with an error. ``code`` is Bitrix24's ``error``
+    (``ACCESS_DENIED``, ``ERROR_METHOD_NOT_FOUND``...), ``description`` its
+    ``error_description``, ``raw`` the whole decoded answer."""
+
+    def __init__(self, method, code, description, raw, message=None):
+        self.method = method
+        self.code = code
+        self.description = description
+        self.raw = raw
+        if message is None:
+            message = "{} failed: {}".format(method, code)
+            if description:
+                message += " ({})".format(description)
+        super().__init__(message)
+
+
+class RestTimeoutError(RestError):
+    """No answer from the REST method within ``timeout`` seconds."""
+
+    def __init__(self, method, timeout):
+        self.timeout = timeout
+        super().__init__(method, None, None, None,
+                         "{} did not answer within {} s".format(method, timeout))

@@ -15,6 +15,8 @@ class FakeBridge:
                           "options": {"ID": "PAGE_BACKGROUND_WORKER", "URI": "/crm/deal/"}}
         self.interface = {"command": ["CallCardSetMute"], "event": ["BackgroundCallCard::initialized"]}
         self.replies = {}       # command -> envelope dict; default {"status": "answer", "data": []}
+        self.rest_replies = {}  # REST method -> envelope dict (what bridge.js's callMethod resolves)
+        self.rest_sent = []     # (method, params, wait_ms)
         self.sent = []          # (command, params, wait_ms)
         self.info_requests = []
         self.queue = []         # messages before attach, like bridge.js
@@ -24,6 +26,10 @@ class FakeBridge:
     async def call(self, command, params_json, wait_ms):
         self.sent.append((command, json.loads(params_json), wait_ms))
         return json.dumps(self.replies.get(command, {"status": "answer", "data": []}))
+
+    async def call_method(self, method, params_json, wait_ms):
+        self.rest_sent.append((method, json.loads(params_json), wait_ms))
+        return json.dumps(self.rest_replies[method])
 
     async def info(self, wait_ms):
         self.info_requests.append(wait_ms)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bx24_testing.frame import open_frame
+from bx24_testing.frame import frame_url, open_frame
 from bx24_testing.plugin import INTERPRETERS
 
 MAIN = """\
@@ -36,8 +36,7 @@ STUB_CONFIG = {"restResponses": {
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_rest_calls_answers_paging_and_errors(page, make_frame, interpreter):
     server = make_frame(MAIN)
-    url = server.url + ("?interpreter=micropython" if interpreter == "micropython" else "")
-    frame = open_frame(page, url, stub_config=STUB_CONFIG)
+    frame = open_frame(page, frame_url(server.url, interpreter), stub_config=STUB_CONFIG)
     out = json.loads(page.evaluate("document.documentElement.dataset.rest"))
     assert out == {
         "data": {"CALL_ID": "externalCall.42"},

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bx24_server.background import ServerProcess
 from bx24_testing.frame import open_frame
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,13 +57,8 @@ def edited_library(tmp_path):
     return library
 
 
-def test_the_page_runs_the_bx24_code_served_now(page, tmp_path, edited_library):
-    frame_dir = tmp_path / "frame"
-    shutil.copytree(ROOT / "frame", frame_dir, ignore=shutil.ignore_patterns("main.py"))
-    (frame_dir / "main.py").write_text(FRESH_MAIN)
-    args = ["--frame", frame_dir, "--bx24", edited_library, "--access-log", "off",
-            "--error-log", tmp_path / "errors.jsonl"]
-    with ServerProcess(args, script=ROOT / "server.py", cwd=ROOT) as server:
-        frame = open_frame(page, server.url)
-        assert snapshot_restored(frame), frame.console_text()
-        assert page.evaluate("document.documentElement.dataset.value") == "fresh"
+def test_the_page_runs_the_bx24_code_served_now(page, make_frame, edited_library):
+    server = make_frame(FRESH_MAIN, server_args=["--bx24", edited_library])
+    frame = open_frame(page, server.url)
+    assert snapshot_restored(frame), frame.console_text()
+    assert page.evaluate("document.documentElement.dataset.value") == "fresh"

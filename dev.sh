@@ -50,11 +50,6 @@ setup_runtime() {
       -r runtime/wheels.txt -d runtime/wheels
     stamp wheels runtime/wheels.txt
   fi
-  if ! stamp_ok precompress runtime/package-lock.json runtime/wheels.txt; then
-    log "compressing the runtime files once (served gzipped from .cache/)"
-    "$VENV/bin/python" server.py --precompress >/dev/null
-    stamp precompress runtime/package-lock.json runtime/wheels.txt
-  fi
 }
 
 setup_snapshot() {  # the Pyodide memory snapshot the frame boots from (docs/performance.md)
@@ -63,23 +58,32 @@ setup_snapshot() {  # the Pyodide memory snapshot the frame boots from (docs/per
   if ! stamp_ok snapshot "${inputs[@]}" || [ ! -f runtime/snapshot/manifest.json ]; then
     log "building the Pyodide memory snapshot (runtime/snapshot/)"
     node runtime/build-snapshot.mjs
-    "$VENV/bin/python" server.py --precompress >/dev/null  # gzip the new image now, not on a request
     stamp snapshot "${inputs[@]}"
   fi
 }
 
-setup_bench_tools() {  # wrk and nginx for the server benchmarks, from Debian
-  command -v wrk >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } && return
+setup_precompress() {  # gzip the runtime files and the snapshot once, not on a request
+  local inputs=(runtime/package-lock.json runtime/wheels.txt runtime/snapshot/manifest.json)
+  if ! stamp_ok precompress "${inputs[@]}"; then
+    log "compressing the runtime files once (served gzipped from .cache/)"
+    "$VENV/bin/python" server.py --precompress >/dev/null
+    stamp precompress "${inputs[@]}"
+  fi
+}
+
+apt_install() {  # apt_install PACKAGE...: true when Debian's packages got installed
   local sudo=""
   [ "$(id -u)" = 0 ] || sudo=$(command -v sudo || true)
-  if command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
-    log "installing wrk and nginx (server benchmarks)"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk nginx-light >/dev/null \
-      || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk nginx >/dev/null
-  else
-    log "no wrk/nginx and no apt-get: the server benchmark rows will be skipped"
-  fi
+  command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; } || return 1
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+setup_bench_tools() {  # wrk and nginx for the server benchmarks, from Debian
+  command -v wrk >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } && return
+  log "installing wrk and nginx (server benchmarks)"
+  apt_install wrk nginx-light || apt_install wrk nginx \
+    || log "no wrk/nginx and no apt-get: the server benchmark rows will be skipped"
 }
 
 setup_browser() {
@@ -91,13 +95,8 @@ setup_browser() {
   if [ -n "${BX24_CHROMIUM:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
     return
   fi
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo=$(command -v sudo || true)
-  if command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
-    log "installing Debian's chromium"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
-  else
+  log "installing Debian's chromium"
+  if ! apt_install chromium; then
     log "no chromium on PATH and no apt-get: installing Playwright's own Chromium"
     "$VENV/bin/python" -m playwright install chromium
   fi
@@ -107,6 +106,7 @@ setup() {
   setup_python
   setup_runtime
   setup_snapshot
+  setup_precompress
 }
 
 cmd=${1:-serve}

@@ -54,7 +54,7 @@ setup_runtime() {
 
 setup_snapshot() {  # the Pyodide memory snapshot the frame boots from (docs/performance.md)
   local inputs=(runtime/package-lock.json runtime/wheels.txt runtime/build-snapshot.mjs
-                frame/pyodide.toml frame/*.py pylib/bx24/*.py)
+                frame/pyodide.json frame/*.py pylib/bx24/*.py)
   if ! stamp_ok snapshot "${inputs[@]}" || [ ! -f runtime/snapshot/manifest.json ]; then
     log "building the Pyodide memory snapshot (runtime/snapshot/)"
     node runtime/build-snapshot.mjs

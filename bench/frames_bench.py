@@ -85,7 +85,7 @@ def _load(page, row):
         page.goto(row.url, wait_until="commit")
     try:
         page.wait_for_function(
-            "document.documentElement.dataset.bx24", timeout=READY_TIMEOUT_MS)
+            "document.documentElement?.dataset.bx24", timeout=READY_TIMEOUT_MS)
     except Exception:
         raise RuntimeError(f"{row.name}: not ready within {READY_TIMEOUT_MS} ms\n"
                            + "\n".join(console)) from None

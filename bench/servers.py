@@ -7,6 +7,7 @@ and Debian's ``nginx`` serve the same files from a plain static layout made in a
 
 import contextlib
 import gzip
+import json
 import os
 import shutil
 import socket
@@ -26,8 +27,6 @@ WHEEL = "pyodide_http-0.2.2-py3-none-any.whl"
 
 
 def npm_version(package_dir):
-    import json
-
     return json.loads((package_dir / "package.json").read_text())["version"]
 
 
@@ -117,16 +116,15 @@ def static_layout(tmp):
 
 
 def frame_without_snapshot(tmp):
-    """A copy of the production frame whose pyodide.toml loads plain pyodide.mjs: the
+    """A copy of the production frame whose pyodide.json loads plain pyodide.mjs: the
     snapshot lever's counterfactual."""
     folder = Path(tmp, "frame-no-snapshot")
     if not folder.exists():
         shutil.copytree(ROOT / "frame", folder)
-        toml = folder / "pyodide.toml"
-        lines = [f'interpreter = "./runtime/npm/pyodide@{PYODIDE_VERSION}/pyodide.mjs"'
-                 if line.startswith("interpreter =") else line
-                 for line in toml.read_text().splitlines()]
-        toml.write_text("\n".join(lines) + "\n")
+        config_path = folder / "pyodide.json"
+        config = json.loads(config_path.read_text())
+        config["interpreter"] = f"./runtime/npm/pyodide@{PYODIDE_VERSION}/pyodide.mjs"
+        config_path.write_text(json.dumps(config, indent=2) + "\n")
     return folder
 
 

@@ -5,7 +5,7 @@
 // interpreter that already did it costs a fraction. `./dev.sh setup` builds the image
 // (runtime/build-snapshot.mjs) and names it in runtime/snapshot/manifest.json.
 //
-// pyodide.toml's `interpreter` points here. PyScript imports this module like pyodide.mjs and
+// pyodide.json's `interpreter` points here. PyScript imports this module like pyodide.mjs and
 // calls `loadPyodide({stdout, stderr, indexURL, ...})` with `version`; we pass the call on
 // with the snapshot added. Without a usable snapshot the frame boots Pyodide the normal way
 // and says so on the console.

@@ -5,21 +5,20 @@
 // image turns seconds of boot into a restore. `./dev.sh setup` runs this when the runtime,
 // pylib/bx24 or the frame's files change (stamp), as: node runtime/build-snapshot.mjs
 //
-// The interpreter gets exactly the files frame/pyodide.toml's [files] gives PyScript (read
-// with PyScript's own TOML parser), at the same paths, so what the snapshot imported is what
+// The interpreter gets exactly the files frame/pyodide.json's `files` gives PyScript, at the
+// same paths, so what the snapshot imported is what
 // the page would import; then SNAPSHOT_IMPORTS are imported, and the frame's own modules
 // (those files) are dropped again, so the image holds the stdlib modules they use but never a
 // copy of code that may be edited later. A module among them that imports `js` or `pyscript`
 // fails the build: keep such imports out of bx24's package __init__.
 //
 // Output: runtime/snapshot/<sha256 prefix>.snapshot and manifest.json naming it.
-// Optional argument: another PyScript config than frame/pyodide.toml (its URLs are the frame's).
+// Optional argument: another PyScript config than frame/pyodide.json (its URLs are the frame's).
 
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse } from "./node_modules/polyscript/esm/3rd-party/toml.js";
 import { loadPyodide, version } from "./node_modules/pyodide/pyodide.mjs";
 
 const RUNTIME = dirname(fileURLToPath(import.meta.url));
@@ -51,8 +50,8 @@ function localPath(url) {
 }
 
 async function main() {
-  const configPath = resolve(process.argv[2] ?? join(FRAME, "pyodide.toml"));
-  const config = parse(readFileSync(configPath, "utf8"));
+  const configPath = resolve(process.argv[2] ?? join(FRAME, "pyodide.json"));
+  const config = JSON.parse(readFileSync(configPath, "utf8"));
   const py = await loadPyodide({ _makeSnapshot: true, stdout: console.log, stderr: console.error });
   for (const [url, target] of Object.entries(config.files ?? {})) {
     const data = new Uint8Array(readFileSync(localPath(url)));
@@ -72,7 +71,7 @@ async function main() {
     py.runPython(names.map((name) => `import ${name}`).join("\n"));
   } catch (error) {
     throw new Error(`importing ${names.join(", ")} with the files of ${configPath} failed ` +
-      `(is every module they import listed in its [files]?):\n${error.message}`);
+      `(is every module they import listed in its "files"?):\n${error.message}`);
   }
   const touched = py.runPython(`import sys; [m for m in ("js", "pyscript") if m in sys.modules]`)
     .toJs();

@@ -40,17 +40,35 @@ class LoadedFrame:
         self.page = page
         self.console = []
         self.outside_requests = []
+        self._holding_bx24 = False
+        self._held_bx24 = []
+        self._bx24_script = None
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
 
     def console_text(self):
         return "\n".join(self.console) or "(nothing)"
 
+    def release_bx24(self):
+        """Answer the BX24 library request that ``open_frame(..., hold_bx24=True)`` holds back
+        (or, if the page has not asked yet, answer it as soon as it does)."""
+        self._holding_bx24 = False
+        while self._held_bx24:
+            self._held_bx24.pop(0).fulfill(body=self._bx24_script, content_type="text/javascript")
+
+    def _answer_bx24(self, route, script):
+        self._bx24_script = script
+        if self._holding_bx24:
+            self._held_bx24.append(route)
+        else:
+            route.fulfill(body=script, content_type="text/javascript")
+
     def wait_ready(self, timeout_ms=READY_TIMEOUT_MS):
         """Wait until the frame's Python has its handlers attached (or its boot failed)."""
         try:
             self.page.wait_for_function(
-                "document.documentElement.dataset.bx24", timeout=timeout_ms)
+                # `?.`: polled from the navigation's commit, before the new document has an <html>.
+            "document.documentElement?.dataset.bx24", timeout=timeout_ms)
         except Exception as error:
             raise FrameNotReady(
                 f"the frame did not get ready within {timeout_ms} ms ({error.__class__.__name__});"
@@ -68,13 +86,17 @@ def frame_url(server_url, interpreter=None):
     return f"{server_url}?interpreter={interpreter}"
 
 
-def open_frame(page, url, stub_config=None, post_fields=None, wait=True):
+def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx24=False):
     """Navigate ``page`` to the frame at ``url`` as Bitrix24 does; return a :class:`LoadedFrame`.
 
     ``stub_config`` is given to the stub before the frame's scripts run (``BX24_STUB_CONFIG``:
     mode, auth, placementOptions, restResponses...). With ``wait``, returns once the frame is ready.
+    ``hold_bx24`` keeps the BX24 library unanswered until ``frame.release_bx24()``: on a portal
+    it comes from Bitrix24's network and may arrive after the interpreter is ready (implies
+    ``wait=False``).
     """
     frame = LoadedFrame(page)
+    frame._holding_bx24 = hold_bx24
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
     config = json.dumps(stub_config or {})
@@ -83,7 +105,7 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True):
     def route(route):
         request_url = route.request.url
         if request_url.startswith(BX24_URL):
-            route.fulfill(body=stub, content_type="text/javascript")
+            frame._answer_bx24(route, stub)
         elif request_url.startswith(origin + "/") or request_url.startswith("data:"):
             route.continue_()
         else:
@@ -97,6 +119,6 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True):
     page.set_content(f'<form method="post" action="{escape(url)}">{fields}</form>')
     with page.expect_navigation(wait_until="commit"):
         page.evaluate("document.forms[0].submit()")
-    if wait:
+    if wait and not hold_bx24:
         frame.wait_ready()
     return frame

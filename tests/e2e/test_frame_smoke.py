@@ -38,3 +38,24 @@ def test_urllib_fetches_from_the_server_inside_pyodide(page, make_frame):
     frame = open_frame(page, server.url)
     assert page.evaluate("document.documentElement.dataset.fetched") == "ok|True"
     assert frame.outside_requests == []
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_python_waits_for_a_bx24_library_that_arrives_late(page, frame_server, interpreter):
+    """On a portal the BX24 library comes from Bitrix24's network, while the interpreter may come
+    from the browser's cache: main.py must not run before BX24 and the bridge have."""
+    waiting = "Python is ready; main.py waits for the BX24 library and the bridge"
+    with page.expect_console_message(lambda message: waiting in message.text):
+        frame = open_frame(page, frame_url(frame_server.url, interpreter), hold_bx24=True)
+    assert page.evaluate("document.documentElement.dataset.bx24") is None
+    assert page.evaluate("typeof window.BX24") == "undefined"
+
+    frame.release_bx24()
+    frame.wait_ready()
+    card = StubCard(frame)
+    card.raise_call(ui_state="connected")
+    card.wait_for_command("CallCardSetCardTitle")
+    card.click("mute")
+    card.wait_for_command("CallCardSetMute", muted=True)
+    assert "PythonError" not in frame.console_text()
+    assert "pageerror" not in frame.console_text()

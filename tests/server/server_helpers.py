@@ -41,7 +41,7 @@ def make_site(root: Path) -> dict[str, Path]:
     write(frame / "index.html", INDEX_HTML)
     write(frame / "main.py", MAIN_PY)
     write(frame / "boot.js", "console.log('boot');\n")
-    write(frame / "pyodide.toml", 'interpreter = "x"\n')
+    write(frame / "settings.toml", 'interpreter = "x"\n')
     write(frame / "data.json", json.dumps({"k": list(range(400))}))
     write(frame / "style.css", "body { color: red }\n")
     write(frame / "app.mjs", "export {};\n")

@@ -13,7 +13,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
         ("/main.py", "text/x-python; charset=utf-8"),
         ("/boot.js", "text/javascript; charset=utf-8"),
         ("/app.mjs", "text/javascript; charset=utf-8"),
-        ("/pyodide.toml", "application/toml; charset=utf-8"),
+        ("/settings.toml", "application/toml; charset=utf-8"),
         ("/data.json", "application/json; charset=utf-8"),
         ("/x.map", "application/json; charset=utf-8"),
         ("/style.css", "text/css; charset=utf-8"),

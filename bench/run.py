@@ -119,9 +119,11 @@ def bench_server(args, tmp):
         return {}
     result = {}
     wasm = servers.WASM_PATH.lstrip("/")
-    with servers.server_py(tmp) as ours, servers.http_server(tmp) as static, \
-            servers.nginx(tmp) as nginx:
-        for server, url in (("nginx", nginx), ("server.py", ours), ("http.server", static)):
+    with servers.server_py(tmp) as ours, \
+            servers.server_py(Path(tmp, "w2"), extra=["--workers", "2"]) as ours2, \
+            servers.http_server(tmp) as static, servers.nginx(tmp) as nginx:
+        for server, url in (("nginx", nginx), ("server.py", ours),
+                            ("server.py --workers 2", ours2), ("http.server", static)):
             for request, method, path in (("POST /", "POST", ""), ("GET wasm", "GET", wasm)):
                 for conns in args.connections:
                     if server == "http.server" and method == "POST":

@@ -74,11 +74,12 @@ def process(args, url, what, cwd=ROOT):
 
 
 @contextlib.contextmanager
-def server_py(tmp, frame_dir=None):
-    """``python server.py`` serving ``frame_dir`` (default: the production frame)."""
+def server_py(tmp, frame_dir=None, extra=()):
+    """``python server.py`` serving ``frame_dir`` (default: the production frame), with
+    ``extra`` options (``--workers 2``)."""
     port = free_port()
     args = [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--access-log", "off",
-            "--error-log", str(Path(tmp, "placement-errors.jsonl"))]
+            "--error-log", str(Path(tmp, "placement-errors.jsonl")), *extra]
     if frame_dir:
         args += ["--frame", str(frame_dir)]
     with process(args, f"http://127.0.0.1:{port}/healthz", "server.py") as _:

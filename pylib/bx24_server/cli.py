@@ -11,12 +11,20 @@ from pathlib import Path
 from .compression import precompress
 from .config import DEFAULT_MAX_BODY, FRAME_ANCESTORS_ENV, Config
 from .serving import Server, bind_socket, url_of, uvicorn_config
+from .workers import run_workers
 
 
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a TCP port (0-65535; 0: any free one)")
+    return value
+
+
+def _workers(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1 worker")
     return value
 
 
@@ -64,6 +72,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", metavar="DIR",
                    help="where compressed runtime files are kept "
                    "(default <repo>/.cache/bx24_server)")
+    p.add_argument("--workers", type=_workers, default=1, metavar="N",
+                   help="server processes sharing the port (default %(default)s); more than "
+                   "one keeps tail latency low under many connections (needs fork: Linux, macOS)")
     p.add_argument("--precompress", action="store_true",
                    help="compress the runtime files into the cache folder, then exit "
                    "(the set-up runs this once)")
@@ -139,9 +150,14 @@ def main(argv: list[str] | None = None, repo_dir: str | os.PathLike | None = Non
         print(f"Call-card emulator: {url}emulator/", flush=True)
 
     try:
+        if args.workers > 1:
+            return run_workers(args.workers, lambda: Server(uv_config).run(sockets=[sock]),
+                               sock, on_ready=announce)
         Server(uv_config, on_ready=announce).run(sockets=[sock])
     except KeyboardInterrupt:
         pass
+    except OSError as error:
+        p.error(str(error))
     finally:
         sock.close()
     return 0

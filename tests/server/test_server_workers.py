@@ -1,0 +1,103 @@
+"""``--workers N``: N processes share the port, die together on SIGTERM, and a killed one is
+replaced; a worker that fails at start stops the server instead of looping."""
+
+import os
+import signal
+import socket
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bx24_server.background import ServerProcess
+from bx24_server.cli import main
+from bx24_server.workers import run_workers
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="workers need fork")
+
+
+def children(pid):
+    try:
+        return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except FileNotFoundError:
+        return set()
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(condition, what, timeout=10.0):
+    """Poll a process-table condition (nothing to subscribe to) until true or the deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def healthz(url):
+    with urllib.request.urlopen(url + "healthz", timeout=5) as response:
+        return response.status, response.read()
+
+
+@pytest.fixture
+def server(tmp_path):
+    args = ["--workers", "2", "--access-log", "off", "--error-log", tmp_path / "errors.jsonl",
+            "--cache-dir", tmp_path / "cache"]
+    with ServerProcess(args, script=ROOT / "server.py", cwd=ROOT) as process:
+        wait_until(lambda: len(children(process.process.pid)) == 2, "two workers")
+        yield process
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_share_the_port_and_stop_together(server):
+    workers = children(server.process.pid)
+    assert all(healthz(server.url) == (200, b"ok\n") for _ in range(20))
+    assert server.stop() == 0
+    assert not any(alive(pid) for pid in workers)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_worker_is_replaced(server):
+    parent = server.process.pid
+    victim = min(children(parent))
+    os.kill(victim, signal.SIGKILL)
+    wait_until(lambda: victim not in children(parent) and len(children(parent)) == 2,
+               "a new worker in place of the killed one")
+    assert all(healthz(server.url)[0] == 200 for _ in range(20))
+    assert "starting another" in server.stderr()
+
+
+def test_a_worker_that_fails_at_start_stops_the_server():
+    def serve():
+        raise RuntimeError("cannot serve")
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        assert run_workers(2, serve, listening) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every worker was reaped
+
+
+def test_a_stop_signal_ends_every_worker():
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        code = run_workers(2, signal.pause, listening,
+                           on_ready=lambda: os.kill(os.getpid(), signal.SIGTERM))
+    assert code == 0
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_workers_must_be_at_least_one(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--workers", "0"])
+    assert exit_.value.code == 2
+    assert "at least 1 worker" in capsys.readouterr().err

@@ -49,8 +49,8 @@ function fail(message, error) {
   console.error(`${PREFIX} ${message}`, error ?? "");
 }
 
-// The classic scripts before this one in index.html (BX24, bridge.js) have run once the
-// document is parsed. An async module may run before them.
+// index.html's classic scripts (BX24, then bridge.js) have run once the document is parsed;
+// this async module may run before them.
 const parsed = document.readyState === "loading"
   ? new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }))
   : Promise.resolve();

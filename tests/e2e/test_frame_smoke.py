@@ -7,7 +7,7 @@ server (a CDN reference fails the test). The frame is loaded with an HTTP POST, 
 import pytest
 
 from bx24_testing.card import StubCard
-from bx24_testing.frame import frame_url, open_frame
+from bx24_testing.frame import FrameNotReady, frame_url, open_frame
 from bx24_testing.plugin import INTERPRETERS
 
 
@@ -59,3 +59,16 @@ def test_python_waits_for_a_bx24_library_that_arrives_late(page, frame_server, i
     card.wait_for_command("CallCardSetMute", muted=True)
     assert "PythonError" not in frame.console_text()
     assert "pageerror" not in frame.console_text()
+
+
+@pytest.mark.parametrize("query, extra_files, says", [
+    ("?interpreter=cpython", None, 'unknown interpreter "cpython": use one of pyodide, micropython'),
+    ("?interpreter=micropython", {"micropython.json": "{not json"},
+     "cannot read the PyScript config micropython.json"),
+])
+def test_a_boot_that_cannot_start_says_why_at_once(page, make_frame, query, extra_files, says):
+    server = make_frame("raise SystemExit('main.py must not run')\n", extra_files)
+    frame = open_frame(page, server.url + query, wait=False)
+    with pytest.raises(FrameNotReady, match=r"boot failed \(error\)"):
+        frame.wait_ready()
+    assert says in frame.console_text()

@@ -66,9 +66,9 @@ class LoadedFrame:
     def wait_ready(self, timeout_ms=READY_TIMEOUT_MS):
         """Wait until the frame's Python has its handlers attached (or its boot failed)."""
         try:
+            # `?.`: polled from the navigation's commit, before the new document has an <html>.
             self.page.wait_for_function(
-                # `?.`: polled from the navigation's commit, before the new document has an <html>.
-            "document.documentElement?.dataset.bx24", timeout=timeout_ms)
+                "document.documentElement?.dataset.bx24", timeout=timeout_ms)
         except Exception as error:
             raise FrameNotReady(
                 f"the frame did not get ready within {timeout_ms} ms ({error.__class__.__name__});"

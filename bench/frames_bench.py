@@ -14,11 +14,10 @@ import json
 import re
 import statistics
 import tempfile
-from html import escape
 from pathlib import Path
 
 from bx24_testing.browser import launch_args
-from bx24_testing.frame import BITRIX_POST_FIELDS
+from bx24_testing.frame import READY_SIGNAL, post_like_bitrix24
 
 READY_TIMEOUT_MS = 120_000
 
@@ -76,16 +75,11 @@ def _load(page, row):
     console = []
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     if row.post:
-        fields = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-                         for k, v in BITRIX_POST_FIELDS.items())
-        page.set_content(f'<form method="post" action="{escape(row.url)}">{fields}</form>')
-        with page.expect_navigation(wait_until="commit"):
-            page.evaluate("document.forms[0].submit()")
+        post_like_bitrix24(page, row.url)
     else:
         page.goto(row.url, wait_until="commit")
     try:
-        page.wait_for_function(
-            "document.documentElement?.dataset.bx24", timeout=READY_TIMEOUT_MS)
+        page.wait_for_function(READY_SIGNAL, timeout=READY_TIMEOUT_MS)
     except Exception:
         raise RuntimeError(f"{row.name}: not ready within {READY_TIMEOUT_MS} ms\n"
                            + "\n".join(console)) from None

@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None, repo_dir: str | os.PathLike | None = Non
         return 0
 
     _check_folders(config, p)
+    if args.workers > 1 and not hasattr(os, "fork"):
+        p.error("--workers needs os.fork (Linux or macOS)")
     try:
         uv_config = uvicorn_config(config)
     except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
@@ -156,8 +158,6 @@ def main(argv: list[str] | None = None, repo_dir: str | os.PathLike | None = Non
         Server(uv_config, on_ready=announce).run(sockets=[sock])
     except KeyboardInterrupt:
         pass
-    except OSError as error:
-        p.error(str(error))
     finally:
         sock.close()
     return 0

@@ -37,8 +37,6 @@ def run_workers(count: int, serve: Callable[[], None], listening, on_ready=None)
     ``listening`` is the bound socket the workers share; it listens before the first fork, so
     connections wait in its backlog until a worker accepts them.
     """
-    if not hasattr(os, "fork"):
-        raise OSError("--workers needs os.fork (Linux or macOS)")
     listening.listen(BACKLOG)
     workers: dict[int, float] = {}  # pid -> when it started
     stopping = False

@@ -29,6 +29,22 @@ BITRIX_POST_FIELDS = {
 }
 
 
+# What a frame sets when its boot ends: "ready" (bridge.js, once Python attached) or "error"
+# (boot.js). `?.`: it is polled from the navigation's commit, before the new document has <html>.
+READY_SIGNAL = "document.documentElement?.dataset.bx24"
+
+
+def post_like_bitrix24(page, url, post_fields=None):
+    """Navigate ``page`` to ``url`` with the form POST Bitrix24 sends a handler (its fields, plus
+    ``post_fields``); return once the navigation committed."""
+    fields = "".join(
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+        for k, v in {**BITRIX_POST_FIELDS, **(post_fields or {})}.items())
+    page.set_content(f'<form method="post" action="{escape(url)}">{fields}</form>')
+    with page.expect_navigation(wait_until="commit"):
+        page.evaluate("document.forms[0].submit()")
+
+
 class FrameNotReady(AssertionError):
     """The frame did not signal ``data-bx24="ready"``; the message carries its console."""
 
@@ -36,13 +52,12 @@ class FrameNotReady(AssertionError):
 class LoadedFrame:
     """A frame loaded in ``page``: its console lines and the requests it tried to send outside."""
 
-    def __init__(self, page):
+    def __init__(self, page, hold_bx24=False):
         self.page = page
         self.console = []
         self.outside_requests = []
-        self._holding_bx24 = False
-        self._held_bx24 = []
-        self._bx24_script = None
+        self._holding_bx24 = hold_bx24
+        self._held_bx24 = []  # (route, script) of BX24 library requests not answered yet
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
 
@@ -54,21 +69,18 @@ class LoadedFrame:
         (or, if the page has not asked yet, answer it as soon as it does)."""
         self._holding_bx24 = False
         while self._held_bx24:
-            self._held_bx24.pop(0).fulfill(body=self._bx24_script, content_type="text/javascript")
+            route, script = self._held_bx24.pop(0)
+            route.fulfill(body=script, content_type="text/javascript")
 
     def _answer_bx24(self, route, script):
-        self._bx24_script = script
-        if self._holding_bx24:
-            self._held_bx24.append(route)
-        else:
-            route.fulfill(body=script, content_type="text/javascript")
+        self._held_bx24.append((route, script))
+        if not self._holding_bx24:
+            self.release_bx24()
 
     def wait_ready(self, timeout_ms=READY_TIMEOUT_MS):
         """Wait until the frame's Python has its handlers attached (or its boot failed)."""
         try:
-            # `?.`: polled from the navigation's commit, before the new document has an <html>.
-            self.page.wait_for_function(
-                "document.documentElement?.dataset.bx24", timeout=timeout_ms)
+            self.page.wait_for_function(READY_SIGNAL, timeout=timeout_ms)
         except Exception as error:
             raise FrameNotReady(
                 f"the frame did not get ready within {timeout_ms} ms ({error.__class__.__name__});"
@@ -95,8 +107,7 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx
     it comes from Bitrix24's network and may arrive after the interpreter is ready (implies
     ``wait=False``).
     """
-    frame = LoadedFrame(page)
-    frame._holding_bx24 = hold_bx24
+    frame = LoadedFrame(page, hold_bx24)
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
     config = json.dumps(stub_config or {})
@@ -113,12 +124,7 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx
             route.abort()
 
     page.route("**/*", route)
-    fields = "".join(
-        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-        for k, v in {**BITRIX_POST_FIELDS, **(post_fields or {})}.items())
-    page.set_content(f'<form method="post" action="{escape(url)}">{fields}</form>')
-    with page.expect_navigation(wait_until="commit"):
-        page.evaluate("document.forms[0].submit()")
+    post_like_bitrix24(page, url, post_fields)
     if wait and not hold_bx24:
         frame.wait_ready()
     return frame

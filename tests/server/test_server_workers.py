@@ -16,7 +16,8 @@ from bx24_server.cli import main
 from bx24_server.workers import run_workers
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="workers need fork")
+# Workers need fork; these tests watch them in /proc.
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
 def children(pid):
@@ -56,7 +57,6 @@ def server(tmp_path):
         yield process
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_workers_share_the_port_and_stop_together(server):
     workers = children(server.process.pid)
     assert all(healthz(server.url) == (200, b"ok\n") for _ in range(20))
@@ -64,7 +64,6 @@ def test_workers_share_the_port_and_stop_together(server):
     assert not any(alive(pid) for pid in workers)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_killed_worker_is_replaced(server):
     parent = server.process.pid
     victim = min(children(parent))
@@ -76,7 +75,6 @@ def test_a_killed_worker_is_replaced(server):
 
 
 # These two fork this test process; its other children (servers of other tests) stay.
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_worker_that_fails_at_start_stops_the_server():
     def serve():
         raise RuntimeError("cannot serve")
@@ -88,7 +86,6 @@ def test_a_worker_that_fails_at_start_stops_the_server():
     assert children(os.getpid()) <= before  # every worker exited and was reaped
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_stop_signal_ends_every_worker():
     before = children(os.getpid())
     with socket.socket() as listening:

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# One entry point from clone to running: every command sets up what it needs first.
+# One entry point from clone to running, for contributors to this repository; every command sets
+# up what it needs first, then calls the `bx24` command (the one way to work, here as in a
+# project of one's own).
 #
-#   ./dev.sh serve [server.py options]   set up, then host the frame (prints the URLs)
-#   ./dev.sh test  [pytest options]      set up (browser included), then run the whole test suite
+#   ./dev.sh serve [bx24 serve options]  set up, then serve this repo's app with the emulator
+#   ./dev.sh test  [pytest options]      set up (browser, nginx included), then run every test
 #   ./dev.sh bench [bench/run.py options] set up, then run the benchmarks
 #   ./dev.sh setup                       only set up
 #
 # Set-up is idempotent and quick when nothing changed: a virtualenv in .venv with the project
-# installed, the pinned PyScript runtime (npm ci from runtime/package-lock.json, integrity-checked),
-# the pinned wheels (pip --require-hashes), the Pyodide memory snapshot the frame boots from
-# (node runtime/build-snapshot.mjs), for bench wrk and nginx, and for tests a Chromium: Debian's
-# `chromium` where apt-get can install it, Playwright's own otherwise (or with BX24_CHROMIUM=playwright).
+# installed (editable, with its test tools), then `bx24 setup` (the pinned PyScript runtime and
+# wheels into the bx24 cache, integrity- and hash-checked, the Pyodide memory snapshot, gzip
+# copies), for tests a Chromium (Debian's `chromium` where apt-get can install it, Playwright's
+# own otherwise, or with BX24_CHROMIUM=playwright) and Debian's nginx (the export is tested
+# behind it), for bench wrk and nginx.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -37,38 +40,8 @@ setup_python() {
   fi
 }
 
-setup_runtime() {
-  if ! stamp_ok npm runtime/package-lock.json || [ ! -d runtime/node_modules ]; then
-    command -v npm >/dev/null || { log "npm is required (Node.js 20+) to install the PyScript runtime"; exit 1; }
-    log "installing the pinned PyScript runtime (npm ci, integrity-checked)"
-    npm ci --prefix runtime --no-audit --no-fund --loglevel=error
-    stamp npm runtime/package-lock.json
-  fi
-  if ! stamp_ok wheels runtime/wheels.txt; then
-    log "downloading the pinned wheels (hash-checked)"
-    "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps --require-hashes \
-      -r runtime/wheels.txt -d runtime/wheels
-    stamp wheels runtime/wheels.txt
-  fi
-}
-
-setup_snapshot() {  # the Pyodide memory snapshot the frame boots from (docs/performance.md)
-  local inputs=(runtime/package-lock.json runtime/wheels.txt runtime/build-snapshot.mjs
-                frame/pyodide.json frame/*.py pylib/bx24/*.py)
-  if ! stamp_ok snapshot "${inputs[@]}" || [ ! -f runtime/snapshot/manifest.json ]; then
-    log "building the Pyodide memory snapshot (runtime/snapshot/)"
-    node runtime/build-snapshot.mjs
-    stamp snapshot "${inputs[@]}"
-  fi
-}
-
-setup_precompress() {  # gzip the runtime files and the snapshot once, not on a request
-  local inputs=(runtime/package-lock.json runtime/wheels.txt runtime/snapshot/manifest.json)
-  if ! stamp_ok precompress "${inputs[@]}"; then
-    log "compressing the runtime files once (served gzipped from .cache/)"
-    "$VENV/bin/python" server.py --precompress >/dev/null
-    stamp precompress "${inputs[@]}"
-  fi
+setup_frame() {  # the pinned runtime, the snapshot, gzip copies: bx24 setup (quick when done)
+  "$VENV/bin/bx24" setup --project .
 }
 
 apt_install() {  # apt_install PACKAGE...: true when Debian's packages got installed
@@ -79,8 +52,16 @@ apt_install() {  # apt_install PACKAGE...: true when Debian's packages got insta
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
+nginx_found() { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }
+
+setup_nginx() {  # the exported frame is tested behind Debian's nginx
+  nginx_found && return
+  log "installing Debian's nginx (tests serve the export with it)"
+  apt_install nginx-light || apt_install nginx || { log "cannot install nginx (no apt-get?)"; exit 1; }
+}
+
 setup_bench_tools() {  # wrk and nginx for the server benchmarks, from Debian
-  command -v wrk >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } && return
+  command -v wrk >/dev/null && nginx_found && return
   log "installing wrk and nginx (server benchmarks)"
   apt_install wrk nginx-light || apt_install wrk nginx \
     || log "no wrk/nginx and no apt-get: the server benchmark rows will be skipped"
@@ -104,17 +85,15 @@ setup_browser() {
 
 setup() {
   setup_python
-  setup_runtime
-  setup_snapshot
-  setup_precompress
+  setup_frame
 }
 
 cmd=${1:-serve}
 [ $# -gt 0 ] && shift
 case "$cmd" in
-  setup) setup; setup_browser ;;
-  serve) setup; exec "$VENV/bin/python" server.py "$@" ;;
-  test) setup; setup_browser; exec "$VENV/bin/python" -m pytest "$@" ;;
+  setup) setup; setup_browser; setup_nginx ;;
+  serve) setup; exec "$VENV/bin/bx24" serve --project . --emulator "$@" ;;
+  test) setup; setup_browser; setup_nginx; exec "$VENV/bin/python" -m pytest "$@" ;;
   bench) setup; setup_browser; setup_bench_tools; exec "$VENV/bin/python" bench/run.py "$@" ;;
   *) echo "usage: ./dev.sh {serve|test|bench|setup} [options]" >&2; exit 2 ;;
 esac

@@ -85,10 +85,10 @@ def server_table(result, seconds):
 def bench_frames(args, tmp):
     from playwright.sync_api import sync_playwright
 
-    no_snapshot = servers.frame_without_snapshot(tmp)
-    with servers.server_py(tmp) as ours, \
-            servers.server_py(Path(tmp, "js"), ROOT / "bench" / "frames" / "js") as js, \
-            servers.server_py(Path(tmp, "ns"), no_snapshot) as plain, \
+    no_snapshot = servers.project_without_snapshot(tmp)
+    with servers.bx24_serve(tmp) as ours, \
+            servers.static_serve(Path(tmp, "js"), ROOT / "bench" / "frames" / "js") as js, \
+            servers.bx24_serve(Path(tmp, "ns"), no_snapshot) as plain, \
             servers.http_server(tmp) as static, servers.bx24_stub_host(tmp) as stub_port:
         rows = [
             frames_bench.Row("js", js),
@@ -119,11 +119,11 @@ def bench_server(args, tmp):
         return {}
     result = {}
     wasm = servers.WASM_PATH.lstrip("/")
-    with servers.server_py(tmp) as ours, \
-            servers.server_py(Path(tmp, "w2"), extra=["--workers", "2"]) as ours2, \
+    with servers.bx24_serve(tmp) as ours, \
+            servers.bx24_serve(Path(tmp, "w2"), extra=["--workers", "2"]) as ours2, \
             servers.http_server(tmp) as static, servers.nginx(tmp) as nginx:
-        for server, url in (("nginx", nginx), ("server.py", ours),
-                            ("server.py --workers 2", ours2), ("http.server", static)):
+        for server, url in (("nginx", nginx), ("bx24 serve", ours),
+                            ("bx24 serve --workers 2", ours2), ("http.server", static)):
             for request, method, path in (("POST /", "POST", ""), ("GET wasm", "GET", wasm)):
                 for conns in args.connections:
                     if server == "http.server" and method == "POST":

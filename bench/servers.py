@@ -1,13 +1,12 @@
 """The HTTP servers the benchmarks compare, each run as its own process on a loopback port.
 
-``server.py`` is run as users run it (a subprocess, not a thread in the benchmark's process, so
-the load generator and the browser driver do not share its interpreter). ``python -m http.server``
-and Debian's ``nginx`` serve the same files from a plain static layout made in a temp folder.
+``bx24 serve`` is run as users run it (a subprocess, not a thread in the benchmark's process,
+so the load generator and the browser driver do not share its interpreter). ``python -m
+http.server`` and Debian's ``nginx`` serve ``bx24 export``'s static copy of the same frame (nginx
+with the config the export writes). The URL layout comes from bx24_frame.layout through these.
 """
 
 import contextlib
-import gzip
-import json
 import os
 import shutil
 import socket
@@ -19,20 +18,17 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNTIME = ROOT / "runtime"
-NODE_MODULES = RUNTIME / "node_modules"
-PYODIDE_DIR = NODE_MODULES / "pyodide"
-PYSCRIPT_DIST = NODE_MODULES / "@pyscript" / "core" / "dist"
-WHEEL = "pyodide_http-0.2.2-py3-none-any.whl"
+sys.path.insert(0, str(ROOT / "pylib"))
 
+from bx24_frame import layout  # noqa: E402
+from bx24_frame.runtime import PYODIDE, PYSCRIPT, Pins, Runtime  # noqa: E402
 
-def npm_version(package_dir):
-    return json.loads((package_dir / "package.json").read_text())["version"]
-
-
-PYODIDE_VERSION = npm_version(PYODIDE_DIR)
-# The largest runtime file, at its URL in the frame's layout (docs/architecture.md).
-WASM_PATH = f"/runtime/npm/pyodide@{PYODIDE_VERSION}/pyodide.asm.wasm"
+RUNTIME = Runtime()
+PINS = Pins()
+WHEEL = RUNTIME.wheel_files()[0] if RUNTIME.installed() else None
+# The largest runtime file, at its URL in the frame's layout.
+WASM_PATH = "/" + layout.npm_url(PYODIDE, PINS.version(PYODIDE), "pyodide.asm.wasm")
+BX24 = [sys.executable, "-m", "bx24_frame"]
 
 
 def free_port():
@@ -74,64 +70,65 @@ def process(args, url, what, cwd=ROOT):
 
 
 @contextlib.contextmanager
-def server_py(tmp, frame_dir=None, extra=()):
-    """``python server.py`` serving ``frame_dir`` (default: the production frame), with
-    ``extra`` options (``--workers 2``)."""
+def bx24_serve(tmp, project=ROOT, extra=()):
+    """``bx24 serve`` for ``project`` (default: this repo's app), with ``extra`` options
+    (``--workers 2``)."""
     port = free_port()
-    args = [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--access-log", "off",
+    Path(tmp).mkdir(parents=True, exist_ok=True)
+    args = [*BX24, "serve", "--project", str(project), "--port", str(port), "--access-log", "off",
             "--error-log", str(Path(tmp, "placement-errors.jsonl")), *extra]
-    if frame_dir:
-        args += ["--frame", str(frame_dir)]
-    with process(args, f"http://127.0.0.1:{port}/healthz", "server.py") as _:
+    with process(args, f"http://127.0.0.1:{port}/healthz", "bx24 serve") as _:
         yield f"http://127.0.0.1:{port}/"
 
 
+@contextlib.contextmanager
+def static_serve(tmp, folder):
+    """A plain folder (the JS baseline frame) served by bx24's server: bench/static_site.py."""
+    port = free_port()
+    Path(tmp).mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, str(ROOT / "bench" / "static_site.py"), str(folder),
+            "--port", str(port), "--access-log", "off",
+            "--error-log", str(Path(tmp, "placement-errors.jsonl"))]
+    with process(args, f"http://127.0.0.1:{port}/healthz", "static_site.py") as _:
+        yield f"http://127.0.0.1:{port}/"
+
+
+def exported(tmp):
+    """``bx24 export`` of this repo's app into ``tmp/export`` (once)."""
+    out = Path(tmp, "export")
+    if not out.exists():
+        subprocess.run([*BX24, "export", str(out), "--project", str(ROOT)], check=True,
+                       capture_output=True)
+    return out
+
+
 def static_layout(tmp):
-    """The frame's URL layout as plain files (symlinks to the same bytes) for static servers,
-    plus the naive PyScript page at ``/naive/``."""
-    root = Path(tmp, "static")
-    if root.exists():
-        return root
-    for item in (ROOT / "frame").iterdir():
-        if item.is_file():
-            (root).mkdir(parents=True, exist_ok=True)
-            os.symlink(item, root / item.name)
-    npm = root / "runtime" / "npm"
-    npm.mkdir(parents=True)
-    for package in ("pyodide", "@pyscript/core", "@micropython/micropython-webassembly-pyscript"):
-        target = npm / f"{package}@{npm_version(NODE_MODULES / package)}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(NODE_MODULES / package, target)
-    if (RUNTIME / "snapshot").is_dir():
-        os.symlink(RUNTIME / "snapshot", root / "runtime" / "snapshot")
-    (root / "runtime" / "pypi").mkdir()
-    os.symlink(RUNTIME / "wheels" / WHEEL, root / "runtime" / "pypi" / WHEEL)
-    (root / "pylib").mkdir()
-    os.symlink(ROOT / "pylib" / "bx24", root / "pylib" / "bx24")
+    """The export's web root plus the naive PyScript page at ``/naive/``, for http.server."""
+    root = exported(tmp) / "www"
     naive = root / "naive"
-    shutil.copytree(ROOT / "bench" / "frames" / "naive", naive)
-    os.symlink(PYSCRIPT_DIST, naive / "pyscript")
-    os.symlink(PYODIDE_DIR, naive / "pyodide")
-    os.symlink(RUNTIME / "wheels" / WHEEL, naive / WHEEL)
+    if not naive.exists():
+        shutil.copytree(ROOT / "bench" / "frames" / "naive", naive)
+        os.symlink(RUNTIME.package_dir(PYSCRIPT) / "dist", naive / "pyscript")
+        os.symlink(RUNTIME.package_dir(PYODIDE), naive / "pyodide")
+        os.symlink(WHEEL, naive / WHEEL.name)
     return root
 
 
-def frame_without_snapshot(tmp):
-    """A copy of the production frame whose pyodide.json loads plain pyodide.mjs: the
+def project_without_snapshot(tmp):
+    """This repo's app in a project whose snapshot was never built (another `preload`): the
     snapshot lever's counterfactual."""
-    folder = Path(tmp, "frame-no-snapshot")
-    if not folder.exists():
-        shutil.copytree(ROOT / "frame", folder)
-        config_path = folder / "pyodide.json"
-        config = json.loads(config_path.read_text())
-        config["interpreter"] = f"./runtime/npm/pyodide@{PYODIDE_VERSION}/pyodide.mjs"
-        config_path.write_text(json.dumps(config, indent=2) + "\n")
-    return folder
+    project = Path(tmp, "no-snapshot")
+    if not project.exists():
+        project.mkdir()
+        from bx24_frame import settings
+        os.symlink(settings.load(ROOT).app_dir, project / "frame")
+        (project / "bx24.toml").write_text('preload = ["colorsys"]\n')
+    return project
 
 
 @contextlib.contextmanager
 def http_server(tmp):
-    """``python -m http.server`` over the static layout: no cache headers, no compression."""
+    """``python -m http.server`` over the exported files: no cache headers, no compression."""
     root = static_layout(tmp)
     port = free_port()
     args = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
@@ -141,15 +138,13 @@ def http_server(tmp):
 
 
 NGINX_CONF = """\
+{user}
 worker_processes auto;
 daemon off;
 pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-  include /etc/nginx/mime.types;
-  types {{ application/wasm wasm; text/javascript mjs; }}
-  access_log off;
   sendfile on;
   tcp_nopush on;
   keepalive_requests 100000;
@@ -158,45 +153,33 @@ http {{
   fastcgi_temp_path {tmp}/fastcgi;
   uwsgi_temp_path {tmp}/uwsgi;
   scgi_temp_path {tmp}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    root {root};
-    gzip_static on;
-    # Bitrix24 POSTs to the handler; nginx's static module answers POST with 405 otherwise.
-    location = / {{ try_files /index.html =404; error_page 405 =200 $uri; }}
-    location /runtime/ {{ add_header Cache-Control "public, max-age=31536000, immutable"; }}
-  }}
+  include {conf};
 }}
 """
 
 
 @contextlib.contextmanager
 def nginx(tmp):
-    """Debian's nginx as a normal foreground process over the static layout, precompressed
-    (gzip_static) like server.py's cache, so both serve the same bytes the same way."""
+    """Debian's nginx as a normal foreground process, with the config ``bx24 export`` wrote."""
     exe = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(exe):
         raise RuntimeError("nginx is not installed (apt-get install nginx; ./dev.sh bench does)")
-    root = static_layout(tmp)
-    # gzip_static looks for <file>.gz next to the file: give the wasm its own folder copy.
-    wasm_dir = Path(tmp, "nginx-root")
-    if not wasm_dir.exists():
-        shutil.copytree(root, wasm_dir, symlinks=True)
-        link = wasm_dir / WASM_PATH.lstrip("/")
-        package_dir = link.parent
-        package_dir.unlink()
-        package_dir.mkdir()
-        for item in PYODIDE_DIR.iterdir():
-            os.symlink(item, package_dir / item.name)
-        with open(PYODIDE_DIR / "pyodide.asm.wasm", "rb") as src:
-            (package_dir / "pyodide.asm.wasm.gz").write_bytes(gzip.compress(src.read(), 6))
     port = free_port()
-    conf = Path(tmp, "nginx.conf")
-    conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, root=wasm_dir))
-    args = [exe, "-p", str(tmp), "-c", str(conf)]
-    if os.geteuid() == 0:
-        args += ["-g", "user root;"]
-    with process(args, f"http://127.0.0.1:{port}/index.html", "nginx"):
+    out = Path(tmp, "nginx-export")
+    if not out.exists():
+        subprocess.run([*BX24, "export", str(out), "--project", str(ROOT),
+                        "--listen", f"127.0.0.1:{port}", "--logs", str(tmp)],
+                       check=True, capture_output=True)
+    else:  # the port is new: rewrite the listen line
+        conf = (out / "nginx.conf").read_text()
+        (out / "nginx.conf").write_text(
+            "\n".join(f"    listen 127.0.0.1:{port};" if line.strip().startswith("listen ")
+                      else line for line in conf.splitlines()) + "\n")
+    main = Path(tmp, "nginx.conf")
+    main.write_text(NGINX_CONF.format(tmp=tmp, conf=out / "nginx.conf",
+                                      user="user root;" if os.geteuid() == 0 else ""))
+    with process([exe, "-p", str(tmp), "-c", str(main)], f"http://127.0.0.1:{port}/healthz",
+                 "nginx"):
         yield f"http://127.0.0.1:{port}/"
 
 

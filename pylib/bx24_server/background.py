@@ -1,12 +1,11 @@
 """Running the server for tests, the pytest plugin and benchmarks: in a thread of this process
-(:class:`ServerThread`), or as the real command in a child process (:class:`ServerProcess`)."""
+(:class:`ServerThread`), or as a real command in a child process (:class:`ServerProcess`)."""
 
 from __future__ import annotations
 
 import os
 import re
 import subprocess
-import sys
 import threading
 import time
 
@@ -18,15 +17,16 @@ BANNER = re.compile(r"^Serving the Bitrix24 worker frame on (\S+)$")
 
 
 class ServerThread:
-    """``with ServerThread(config) as server:`` serves ``config`` at ``server.url`` (port 0 →
-    a free port) until the block ends; ``server.app`` is the running ASGI app."""
+    """``with ServerThread(config, site) as server:`` serves ``site`` with ``config`` at
+    ``server.url`` (port 0 → a free port) until the block ends; ``server.app`` is the running
+    ASGI app."""
 
-    def __init__(self, config: Config, startup_timeout: float = 10.0):
+    def __init__(self, config: Config, site, startup_timeout: float = 10.0):
         self.config = config
         self.startup_timeout = startup_timeout
         self.url: str | None = None
         self.port: int | None = None
-        self.app = create_app(config)
+        self.app = create_app(config, site)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -62,14 +62,12 @@ class ServerThread:
 
 
 class ServerProcess:
-    """``with ServerProcess(["--frame", d]) as server:`` runs ``python server.py --port 0 ...``
-    (or ``python -m bx24_server`` when no ``script`` is given), waits for its banner and
-    exposes ``url``; its stdout and stderr are collected for assertions (``stdout()``)."""
+    """``with ServerProcess(["bx24", "serve", "--project", d]) as server:`` runs the command
+    with ``--port 0`` added, waits for its banner and exposes ``url``; its stdout and stderr are
+    collected for assertions (``stdout()``)."""
 
-    def __init__(self, args=(), *, script: str | os.PathLike | None = None, env=None, cwd=None,
-                 python: str = sys.executable, startup_timeout: float = 20.0):
-        self.command = [python, *([str(script)] if script else ["-m", "bx24_server"]),
-                        "--port", "0", *map(str, args)]
+    def __init__(self, command, *, env=None, cwd=None, startup_timeout: float = 20.0):
+        self.command = [*map(str, command), "--port", "0"]
         self.env = env
         self.cwd = cwd
         self.startup_timeout = startup_timeout

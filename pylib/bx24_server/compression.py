@@ -2,8 +2,9 @@
 
 A file version is its real path plus what changes when its content does (size, mtime, ctime,
 inode: npm gives every installed file the same 1985 mtime, so mtime alone would not do).
-Copies live in a bounded in-memory LRU; those of the versioned runtime files are also kept on
-disk under the cache folder, so a restart (or the set-up's :func:`precompress`) pays once.
+Copies live in a bounded in-memory LRU; those of the large pinned files (the mounts marked
+``persist``) are also kept on disk under the cache folder, so a restart (or the set-up's
+:func:`precompress`) pays once.
 A copy that does not save at least 10% (a deflated .whl, Pyodide's stdlib zip) is not used:
 the identity bytes are served instead.
 
@@ -165,33 +166,21 @@ class EncodedCache:
             self._memory_used -= len(old)
 
 
-def runtime_files(config) -> list[Path]:
-    """Every file under the runtime folders that a client may fetch compressed."""
-    found = []
-    for root in (config.node_modules_dir, config.wheels_dir, config.snapshot_dir):
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for name in filenames:
-                path = Path(dirpath, name)
-                if not name.startswith(".") and path.is_file():
-                    found.append(path)
-    return found
-
-
-def precompress(config, workers: int = 2) -> list[tuple[Path, int, int | None]]:
-    """Warm the disk cache for the runtime files (the set-up calls this once).
+def precompress(mounts, cache_dir: Path, workers: int = 2) -> list[tuple[Path, int, int | None]]:
+    """Warm the disk cache for the files of the ``persist`` mounts (the set-up calls this once).
 
     Returns ``(path, size, compressed size or None when it does not pay)`` per file compressed.
     """
-    if config.cache_dir is None:
-        raise ValueError("precompressing needs a cache folder (--cache-dir)")
-    cache = EncodedCache(config.cache_dir, memory_bytes=0)
-    jobs = []
-    for path in runtime_files(config):
-        real = Path(os.path.realpath(path))
-        st = real.stat()
-        if worth_compressing(real, st.st_size):
-            jobs.append((real, FileVersion(st)))
+    cache = EncodedCache(cache_dir, memory_bytes=0)
+    jobs = {}
+    for mount in mounts:
+        if not mount.persist:
+            continue
+        for _, path in mount.files():
+            real = Path(os.path.realpath(path))
+            st = real.stat()
+            if worth_compressing(real, st.st_size):
+                jobs[real] = FileVersion(st)
 
     def one(job):
         real, version = job
@@ -199,7 +188,7 @@ def precompress(config, workers: int = 2) -> list[tuple[Path, int, int | None]]:
         return real, version.size, len(encoded) if encoded else None
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, jobs))
+        return list(pool.map(one, sorted(jobs.items())))
 
 
 def accepts_encoding(accept_encoding: str, coding: str = GZIP) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -20,61 +19,37 @@ FRAME_ANCESTORS_ENV = "BX24_FRAME_ANCESTORS"
 DEFAULT_MAX_BODY = 64 * 1024
 
 
-def package_dir(package: str, *subpath: str) -> Path | None:
-    """Where an importable package lives, so files are found in a checkout and when installed."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0], *subpath)
-
-
 class Config:
-    """Settings of one server. Every path may be given; the rest default relative to ``repo_dir``.
+    """Settings of one server (what it serves is given separately: a site with its mounts).
 
     ``access_log`` is a file path, ``"-"`` for standard output, or ``None`` for no access log.
-    ``cache_dir`` keeps the compressed runtime files across restarts (``None``: memory only).
+    ``cache_dir`` keeps the compressed copies of large files across restarts (``None``: memory
+    only).
     """
 
     def __init__(
         self,
         *,
-        repo_dir: str | os.PathLike | None = None,
         host: str = "127.0.0.1",
         port: int = 8000,
         certfile: str | os.PathLike | None = None,
         keyfile: str | os.PathLike | None = None,
-        frame_dir: str | os.PathLike | None = None,
-        runtime_dir: str | os.PathLike | None = None,
-        bx24_dir: str | os.PathLike | None = None,
-        emulator_dir: str | os.PathLike | None = None,
-        error_log: str | os.PathLike | None = None,
+        error_log: str | os.PathLike = Path("logs", "placement-errors.jsonl"),
         frame_ancestors: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         access_log: str | os.PathLike | None = "-",
-        cache_dir: str | os.PathLike | None = "",
+        cache_dir: str | os.PathLike | None = None,
         memory_cache_bytes: int = 64 * 1024 * 1024,
         body_timeout: float = 30.0,
         header_timeout: float = 10.0,
     ):
-        repo = Path(repo_dir) if repo_dir is not None else Path.cwd()
-        self.repo_dir = repo.resolve()
         self.host = host
         self.port = int(port)
         if (certfile is None) != (keyfile is None):
             raise ValueError("TLS needs both a certificate and a key file (--cert and --key)")
         self.certfile = Path(certfile) if certfile is not None else None
         self.keyfile = Path(keyfile) if keyfile is not None else None
-        self.frame_dir = Path(frame_dir) if frame_dir is not None else repo / "frame"
-        self.runtime_dir = Path(runtime_dir) if runtime_dir is not None else repo / "runtime"
-        self.bx24_dir = Path(bx24_dir) if bx24_dir is not None else package_dir("bx24")
-        self.emulator_dir = (
-            Path(emulator_dir)
-            if emulator_dir is not None
-            else package_dir("bx24_testing", "static", "emulator")
-        )
-        self.error_log = (
-            Path(error_log) if error_log is not None else repo / "logs" / "placement-errors.jsonl"
-        )
+        self.error_log = Path(error_log)
         if frame_ancestors is None:
             frame_ancestors = os.environ.get(FRAME_ANCESTORS_ENV) or DEFAULT_FRAME_ANCESTORS
         self.frame_ancestors = " ".join(frame_ancestors.split())
@@ -89,32 +64,25 @@ class Config:
         self.access_log = (
             None if access_log is None else "-" if str(access_log) == "-" else Path(access_log)
         )
-        # "" means the default place; None means no disk cache.
-        if cache_dir == "":
-            self.cache_dir = repo / ".cache" / "bx24_server"
-        else:
-            self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.memory_cache_bytes = int(memory_cache_bytes)
         # A request's line and headers must arrive within header_timeout seconds, its body
         # within body_timeout more (slow clients cannot hold connections forever).
         self.body_timeout = float(body_timeout)
         self.header_timeout = float(header_timeout)
 
+    def security_headers(self) -> list[tuple[bytes, bytes]]:
+        """What every answer carries (the exported nginx config sends the same)."""
+        return [
+            (b"x-content-type-options", b"nosniff"),
+            (b"content-security-policy", f"frame-ancestors {self.frame_ancestors}".encode()),
+            # The frame's own URL may carry Bitrix24 parameters: never pass it on as a Referer.
+            (b"referrer-policy", b"no-referrer"),
+        ]
+
     @property
     def scheme(self) -> str:
         return "https" if self.certfile else "http"
-
-    @property
-    def node_modules_dir(self) -> Path:
-        return self.runtime_dir / "node_modules"
-
-    @property
-    def wheels_dir(self) -> Path:
-        return self.runtime_dir / "wheels"
-
-    @property
-    def snapshot_dir(self) -> Path:
-        return self.runtime_dir / "snapshot"
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())

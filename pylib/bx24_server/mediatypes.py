@@ -56,3 +56,11 @@ def media_type(name: str) -> MediaType:
     if suffix in _BINARY:
         return MediaType(_BINARY[suffix], suffix in _COMPRESSIBLE_BINARY)
     return MediaType(DEFAULT_TYPE, False)
+
+
+def known() -> dict[str, tuple[str, bool]]:
+    """Every suffix with a fixed type: ``{".js": ("text/javascript", True)}`` (True: text, sent
+    with ``charset=utf-8``). The exported nginx config is written from this table."""
+    table = {suffix: (mime, True) for suffix, mime in _TEXT.items()}
+    table.update({suffix: (mime, False) for suffix, mime in _BINARY.items()})
+    return table

@@ -10,7 +10,6 @@ from typing import Callable
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from .app import create_app
 from .config import Config
 
 
@@ -78,10 +77,11 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def uvicorn_config(config: Config, app=None) -> uvicorn.Config:
-    """uvicorn settings: our app, no uvicorn access log (it would print tokens), no websockets."""
+def uvicorn_config(config: Config, app) -> uvicorn.Config:
+    """uvicorn settings for ``app``: no uvicorn access log (it would print tokens), no
+    websockets."""
     uv = uvicorn.Config(
-        app if app is not None else create_app(config),
+        app,
         host=config.host,
         port=config.port,
         http=type("Protocol", (HeaderDeadlineProtocol,),

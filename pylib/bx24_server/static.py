@@ -1,21 +1,24 @@
-"""Sending one file: content type, validators and 304s, cache policy, the gzip variant.
+"""Sending one file (or the generated page): content type, validators and 304s, the cache
+policy its mount gives, the gzip variant.
 
-Two cache policies: the versioned runtime files never change under their URL (``immutable``,
-one year); everything else must be revalidated on each use (``no-cache``) so an edited
-``main.py`` shows at once, and revalidation is cheap thanks to ETag/Last-Modified and 304.
+ETags come from the content (a sha256 prefix, computed once per file version), so two hosts
+serving the same bytes give the same ETag and a revalidation against either is a 304.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
+from collections import OrderedDict
 from email.utils import formatdate, parsedate_to_datetime
 
 from .asgi import HttpError, header
-from .compression import GZIP, EncodedCache, FileVersion, accepts_encoding, worth_compressing
+from .compression import (
+    GZIP, WORTH_RATIO, EncodedCache, FileVersion, accepts_encoding, gzip_bytes, worth_compressing,
+)
 from .mediatypes import media_type
 
-IMMUTABLE = b"public, max-age=31536000, immutable"
-REVALIDATE = b"no-cache"
 CHUNK = 256 * 1024  # large bodies go out in pieces, so 200 clients do not each buffer 10 MB
 
 
@@ -35,15 +38,24 @@ def not_modified_since(if_modified_since: str, mtime: float) -> bool:
     return int(mtime) <= since
 
 
+def content_tag(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:20]
+
+
+def _file_tag(path: str) -> str:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()[:20]
+
+
 class _Description:
     """What the headers say about one version of one file, worked out once per version."""
 
     __slots__ = ("etag", "etag_gz", "last_modified", "content_type", "negotiable")
 
-    def __init__(self, path: str, version: FileVersion):
+    def __init__(self, path: str, version: FileVersion, tag: str):
         mtype = media_type(path)
-        self.etag = f'"{version.tag}"'
-        self.etag_gz = f'"{version.tag}-gz"'
+        self.etag = f'"{tag}"'
+        self.etag_gz = f'"{tag}-gz"'
         self.last_modified = formatdate(version.mtime, usegmt=True).encode()
         self.content_type = mtype.content_type.encode()
         self.negotiable = worth_compressing(path, version.size)
@@ -53,32 +65,65 @@ class FileSender:
     """Answers GET/HEAD (and the frame's POST) for files already resolved to a safe real path."""
 
     MAX_DESCRIPTIONS = 4096
+    HASH_IN_THREAD = 256 * 1024  # larger files are hashed off the event loop
 
     def __init__(self, cache: EncodedCache):
         self.cache = cache
         self._descriptions: dict[tuple[str, str], _Description] = {}
+        self._pages: OrderedDict[str, bytes | None] = OrderedDict()  # tag -> gzip of a page
 
-    def _describe(self, path: str, version: FileVersion) -> _Description:
+    async def _describe(self, path: str, version: FileVersion) -> _Description:
         key = (path, version.tag)
         description = self._descriptions.get(key)
         if description is None:
+            if version.size > self.HASH_IN_THREAD:
+                tag = await asyncio.to_thread(_file_tag, path)
+            else:
+                tag = _file_tag(path)
             if len(self._descriptions) >= self.MAX_DESCRIPTIONS:
                 self._descriptions.clear()
-            description = self._descriptions[key] = _Description(path, version)
+            description = self._descriptions[key] = _Description(path, version, tag)
         return description
 
+    async def send_page(self, send, data: bytes, headers: dict[bytes, bytes], *, method: str,
+                        cache_control: bytes, content_type: bytes) -> None:
+        """A generated document (the frame's page): content ETag, 304, gzip made once per
+        version (the last few versions kept)."""
+        tag = content_tag(data)
+        if tag not in self._pages:
+            encoded = gzip_bytes(data) if len(data) >= 1024 else None
+            self._pages[tag] = encoded if encoded and len(encoded) <= len(data) * WORTH_RATIO else None
+            while len(self._pages) > 8:
+                self._pages.popitem(last=False)
+        encoded = self._pages[tag] if accepts_encoding(header(headers, b"accept-encoding")) else None
+        etag = f'"{tag}-gz"' if encoded is not None else f'"{tag}"'
+        common = [(b"etag", etag.encode()), (b"cache-control", cache_control),
+                  (b"vary", b"Accept-Encoding")]
+        if method in ("GET", "HEAD") and b"if-none-match" in headers and etag_matches(
+                headers[b"if-none-match"].decode("latin-1"), etag):
+            await send({"type": "http.response.start", "status": 304, "headers": common})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = encoded if encoded is not None else data
+        start = common + [(b"content-type", content_type),
+                          (b"content-length", str(len(body)).encode())]
+        if encoded is not None:
+            start.append((b"content-encoding", GZIP.encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+
     async def send(
-        self, send, path: str, headers: dict[bytes, bytes], *, method: str, immutable: bool,
+        self, send, path: str, headers: dict[bytes, bytes], *, method: str, cache_control: bytes,
         persist: bool = False,
     ) -> None:
-        """``immutable``: the one-year cache policy; ``persist``: keep the gzip copy on disk."""
+        """``cache_control``: the mount's policy; ``persist``: keep the gzip copy on disk."""
         try:
             file = open(path, "rb")
         except OSError:  # removed or made unreadable since it was resolved
             raise HttpError(404, "not found") from None
         with file:
             version = FileVersion(os.fstat(file.fileno()))
-            about = self._describe(path, version)
+            about = await self._describe(path, version)
             encoded = None
             if about.negotiable and accepts_encoding(header(headers, b"accept-encoding")):
                 try:
@@ -90,7 +135,7 @@ class FileSender:
             common = [
                 (b"etag", etag.encode()),
                 (b"last-modified", about.last_modified),
-                (b"cache-control", IMMUTABLE if immutable else REVALIDATE),
+                (b"cache-control", cache_control),
             ]
             if about.negotiable:
                 common.append((b"vary", b"Accept-Encoding"))

@@ -34,10 +34,17 @@ def chromium_executable():
     return None
 
 
-def launch_args():
-    """Keyword arguments for ``playwright.chromium.launch``."""
-    args = {"args": list(OFFLINE_ARGS)}
-    path = chromium_executable()
-    if path:
-        args["executable_path"] = path
+def launch_args(base=None, browser_name="chromium"):
+    """Keyword arguments for ``playwright.chromium.launch``: ``base`` (pytest-playwright's, with
+    ``--headed``, ``--slowmo``, ``--browser-channel``...) plus the offline flags and the Chromium
+    to use. A channel or an executable already chosen is kept; other browsers are left alone."""
+    args = dict(base or {})
+    if browser_name != "chromium":
+        return args
+    args["args"] = list(args.get("args") or []) + [
+        flag for flag in OFFLINE_ARGS if flag not in (args.get("args") or [])]
+    if "executable_path" not in args and "channel" not in args:
+        path = chromium_executable()
+        if path:
+            args["executable_path"] = path
     return args

@@ -6,8 +6,11 @@ request that leaves the test server is aborted and recorded: a frame that needs 
 """
 
 import json
+import time
 from html import escape
 from urllib.parse import urlsplit
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .stub import BX24_URL, stub_script
 
@@ -36,13 +39,14 @@ READY_SIGNAL = "document.documentElement?.dataset.bx24"
 
 def post_like_bitrix24(page, url, post_fields=None):
     """Navigate ``page`` to ``url`` with the form POST Bitrix24 sends a handler (its fields, plus
-    ``post_fields``); return once the navigation committed."""
+    ``post_fields``); return the navigation's response once it committed."""
     fields = "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
         for k, v in {**BITRIX_POST_FIELDS, **(post_fields or {})}.items())
     page.set_content(f'<form method="post" action="{escape(url)}">{fields}</form>')
-    with page.expect_navigation(wait_until="commit"):
+    with page.expect_navigation(wait_until="commit") as navigation:
         page.evaluate("document.forms[0].submit()")
+    return navigation.value
 
 
 class FrameNotReady(AssertionError):
@@ -52,14 +56,21 @@ class FrameNotReady(AssertionError):
 class LoadedFrame:
     """A frame loaded in ``page``: its console lines and the requests it tried to send outside."""
 
-    def __init__(self, page, hold_bx24=False):
+    def __init__(self, page, hold_bx24=False, origin=None):
         self.page = page
         self.console = []
         self.outside_requests = []
+        self.failed_responses = []  # "GET <url>: <status>" of the frame's own files
         self._holding_bx24 = hold_bx24
         self._held_bx24 = []  # (route, script) of BX24 library requests not answered yet
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+        if origin:
+            def check(response):
+                if response.status >= 400 and response.url.startswith(origin + "/"):
+                    self.failed_responses.append(
+                        f"{response.request.method} {response.url}: HTTP {response.status}")
+            page.on("response", check)
 
     def console_text(self):
         return "\n".join(self.console) or "(nothing)"
@@ -78,16 +89,30 @@ class LoadedFrame:
             self.release_bx24()
 
     def wait_ready(self, timeout_ms=READY_TIMEOUT_MS):
-        """Wait until the frame's Python has its handlers attached (or its boot failed)."""
-        try:
-            self.page.wait_for_function(READY_SIGNAL, timeout=timeout_ms)
-        except Exception as error:
-            raise FrameNotReady(
-                f"the frame did not get ready within {timeout_ms} ms ({error.__class__.__name__});"
-                f" console:\n{self.console_text()}") from None
+        """Wait until the frame's Python has its handlers attached; fail as soon as its boot
+        failed (``data-bx24="error"``) or one of its own files could not be loaded."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            if self.failed_responses:
+                raise FrameNotReady(
+                    "the frame cannot boot: " + "; ".join(self.failed_responses[:5]) +
+                    f"\nconsole:\n{self.console_text()[:20000]}")
+            left_ms = (deadline - time.monotonic()) * 1000
+            try:
+                self.page.wait_for_function(READY_SIGNAL, timeout=max(1, min(250, left_ms)),
+                                            polling=50)
+                break
+            except PlaywrightTimeout:
+                if left_ms > 250:
+                    continue
+                raise FrameNotReady(
+                    f"the frame did not get ready within {timeout_ms} ms; console:\n"
+                    f"{self.console_text()}") from None
         state = self.page.evaluate("document.documentElement.dataset.bx24")
         if state != "ready":
-            raise FrameNotReady(f"the frame's boot failed ({state}); console:\n{self.console_text()}")
+            reason = self.page.evaluate("document.documentElement.dataset.bx24Error") or state
+            raise FrameNotReady(f"the frame's boot failed: {reason}\nconsole:\n"
+                                f"{self.console_text()[:20000]}")
         return self
 
 
@@ -107,9 +132,9 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx
     it comes from Bitrix24's network and may arrive after the interpreter is ready (implies
     ``wait=False``).
     """
-    frame = LoadedFrame(page, hold_bx24)
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
+    frame = LoadedFrame(page, hold_bx24, origin)
     config = json.dumps(stub_config or {})
     stub = f"window.BX24_STUB_CONFIG = {config};\n{stub_script()}"
 
@@ -124,7 +149,10 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx
             route.abort()
 
     page.route("**/*", route)
-    post_like_bitrix24(page, url, post_fields)
+    response = post_like_bitrix24(page, url, post_fields)
+    if response is None or response.status != 200:
+        raise FrameNotReady(f"POST {url} answered HTTP {response.status if response else '?'}"
+                            " instead of the frame's page")
     if wait and not hold_bx24:
         frame.wait_ready()
     return frame

@@ -2,7 +2,7 @@
 
 Fixtures (on top of pytest-playwright's ``page``/``browser``):
 
-``bx24_server``       your frame served by the project's server (session-wide)
+``bx24_server``       your project's frame served on a free loopback port (session-wide)
 ``bx24_interpreter``  ``"pyodide"`` or ``"micropython"``; tests run once per interpreter listed
                       in ``--bx24-interpreters`` / the ``bx24_interpreters`` ini option
 ``bx24_stub_config``  override to configure the stub (``{"mode": "desktop"}``, ``auth``, ...)
@@ -10,8 +10,10 @@ Fixtures (on top of pytest-playwright's ``page``/``browser``):
 ``bx24_card``         the call card: ``raise_call()``, ``click()``, ``fire()``,
                       ``wait_for_command()``, ``commands()``, ``state()``
 
-Chromium: Debian's ``chromium`` when on PATH, Playwright's own otherwise, ``BX24_CHROMIUM``
-to choose (see ``bx24_testing.browser``).
+The project is pytest's rootdir (or ``--bx24-project`` / ini ``bx24_project``): its
+``bx24.toml`` and app folder, served with the runtime ``bx24 setup`` installed. Chromium:
+pytest-playwright's launch options, plus Debian's ``chromium`` when it is on PATH and no channel
+or executable was chosen (``BX24_CHROMIUM`` to choose; see ``bx24_testing.browser``).
 """
 
 from pathlib import Path
@@ -27,13 +29,12 @@ INTERPRETERS = ("pyodide", "micropython")
 
 def pytest_addoption(parser):
     group = parser.getgroup("bx24", "Bitrix24 call-card frame")
-    group.addoption("--bx24-frame", help="folder of the frame under test (default: ./frame)")
-    group.addoption("--bx24-runtime", help="folder of the pinned runtime (default: ./runtime)")
+    group.addoption("--bx24-project",
+                    help="folder of the bx24 project under test (default: pytest's rootdir)")
     group.addoption(
         "--bx24-interpreters",
         help="comma-separated interpreters to run frame tests on (pyodide, micropython)")
-    parser.addini("bx24_frame", "folder of the frame under test, relative to the rootdir")
-    parser.addini("bx24_runtime", "folder of the pinned runtime, relative to the rootdir")
+    parser.addini("bx24_project", "folder of the bx24 project under test, relative to the rootdir")
     parser.addini("bx24_interpreters", "interpreters to run frame tests on", type="args")
 
 
@@ -64,40 +65,44 @@ def pytest_generate_tests(metafunc):
 
 
 class _LaunchArgs:
-    """Registered at configure time, after pytest-playwright, so this fixture wins over its
-    default; a ``browser_type_launch_args`` fixture in the user's conftest still wins over both."""
+    """Registered at configure time, after pytest-playwright: its ``browser_type_launch_args``
+    is this fixture's argument (``--headed``, ``--slowmo``, ``--browser-channel`` kept), and a
+    fixture of the same name in the user's conftest still extends or replaces this one."""
 
     @pytest.fixture(scope="session")
-    @classmethod
-    def browser_type_launch_args(cls, pytestconfig):
-        args = browser.launch_args()
-        if pytestconfig.getoption("headed", False):
-            args["headless"] = False
-        return args
+    @staticmethod
+    def browser_type_launch_args(browser_type_launch_args, browser_name):
+        return browser.launch_args(browser_type_launch_args, browser_name or "chromium")
 
 
 def pytest_configure(config):
     config.pluginmanager.register(_LaunchArgs(), "bx24-launch-args")
 
 
+def project_dir(config) -> Path:
+    return Path(config.rootpath, _setting(config, "bx24_project") or ".")
+
+
 @pytest.fixture(scope="session")
 def bx24_server(pytestconfig, tmp_path_factory):
-    """The frame under test, served by the project's server on a free loopback port."""
+    """The project's frame, served by bx24's server on a free loopback port."""
+    from bx24_frame import settings
+    from bx24_frame.runtime import Runtime, RuntimeMissing
+    from bx24_frame.site import FrameSite
     from bx24_server.background import ServerThread
     from bx24_server.config import Config
 
-    root = Path(pytestconfig.rootpath)
-    frame_dir = Path(root, _setting(pytestconfig, "bx24_frame") or "frame")
-    runtime_dir = Path(root, _setting(pytestconfig, "bx24_runtime") or "runtime")
-    for folder, what in ((frame_dir, "frame"), (runtime_dir / "node_modules", "runtime")):
-        if not folder.is_dir():
-            raise pytest.UsageError(
-                f"bx24: no {what} folder at {folder} (set --bx24-{what} or run the set-up)")
+    try:
+        project = settings.load(project_dir(pytestconfig))
+        project.check_app()
+        site = FrameSite(project, Runtime().require())
+        site.build()
+    except (ValueError, RuntimeMissing) as error:
+        raise pytest.UsageError(f"bx24: {error}") from None
     logs = tmp_path_factory.mktemp("bx24-server")
-    config = Config(
-        repo_dir=root, port=0, frame_dir=frame_dir, runtime_dir=runtime_dir,
-        error_log=logs / "placement-errors.jsonl", access_log=None)
-    with ServerThread(config) as server:
+    config = Config(port=0, error_log=logs / "placement-errors.jsonl", access_log=None,
+                    frame_ancestors=project.frame_ancestors)
+    with ServerThread(config, site) as server:
         yield server
 
 

@@ -1,13 +1,15 @@
 """Where the BX24 stub lives, for code that serves it in place of Bitrix24's JS library.
 
 Tests route ``https://api.bitrix24.com/api/v1/`` to this script so the frame under test stays
-the production frame; the script's control API is ``window.BX24Stub``.
+the production frame; the script's control API is ``window.BX24Stub``. The emulator serves it
+beside its own files (``emulator/bx24-stub.js``).
 """
 
 from pathlib import Path
 
 STATIC_DIR = Path(__file__).parent / "static"
-STUB_PATH = STATIC_DIR / "bx24-stub.js"
+EMULATOR_DIR = STATIC_DIR / "emulator"
+STUB_PATH = EMULATOR_DIR / "bx24-stub.js"
 BX24_URL = "https://api.bitrix24.com/api/v1/"
 BX24_URL_PATTERN = BX24_URL + "**"
 

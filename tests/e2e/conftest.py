@@ -1,7 +1,7 @@
-"""Fixtures for end-to-end tests: the real `python server.py` in a subprocess, as users run it."""
+"""Fixtures for end-to-end tests: the real ``bx24 serve`` in a subprocess, as users run it."""
 
 import contextlib
-import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,37 +9,34 @@ import pytest
 from bx24_server.background import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-FRAME = ROOT / "frame"
-SERVER_PY = ROOT / "server.py"
+BX24 = [sys.executable, "-m", "bx24_frame"]
+
+
+def serve(project, logs, *extra):
+    return ServerProcess([*BX24, "serve", "--project", project, "--access-log", "off",
+                          "--error-log", logs / "errors.jsonl", *extra])
 
 
 @pytest.fixture(scope="session")
 def frame_server(tmp_path_factory):
-    """The production frame served by server.py."""
-    logs = tmp_path_factory.mktemp("frame-server")
-    with ServerProcess(["--access-log", "off", "--error-log", logs / "errors.jsonl"],
-                       script=SERVER_PY, cwd=ROOT) as server:
+    """This repository's app (the sample ``bx24 new`` copies), served with the emulator on."""
+    with serve(ROOT, tmp_path_factory.mktemp("frame-server"), "--emulator") as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def make_frame(tmp_path_factory):
-    """Copy of the production frame with another main.py: for tests that need their own Python.
-
-    Everything but main.py is the production frame byte for byte (index.html, boot.js, configs),
-    served by server.py from the same runtime; ``server_args`` adds options (``--bx24 DIR``...).
-    """
+    """A project of its own with another ``main.py``: ``modules`` are more files of its app
+    folder, ``settings`` its ``bx24.toml``; served by ``bx24 serve`` with ``server_args``."""
     with contextlib.ExitStack() as servers:
-        def make(main_py, extra_files=None, server_args=()):
-            folder = tmp_path_factory.mktemp("frame")
-            for item in FRAME.iterdir():
-                if item.is_file() and item.name != "main.py":
-                    shutil.copy(item, folder / item.name)
-            (folder / "main.py").write_text(main_py)
-            for name, text in (extra_files or {}).items():
-                (folder / name).write_text(text)
-            args = ["--frame", folder, "--access-log", "off",
-                    "--error-log", folder / "errors.jsonl", *server_args]
-            return servers.enter_context(ServerProcess(args, script=SERVER_PY, cwd=ROOT))
+        def make(main_py, modules=None, settings=None, server_args=()):
+            project = tmp_path_factory.mktemp("project")
+            app = project / "frame"
+            for name, text in {"main.py": main_py, **(modules or {})}.items():
+                (app / name).parent.mkdir(parents=True, exist_ok=True)
+                (app / name).write_text(text)
+            if settings is not None:
+                (project / "bx24.toml").write_text(settings)
+            return servers.enter_context(serve(project, project, *server_args))
 
         yield make

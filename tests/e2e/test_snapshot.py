@@ -6,19 +6,17 @@ pyodide_http is patched, the bx24 library drives the card; and that without a us
 frame boots the normal way with a console warning.
 """
 
-import json
-import os
 from pathlib import Path
 
 import pytest
 
-from bx24_server.background import ServerProcess
+from bx24_frame import settings
+from bx24_frame.runtime import Runtime
+from bx24_frame.site import FrameSite
 from bx24_testing.card import StubCard
 from bx24_testing.frame import open_frame
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNTIME = ROOT / "runtime"
-MANIFEST = RUNTIME / "snapshot" / "manifest.json"
 WARNING = "booting Pyodide without a snapshot"
 
 # Proves each thing in one page: no stdlib module imported at boot outside the image (the boot
@@ -56,9 +54,11 @@ document.documentElement.dataset.bx24 = "ready"
 
 @pytest.fixture(scope="module")
 def manifest():
-    if not MANIFEST.is_file():
-        pytest.fail(f"no Pyodide snapshot at {MANIFEST}: run ./dev.sh setup")
-    return json.loads(MANIFEST.read_text())
+    """What `bx24 setup` built for this repository's app (and any app with the same inputs)."""
+    manifest = FrameSite(settings.load(ROOT), Runtime().require()).build().snapshot_manifest
+    if manifest is None:
+        pytest.fail("no Pyodide snapshot for this app: run `bx24 setup`")
+    return manifest
 
 
 def snapshot_fetched(page, manifest):
@@ -71,8 +71,8 @@ def test_python_works_after_restoring_the_snapshot(page, make_frame, manifest):
     main = f"IMAGE_MODULES = {manifest['modules']!r}\n" + CHECK_MAIN
     frame = open_frame(page, make_frame(main).url)
     checks = page.evaluate("document.documentElement.dataset.checks")
-    # A module named under stdlib_imported_at_boot belongs in build-snapshot.mjs's
-    # SNAPSHOT_IMPORTS (then ./dev.sh setup): every boot pays for importing it.
+    # A module named under stdlib_imported_at_boot belongs in bx24_frame/snapshot.py's IMPORTS
+    # (then `bx24 setup`): every boot pays for importing it.
     assert checks == repr(sorted({
         "stdlib_imported_at_boot": [],
         "image_modules": True, "bx24_not_frozen": True, "files_written": True, "urllib": "ok", "bx24_usable": True,
@@ -93,21 +93,14 @@ def test_production_frame_from_the_snapshot_drives_the_card(page, frame_server, 
     assert "PythonError" not in frame.console_text()
 
 
-@pytest.mark.parametrize("snapshot", ["missing", "other-pyodide"])
-def test_frame_boots_without_a_usable_snapshot_and_warns(page, tmp_path, snapshot):
-    runtime = tmp_path / "runtime"
-    runtime.mkdir()
-    for name in ("node_modules", "wheels"):
-        os.symlink(RUNTIME / name, runtime / name)
-    if snapshot == "other-pyodide":
-        (runtime / "snapshot").mkdir()
-        (runtime / "snapshot" / "manifest.json").write_text(
-            json.dumps({"pyodide": "0.0.0", "snapshot": "none.snapshot"}))
-    with ServerProcess(["--runtime", runtime, "--access-log", "off",
-                        "--error-log", tmp_path / "errors.jsonl", "--cache-dir", tmp_path / "cache"],
-                       script=ROOT / "server.py", cwd=ROOT) as server:
-        frame = open_frame(page, server.url)
-        assert WARNING in frame.console_text()
-        card = StubCard(frame)
-        card.raise_call()
-        card.wait_for_command("CallCardSetCardTitle")
+def test_frame_boots_without_a_snapshot_and_warns(page, make_frame):
+    # Another `preload` is another image, and no `bx24 setup` built this one.
+    server = make_frame("import bx24\ncard = bx24.card()\n"
+                        "@card.on('initialized')\nasync def show(call):\n"
+                        "    await card.set_title('Call')\ncard.attach()\n",
+                        settings='preload = ["colorsys"]\n')
+    frame = open_frame(page, server.url)
+    assert WARNING in frame.console_text()
+    card = StubCard(frame)
+    card.raise_call()
+    card.wait_for_command("CallCardSetCardTitle", title="Call")

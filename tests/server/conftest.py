@@ -1,9 +1,9 @@
-"""The real ``server.py``, run as a child process over a throwaway site, shared per module."""
+"""The real ``bx24 serve``, run as a child process over a throwaway project, shared per module."""
 
 import pytest
 
 from bx24_server.background import ServerProcess
-from server_helpers import SERVER_PY, make_site, server_args
+from server_helpers import env_for, make_site, serve_command
 
 
 @pytest.fixture(scope="module")
@@ -13,5 +13,5 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(site):
-    with ServerProcess(server_args(site), script=SERVER_PY) as running:
+    with ServerProcess(serve_command(site, "--emulator"), env=env_for(site)) as running:
         yield running

@@ -9,21 +9,31 @@ import json
 import os
 import socket
 import ssl
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[2]
-SERVER_PY = REPO / "server.py"
+BX24 = [sys.executable, "-m", "bx24_frame"]
 
-INDEX_HTML = "<!doctype html><title>frame</title><body hidden></body>\n"
+INDEX_MARK = "<title>Bitrix24 call-card worker</title>"
 # Big and repetitive enough to compress well; text types are compressed from 1 KiB on.
 MAIN_PY = "from bx24 import card\n" + "# a comment that repeats\n" * 200
 WASM = b"\x00asm\x01\x00\x00\x00" + bytes(range(256)) * 64  # 16 KiB, compresses
 SNAPSHOT = bytes(4096) + b"heap" * 2048
-CORE_JS = "export const core = 1;\n" * 100
-VERSIONS = {"@pyscript/core": "0.7.31", "pyodide": "314.0.2"}
-WHEEL = "pyodide_http-0.2.2-py3-none-any.whl"
+CORE_JS = 'import"./core-Test123.js";\n' + "export const core = 1;\n" * 100
 SECRET = "TOP-SECRET-FILE-CONTENT"
+# Extra files of the app (bx24.toml's [files]), one per content type worth checking.
+EXTRA_FILES = {
+    "data.json": json.dumps({"k": list(range(400))}),
+    "style.css": "body { color: red }\n",
+    "app.mjs": "export {};\n",
+    "logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>\n",
+    "logo.png": b"\x89PNG\r\n\x1a\n",
+    "notes.txt": "hi\n",
+    "lib.zip": b"PK\x05\x06" + bytes(18),
+    "settings.toml": 'interpreter = "x"\n',
+}
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -35,58 +45,77 @@ def write(path: Path, content: str | bytes) -> Path:
     return path
 
 
-def make_site(root: Path) -> dict[str, Path]:
-    """Folders laid out like the repo's, with our own small files, plus traps outside them."""
-    frame = root / "frame"
-    write(frame / "index.html", INDEX_HTML)
-    write(frame / "main.py", MAIN_PY)
-    write(frame / "boot.js", "console.log('boot');\n")
-    write(frame / "settings.toml", 'interpreter = "x"\n')
-    write(frame / "data.json", json.dumps({"k": list(range(400))}))
-    write(frame / "style.css", "body { color: red }\n")
-    write(frame / "app.mjs", "export {};\n")
-    write(frame / "logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>\n")
-    write(frame / "logo.png", b"\x89PNG\r\n\x1a\n")
-    write(frame / "notes.txt", "hi\n")
-    write(frame / "lib.zip", b"PK\x05\x06" + bytes(18))
-    write(frame / "x.map", "{}")
-    write(frame / "sub" / "mod.py", "X = 1\n")
-    write(frame / ".env", SECRET)
-    runtime = root / "runtime"
-    node_modules = runtime / "node_modules"
-    write(node_modules / "pyodide" / "package.json", json.dumps({"version": "314.0.2"}))
-    write(node_modules / "pyodide" / "pyodide.asm.wasm", WASM)
-    write(node_modules / "pyodide" / "pyodide.mjs", "export const version = '314.0.2';\n")
-    write(node_modules / "@pyscript" / "core" / "package.json", json.dumps({"version": "0.7.31"}))
-    write(node_modules / "@pyscript" / "core" / "dist" / "core.js", CORE_JS)
-    # Deflated archives do not shrink again: random bytes stand for one.
-    wheel = write(runtime / "wheels" / WHEEL, b"PK\x03\x04" + os.urandom(8192))
-    write(runtime / "snapshot" / "manifest.json", json.dumps({"snapshot": "t/py.snapshot"}))
-    write(runtime / "snapshot" / "t" / "py.snapshot", SNAPSHOT)
-    bx24 = root / "pylib" / "bx24"
-    write(bx24 / "__init__.py", "VERSION = 1\n")
-    write(bx24 / "bridge.js", "window.bx24Bridge = {};\n")
-    emulator = root / "emulator"
-    write(emulator / "index.html", "<!doctype html><title>emulator</title>\n")
-    write(emulator / "emulator.js", "// emulator\n")
+def make_site(root: Path) -> dict:
+    """A throwaway project (its app, bx24.toml with extra files, traps outside it) and a fake
+    runtime cache holding small files at the pinned packages' places, plus a fake snapshot."""
+    from bx24_frame import settings
+    from bx24_frame.runtime import Pins, Runtime
+    from bx24_frame.site import FrameSite
+
+    project = root / "project"
+    app = project / "frame"
+    write(app / "main.py", MAIN_PY)
+    write(app / "sub" / "mod.py", "X = 1\n")
+    write(app / ".env", SECRET)
+    for name, content in EXTRA_FILES.items():
+        write(app / "extra" / name, content)
+    files = "".join(f'"extra/{name}" = "{name}"\n' for name in EXTRA_FILES)
+    write(project / "bx24.toml", 'app = "frame"\n[files]\n' + files)
     outside = write(root / "outside" / "secret.txt", SECRET)
-    (frame / "link-out.txt").symlink_to(outside)
-    (frame / "dir-out").symlink_to(outside.parent, target_is_directory=True)
-    (frame / "link-in.txt").symlink_to(frame / "notes.txt")
+
+    cache = root / "cache"
+    pins = Pins()
+    runtime = Runtime(pins, cache)
+    versions = pins.packages
+    modules = runtime.node_modules
+    write(modules / "pyodide" / "package.json", json.dumps({"version": versions["pyodide"]}))
+    write(modules / "pyodide" / "pyodide.asm.wasm", WASM)
+    write(modules / "pyodide" / "pyodide.mjs", "export const version = '0';\n")
+    write(modules / "pyodide" / "README.md", "not served\n")
+    core = modules / "@pyscript" / "core"
+    write(core / "package.json", json.dumps({"version": versions["@pyscript/core"]}))
+    write(core / "dist" / "core.js", CORE_JS)
+    write(core / "dist" / "core-Test123.js", "export {};\n")
+    write(core / "src" / "core.js", "// source, not served\n")
+    micropython = modules.joinpath(*"@micropython/micropython-webassembly-pyscript".split("/"))
+    write(micropython / "micropython.mjs", "export {};\n")
+    write(micropython / "micropython.wasm", WASM)
+    wheel = write(runtime.wheels_dir / "pyodide_http-0.2.2-py3-none-any.whl",
+                  b"PK\x03\x04" + os.urandom(8192))  # deflated archives do not shrink again
+    write(runtime.dir / Runtime.STAMP, "{}")
+
+    site = FrameSite(settings.load(project), runtime)
+    snapshot = site.snapshot_for()
+    image = write(snapshot.dir / "0123456789abcdef.snapshot", SNAPSHOT)
+    write(snapshot.dir / "manifest.json", json.dumps(
+        {"pyodide": versions["pyodide"], "snapshot": image.name, "modules": []}))
     return {
-        "root": root, "frame": frame, "runtime": runtime, "bx24": bx24, "emulator": emulator,
-        "wheel": wheel, "outside": outside,
+        "root": root, "project": project, "app": app, "cache": cache, "runtime": runtime,
+        "site": site, "versions": versions, "wheel": wheel, "snapshot": image,
+        "outside": outside,
         "error_log": root / "logs" / "placement-errors.jsonl",
-        "access_log": root / "logs" / "access.log", "cache": root / "cache",
+        "access_log": root / "logs" / "access.log",
     }
 
 
-def server_args(site: dict[str, Path], *extra: str) -> list[str]:
-    return [
-        "--frame", site["frame"], "--runtime", site["runtime"], "--bx24", site["bx24"],
-        "--emulator", site["emulator"], "--error-log", site["error_log"],
-        "--access-log", site["access_log"], "--cache-dir", site["cache"], *extra,
-    ]
+def serve_command(site: dict, *extra) -> list:
+    """``bx24 serve`` for the throwaway project, its logs in the temp folder."""
+    return [*BX24, "serve", "--project", site["project"], "--error-log", site["error_log"],
+            "--access-log", site["access_log"], *extra]
+
+
+def env_for(site: dict) -> dict:
+    return dict(os.environ, BX24_CACHE=str(site["cache"]))
+
+
+def url_of(site: dict, prefix: str, rel: str) -> str:
+    """The URL path under which the server serves ``rel`` of a layout prefix now."""
+    build = site["site"].build()
+    return "/" + build.urls[(prefix, rel)]
+
+
+def npm_path(site: dict, package: str, path: str) -> str:
+    return f"/runtime/npm/{package}@{site['versions'][package]}/{path}"
 
 
 class Response:

@@ -7,27 +7,30 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bx24_frame import layout
 from bx24_server.background import ServerThread
 from bx24_server.compression import accepts_encoding
 from bx24_server.config import Config
-from server_helpers import MAIN_PY, SERVER_PY, WASM, WHEEL, make_site, request, server_args
+from server_helpers import (
+    BX24, MAIN_PY, WASM, env_for, make_site, npm_path, request, url_of,
+)
 
 GZ = {"Accept-Encoding": "gzip, deflate"}
-WASM_PATH = "/runtime/npm/pyodide@314.0.2/pyodide.asm.wasm"
+
+
+def wasm_path(site):
+    return npm_path(site, "pyodide", "pyodide.asm.wasm")
 
 
 def config_for(site, **overrides):
-    settings = dict(
-        port=0, frame_dir=site["frame"], runtime_dir=site["runtime"], bx24_dir=site["bx24"],
-        emulator_dir=site["emulator"], error_log=site["error_log"], access_log=None,
-        cache_dir=site["cache"],
-    )
+    settings = dict(port=0, error_log=site["error_log"], access_log=None, cache_dir=site["cache"])
     settings.update(overrides)
     return Config(**settings)
 
 
-def test_text_and_wasm_are_gzipped_when_accepted(server):
-    for path, original in (("/main.py", MAIN_PY.encode()), (WASM_PATH, WASM)):
+def test_text_and_wasm_are_gzipped_when_accepted(server, site):
+    main = url_of(site, layout.APP, "main.py")
+    for path, original in ((main, MAIN_PY.encode()), (wasm_path(site), WASM)):
         plain = request(server.url, path=path)
         packed = request(server.url, path=path, headers=GZ)
         assert plain.body == original and "content-encoding" not in plain.headers
@@ -44,8 +47,8 @@ def test_text_and_wasm_are_gzipped_when_accepted(server):
     [("gzip", True), ("*", True), ("br, gzip;q=0.5", True), ("gzip;q=0", False),
      ("gzip;q=0, *", False), ("br", False), ("identity", False), ("*;q=0", False)],
 )
-def test_accept_encoding_is_respected(server, accept, gzipped):
-    reply = request(server.url, path="/main.py", headers={"Accept-Encoding": accept})
+def test_accept_encoding_is_respected(server, site, accept, gzipped):
+    reply = request(server.url, path=url_of(site, layout.APP, "main.py"), headers={"Accept-Encoding": accept})
     assert (reply.headers.get("content-encoding") == "gzip") is gzipped
     assert reply.decoded().decode() == MAIN_PY
 
@@ -57,29 +60,31 @@ def test_accept_encoding_parser():
     assert not accepts_encoding("gzip;q=zero")
 
 
-def test_the_gzip_variant_revalidates_with_its_own_etag(server):
-    packed = request(server.url, path="/main.py", headers=GZ)
-    again = request(server.url, path="/main.py",
+def test_the_gzip_variant_revalidates_with_its_own_etag(server, site):
+    main = url_of(site, layout.APP, "main.py")
+    packed = request(server.url, path=main, headers=GZ)
+    again = request(server.url, path=main,
                     headers={**GZ, "If-None-Match": packed.headers["etag"]})
     assert again.status == 304
     assert again.headers["etag"] == packed.headers["etag"]
-    plain = request(server.url, path="/main.py")
-    mixed = request(server.url, path="/main.py",
+    plain = request(server.url, path=main)
+    mixed = request(server.url, path=main,
                     headers={**GZ, "If-None-Match": plain.headers["etag"]})
     assert mixed.status == 200 and mixed.headers["content-encoding"] == "gzip"
 
 
 def test_small_and_incompressible_files_go_as_they_are(server, site):
-    small = request(server.url, path="/boot.js", headers=GZ)
+    small = request(server.url, path=url_of(site, layout.APP, "sub/mod.py"), headers=GZ)
     assert "content-encoding" not in small.headers and "vary" not in small.headers
-    wheel = request(server.url, path=f"/runtime/pypi/{WHEEL}", headers=GZ)
+    wheel = request(server.url, path=f"/runtime/pypi/{site['wheel'].name}", headers=GZ)
     assert "content-encoding" not in wheel.headers  # deflated already: gzip would not pay
     assert wheel.body == site["wheel"].read_bytes()
 
 
-def test_head_gives_the_length_of_the_variant(server):
-    get = request(server.url, path="/main.py", headers=GZ)
-    head = request(server.url, "HEAD", "/main.py", headers=GZ)
+def test_head_gives_the_length_of_the_variant(server, site):
+    main = url_of(site, layout.APP, "main.py")
+    get = request(server.url, path=main, headers=GZ)
+    head = request(server.url, "HEAD", main, headers=GZ)
     assert head.body == b""
     assert head.headers["content-length"] == get.headers["content-length"]
     assert head.headers["content-encoding"] == "gzip"
@@ -87,75 +92,76 @@ def test_head_gives_the_length_of_the_variant(server):
 
 def test_compressed_once_per_version_even_under_concurrent_first_requests(tmp_path):
     site = make_site(tmp_path)
-    with ServerThread(config_for(site)) as server:
+    with ServerThread(config_for(site), site["site"]) as server:
+        main = url_of(site, layout.APP, "main.py")
+
         def fetch(_):
-            return request(server.url, path="/main.py", headers=GZ)
+            return request(server.url, path=main, headers=GZ)
 
         with ThreadPoolExecutor(16) as pool:
             replies = list(pool.map(fetch, range(32)))
         assert all(gzip.decompress(r.body).decode() == MAIN_PY for r in replies)
         assert server.app.cache.compressions == 1
 
-        (site["frame"] / "main.py").write_text(MAIN_PY + "# edited\n")
-        edited = request(server.url, path="/main.py", headers=GZ)
+        (site["app"] / "main.py").write_text(MAIN_PY + "# edited\n")
+        main = url_of(site, layout.APP, "main.py")
+        edited = request(server.url, path=main, headers=GZ)
         assert gzip.decompress(edited.body).decode().endswith("# edited\n")
-        request(server.url, path="/main.py", headers=GZ)
+        request(server.url, path=main, headers=GZ)
         assert server.app.cache.compressions == 2
 
 
 def test_runtime_copies_persist_on_disk_across_restarts(tmp_path):
     site = make_site(tmp_path)
-    with ServerThread(config_for(site)) as first:
-        assert request(first.url, path=WASM_PATH, headers=GZ).headers["content-encoding"] == "gzip"
+    with ServerThread(config_for(site), site["site"]) as first:
+        assert request(first.url, path=wasm_path(site), headers=GZ).headers["content-encoding"] == "gzip"
         assert first.app.cache.compressions == 1
     assert len(list((site["cache"] / "gzip").glob("*.gz"))) == 1
-    with ServerThread(config_for(site)) as second:
-        reply = request(second.url, path=WASM_PATH, headers=GZ)
+    with ServerThread(config_for(site), site["site"]) as second:
+        reply = request(second.url, path=wasm_path(site), headers=GZ)
         assert gzip.decompress(reply.body) == WASM
         assert second.app.cache.compressions == 0  # read from the disk cache
 
 
 def test_a_damaged_disk_copy_is_made_again(tmp_path):
     site = make_site(tmp_path)
-    with ServerThread(config_for(site)) as first:
-        request(first.url, path=WASM_PATH, headers=GZ)
+    with ServerThread(config_for(site), site["site"]) as first:
+        request(first.url, path=wasm_path(site), headers=GZ)
     [copy] = (site["cache"] / "gzip").glob("*.gz")
     copy.write_bytes(copy.read_bytes()[:-100])  # truncated, as by a full disk
-    with ServerThread(config_for(site)) as second:
-        assert gzip.decompress(request(second.url, path=WASM_PATH, headers=GZ).body) == WASM
+    with ServerThread(config_for(site), site["site"]) as second:
+        assert gzip.decompress(request(second.url, path=wasm_path(site), headers=GZ).body) == WASM
         assert second.app.cache.compressions == 1
 
 
 def test_a_new_runtime_version_replaces_the_stale_copy(tmp_path):
     site = make_site(tmp_path)
-    wasm = site["runtime"] / "node_modules" / "pyodide" / "pyodide.asm.wasm"
-    with ServerThread(config_for(site)) as server:
-        request(server.url, path=WASM_PATH, headers=GZ)
+    wasm = site["runtime"].package_dir("pyodide") / "pyodide.asm.wasm"
+    with ServerThread(config_for(site), site["site"]) as server:
+        request(server.url, path=wasm_path(site), headers=GZ)
         wasm.write_bytes(WASM + b"\x01" * 4096)
-        reply = request(server.url, path=WASM_PATH, headers=GZ)
+        reply = request(server.url, path=wasm_path(site), headers=GZ)
         assert gzip.decompress(reply.body) == WASM + b"\x01" * 4096
     assert len(list((site["cache"] / "gzip").glob("*.gz"))) == 1
 
 
-def test_precompress_command_warms_the_cache(tmp_path):
+def test_setup_precompresses_the_runtime_once(tmp_path):
     site = make_site(tmp_path)
-    done = subprocess.run(
-        [sys.executable, SERVER_PY, *map(str, server_args(site)), "--precompress"],
-        capture_output=True, text=True, timeout=60,
-    )
+    done = subprocess.run([*BX24, "setup", "--project", str(site["project"])],
+                          capture_output=True, text=True, timeout=60, env=env_for(site))
     assert done.returncode == 0, done.stderr
-    assert "Compressed" in done.stdout
-    with ServerThread(config_for(site)) as server:
-        for path in (WASM_PATH, "/runtime/npm/@pyscript/core@0.7.31/dist/core.js",
-                     "/runtime/snapshot/t/py.snapshot"):
+    assert "served gzipped" in done.stderr
+    with ServerThread(config_for(site), site["site"]) as server:
+        for path in (wasm_path(site), npm_path(site, "@pyscript/core", "dist/core.js"),
+                     f"/runtime/snapshot/{site['snapshot'].name}"):
             assert request(server.url, path=path, headers=GZ).headers["content-encoding"] == "gzip"
-        request(server.url, path=f"/runtime/pypi/{WHEEL}", headers=GZ)
+        request(server.url, path=f"/runtime/pypi/{site['wheel'].name}", headers=GZ)
         assert server.app.cache.compressions == 0
 
 
 def test_without_a_cache_folder_it_still_compresses_in_memory(tmp_path):
     site = make_site(tmp_path)
-    with ServerThread(config_for(site, cache_dir=None)) as server:
-        reply = request(server.url, path=WASM_PATH, headers=GZ)
+    with ServerThread(config_for(site, cache_dir=None), site["site"]) as server:
+        reply = request(server.url, path=wasm_path(site), headers=GZ)
         assert gzip.decompress(reply.body) == WASM
-    assert not site["cache"].exists()
+    assert not (site["cache"] / "gzip").exists()

@@ -8,14 +8,14 @@ import shutil
 import signal
 import ssl
 import subprocess
-import sys
 import time
 
 import pytest
 
 from bx24_server.background import ServerProcess
 from server_helpers import (
-    INDEX_HTML, MAIN_PY, SERVER_PY, address, make_site, read_response, request, server_args,
+    INDEX_MARK, MAIN_PY, address, env_for, make_site, npm_path, read_response, request,
+    serve_command, url_of,
 )
 
 
@@ -38,11 +38,12 @@ def certificate(tmp_path_factory):
 def test_tls_when_cert_and_key_are_given(tmp_path, certificate):
     cert, key = certificate
     site = make_site(tmp_path)
-    with ServerProcess(server_args(site, "--cert", cert, "--key", key), script=SERVER_PY) as srv:
+    with ServerProcess(serve_command(site, "--cert", cert, "--key", key),
+                       env=env_for(site)) as srv:
         assert srv.url.startswith("https://127.0.0.1:")
         context = ssl.create_default_context(cafile=str(cert))
         reply = request(srv.url, context=context)
-        assert reply.status == 200 and reply.text == INDEX_HTML
+        assert reply.status == 200 and INDEX_MARK in reply.text
         with pytest.raises(ssl.SSLError):  # an unknown certificate is refused: it is real TLS
             request(srv.url, context=ssl.create_default_context())
         plain = srv.url.replace("https://", "http://")
@@ -56,14 +57,23 @@ def test_tls_when_cert_and_key_are_given(tmp_path, certificate):
      (["--cert", "/etc/hostname"], "both"),
      (["--port", "70000"], "TCP port"),
      (["--max-body", "-1"], ">= 0"),
-     (["--frame", "/nonexistent"], "no frame")],
+     (["--project", "/nonexistent"], "no main.py in /nonexistent/frame")],
 )
 def test_bad_command_lines_fail_clearly(tmp_path, extra, message):
     site = make_site(tmp_path)
-    done = subprocess.run([sys.executable, SERVER_PY, *map(str, server_args(site, *extra))],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run([*map(str, serve_command(site, *extra))],
+                          capture_output=True, text=True, timeout=30, env=env_for(site))
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_serving_without_the_runtime_says_to_run_setup(tmp_path):
+    site = make_site(tmp_path)
+    env = dict(env_for(site), BX24_CACHE=str(tmp_path / "empty-cache"))
+    done = subprocess.run([*map(str, serve_command(site))], capture_output=True, text=True,
+                          timeout=30, env=env)
+    assert done.returncode == 2
+    assert "run `bx24 setup`" in done.stderr
 
 
 def test_a_bad_certificate_fails_clearly(tmp_path):
@@ -71,8 +81,8 @@ def test_a_bad_certificate_fails_clearly(tmp_path):
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate\n")
     done = subprocess.run(
-        [sys.executable, SERVER_PY, *map(str, server_args(site, "--cert", junk, "--key", junk))],
-        capture_output=True, text=True, timeout=30,
+        [*map(str, serve_command(site, "--cert", junk, "--key", junk))],
+        capture_output=True, text=True, timeout=30, env=env_for(site),
     )
     assert done.returncode == 2 and "TLS" in done.stderr
 
@@ -86,9 +96,18 @@ def test_banner_names_the_frame_and_the_emulator(server):
     assert lines[1].endswith(f"{server.url}emulator/")
 
 
+def test_the_emulator_is_off_unless_asked_for(tmp_path):
+    site = make_site(tmp_path)
+    with ServerProcess(serve_command(site), env=env_for(site)) as srv:
+        assert "emulator" not in srv.stdout()
+        assert request(srv.url, path="/emulator/").status == 404
+        page = request(srv.url, path="/?emulator").text
+        assert "bx24-stub" not in page and "https://api.bitrix24.com/api/v1/" in page
+
+
 def test_stops_cleanly_on_sigterm(tmp_path):
     site = make_site(tmp_path)
-    with ServerProcess(server_args(site), script=SERVER_PY) as srv:
+    with ServerProcess(serve_command(site), env=env_for(site)) as srv:
         assert request(srv.url).status == 200
         code = srv.stop()
         # uvicorn shuts down gracefully, then (since 0.29) lets SIGTERM end the process.
@@ -96,9 +115,10 @@ def test_stops_cleanly_on_sigterm(tmp_path):
         assert "Traceback" not in srv.stderr()
 
 
-def test_200_concurrent_keep_alive_clients(server):
+def test_200_concurrent_keep_alive_clients(server, site):
     host, port = address(server.url)
-    requests = ["/", "/main.py", "/runtime/npm/pyodide@314.0.2/pyodide.asm.wasm", "/healthz"]
+    requests = ["/", url_of(site, "app/", "main.py"), npm_path(site, "pyodide", "pyodide.asm.wasm"),
+                "/healthz"]
 
     async def run():
         # All 200 connect first and stay open, then each sends its requests on its connection.
@@ -128,7 +148,7 @@ def test_200_concurrent_keep_alive_clients(server):
     assert len(results) == 200
     for answers in results:
         assert [status for status, _, _ in answers] == [200, 200, 200, 200]
-        assert answers[0][2].decode() == INDEX_HTML
+        assert INDEX_MARK in gzip.decompress(answers[0][2]).decode()
         assert answers[1][1]["content-encoding"] == "gzip"
     assert "ERROR" not in server.stderr() and "Traceback" not in server.stderr()
     assert all(gzip.decompress(a[1][2]).decode() == MAIN_PY for a in results)

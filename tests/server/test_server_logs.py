@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bx24_server.background import ServerProcess
-from server_helpers import SERVER_PY, make_site, request, server_args
+from server_helpers import env_for, make_site, request, serve_command
 
 TOKENS = [f"tok{n}-{'x' * 6}" for n in range(1, 17)]
 NOTICE = {
@@ -28,7 +28,7 @@ def send_tokens_everywhere(url):
     replies = [
         request(url, "POST", "/?" + query, body=urlencode(form),
                 headers={"Content-Type": "application/x-www-form-urlencoded"}),
-        request(url, path=f"/main.py?auth={next(t)}&v=2"),
+        request(url, path=f"/healthz?auth={next(t)}&v=2"),
         request(url, "POST", f"/error-handler?AUTH_ID={next(t)}",
                 body=urlencode({**NOTICE, "auth[access_token]": next(t)}),
                 headers={"Content-Type": "application/x-www-form-urlencoded"}),
@@ -45,8 +45,8 @@ def send_tokens_everywhere(url):
 @pytest.mark.parametrize("to_stdout", [False, True], ids=["file", "stdout"])
 def test_tokens_are_never_written_anywhere(tmp_path, to_stdout):
     site = make_site(tmp_path)
-    args = server_args(site, *(["--access-log", "-"] if to_stdout else []))
-    with ServerProcess(args, script=SERVER_PY) as server:
+    args = serve_command(site, *(["--access-log", "-"] if to_stdout else []))
+    with ServerProcess(args, env=env_for(site)) as server:
         sent = send_tokens_everywhere(server.url)
         request(server.url, path="/healthz")  # the previous lines are flushed by now
         server.stop()
@@ -70,22 +70,22 @@ def test_tokens_are_never_written_anywhere(tmp_path, to_stdout):
 
 def test_access_log_can_be_turned_off(tmp_path):
     site = make_site(tmp_path)
-    with ServerProcess(server_args(site, "--access-log", "off"), script=SERVER_PY) as server:
-        assert request(server.url, path="/main.py").status == 200
+    with ServerProcess(serve_command(site, "--access-log", "off"), env=env_for(site)) as server:
+        assert request(server.url, path="/healthz").status == 200
         server.stop()
-        assert "/main.py" not in server.stdout() + server.stderr()
+        assert "/healthz" not in server.stdout() + server.stderr()
     assert not site["access_log"].exists()
 
 
 def test_access_log_line_format(server, site):
-    request(server.url, path="/main.py?v=1")
+    request(server.url, path="/healthz?v=1")
     request(server.url, path="/healthz")  # a second request: the first line is complete
     lines = site["access_log"].read_text().splitlines()
-    line = next(line for line in reversed(lines) if " /main.py?v=1 " in line)
+    line = next(line for line in reversed(lines) if " /healthz?v=1 " in line)
     when, client, method, target, status, sent, duration = line.split(" ")
     stamp = datetime.fromisoformat(when.replace("Z", "+00:00"))
     assert abs(datetime.now(timezone.utc) - stamp) < timedelta(minutes=1)
-    assert (client, method, target, status) == ("127.0.0.1", "GET", "/main.py?v=1", "200")
+    assert (client, method, target, status) == ("127.0.0.1", "GET", "/healthz?v=1", "200")
     assert int(sent) > 0 and re.fullmatch(r"\d+\.\dms", duration)
 
 
@@ -159,13 +159,12 @@ def test_error_handler_takes_only_post(server):
     assert reply.status == 405 and reply.headers["allow"] == "POST"
 
 
-def test_default_error_log_is_under_logs_of_the_repo(tmp_path):
+def test_default_error_log_is_under_logs_of_the_project(tmp_path):
     site = make_site(tmp_path / "site")
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    args = [a for a in server_args(site) if a != site["error_log"] and a != "--error-log"]
-    with ServerProcess(args, cwd=repo) as server:  # python -m bx24_server: repo = cwd
+    args = [a for a in serve_command(site) if a != site["error_log"] and a != "--error-log"]
+    with ServerProcess(args, env=env_for(site), cwd=tmp_path) as server:
         assert request(server.url, "POST", "/error-handler", body=json.dumps(NOTICE),
                        headers={"Content-Type": "application/json"}).status == 200
-    [record] = [json.loads(entry) for entry in (repo / "logs" / "placement-errors.jsonl").open()]
+    log = site["project"] / "logs" / "placement-errors.jsonl"
+    [record] = [json.loads(entry) for entry in log.open()]
     assert record["fields"] == NOTICE

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from bx24_frame.cli import main
 from bx24_server.background import ServerProcess
-from bx24_server.cli import main
 from bx24_server.workers import run_workers
-
-ROOT = Path(__file__).resolve().parents[2]
+from server_helpers import env_for, make_site, serve_command
 # Workers need fork; these tests watch them in /proc.
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -50,9 +49,8 @@ def healthz(url):
 
 @pytest.fixture
 def server(tmp_path):
-    args = ["--workers", "2", "--access-log", "off", "--error-log", tmp_path / "errors.jsonl",
-            "--cache-dir", tmp_path / "cache"]
-    with ServerProcess(args, script=ROOT / "server.py", cwd=ROOT) as process:
+    site = make_site(tmp_path)
+    with ServerProcess(serve_command(site, "--workers", "2"), env=env_for(site)) as process:
         wait_until(lambda: len(children(process.process.pid)) == 2, "two workers")
         yield process
 
@@ -98,6 +96,6 @@ def test_a_stop_signal_ends_every_worker():
 
 def test_workers_must_be_at_least_one(capsys):
     with pytest.raises(SystemExit) as exit_:
-        main(["--workers", "0"])
+        main(["serve", "--workers", "0"])
     assert exit_.value.code == 2
     assert "at least 1 worker" in capsys.readouterr().err

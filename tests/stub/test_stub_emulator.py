@@ -3,17 +3,16 @@
 The frame here is a small JavaScript worker, so these tests cover the emulator and its hosting
 of the stub; the end-to-end run with the Python sample app belongs to tests/e2e. The emulator
 expects the server to answer ``/?emulator`` with the frame's page where Bitrix24's library is
-replaced by ``/emulator/bx24-stub.js``, and to serve that script: routed here the same way.
+replaced by ``emulator/bx24-stub.js``, and to serve that script: routed here the same way.
 """
 
 import mimetypes
 
 import pytest
 
-from bx24_testing.stub import STATIC_DIR, stub_script
+from bx24_testing.stub import EMULATOR_DIR, stub_script
 
 ORIGIN = "https://emulator.test"
-EMULATOR_DIR = STATIC_DIR / "emulator"
 
 DEMO_FRAME = """<!doctype html><html><head>
 <script src="/emulator/bx24-stub.js"></script>
@@ -77,7 +76,7 @@ def emulator(loaded_emulator):
 
 def test_the_frame_is_loaded_with_the_interpreter_asked_for(emulator):
     src = emulator.get_attribute("#frame", "src")
-    assert src == "/?emulator&interpreter=micropython"
+    assert src == "../?emulator&interpreter=micropython"
     assert emulator.evaluate("emulator.stub().bindings().length") == 5
 
 

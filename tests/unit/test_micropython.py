@@ -6,12 +6,11 @@ import subprocess
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-MICROPYTHON = ROOT / "runtime" / "node_modules" / "@micropython" / "micropython-webassembly-pyscript" / "micropython.mjs"
-NODE = shutil.which("node")
+from bx24_frame.runtime import MICROPYTHON as PACKAGE, Runtime
 
-pytestmark = pytest.mark.skipif(NODE is None or not MICROPYTHON.exists(),
-                                reason="node or the MicroPython runtime is not installed")
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+MICROPYTHON = Runtime().require().package_dir(PACKAGE) / "micropython.mjs"
+NODE = shutil.which("node")
 
 RUNNER = r"""
 import { loadMicroPython } from "MICROPYTHON";

@@ -63,10 +63,10 @@
 
   // ------------------------------------------------------------------ the frame
 
-  // The server answers the frame's own URL with "?emulator" by the frame's page with Bitrix24's
-  // library replaced by /emulator/bx24-stub.js: same document URL, so every relative URL of the
-  // frame resolves as in production.
-  var FRAME_URL = "/?emulator";
+  // `bx24 serve --emulator` answers the frame's own URL with "?emulator" by the frame's page with
+  // Bitrix24's library replaced by emulator/bx24-stub.js: same document URL, so every relative
+  // URL of the frame resolves as in production.
+  var FRAME_URL = "../?emulator";
 
   function frameUrl() {
     return FRAME_URL + "&interpreter=" + encodeURIComponent($("interpreter").value);

@@ -1,7 +1,8 @@
-"""The sample app tested the way a user tests their own frame: only the plugin's fixtures.
+"""Tests of frame/main.py in Chromium, through the bx24 pytest plugin's fixtures.
 
-This file is the README's example ("Testing your frame"). ``bx24_card`` loads frame/main.py
-in Chromium behind the BX24 stub, once per interpreter in the ``bx24_interpreters`` setting.
+``bx24_card`` loads the frame the way Bitrix24 does (an HTTP POST), with a BX24 stub in place
+of Bitrix24's library, once per interpreter in pytest.ini's ``bx24_interpreters``; it raises
+calls, clicks the card's buttons and waits for the commands your Python sends back.
 """
 
 import pytest

@@ -1,0 +1,172 @@
+"""The frame a project gets (bx24_frame.site): every module found and listed once, every URL
+naming its content or a pinned version, the page in the order the boot needs. In CPython.
+
+A module missing from the page is an ImportError only in the browser; a version in a URL that
+differs from the lockfile is a 404 at boot. Both are caught here.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bx24_frame import layout, settings
+from bx24_frame.runtime import PINS, SERVED_PARTS, Pins, Runtime
+from bx24_frame.settings import SettingsError
+from bx24_frame.site import BX24_LIBRARY_URL, FrameSite, hashed_name, library_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    return Runtime().require()
+
+
+@pytest.fixture(scope="module")
+def repo_site(runtime):
+    return FrameSite(settings.load(ROOT), runtime)
+
+
+def make_project(tmp_path, files, toml=None):
+    for rel, text in files.items():
+        path = tmp_path / "frame" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    if toml is not None:
+        (tmp_path / "bx24.toml").write_text(toml)
+    return tmp_path
+
+
+def test_every_bx24_module_is_in_both_interpreters_once(repo_site):
+    config = repo_site.build().boot
+    modules = sorted(p.name for p in library_dir().glob("*.py"))
+    for name, interpreter in config["interpreters"].items():
+        files = interpreter["config"]["files"]
+        listed = sorted(Path(target).name for url, target in files.items()
+                        if url.startswith(layout.LIBRARY))
+        assert listed == modules, name
+        for url, target in files.items():
+            if url.startswith(layout.LIBRARY):
+                assert target == "./bx24/" + Path(target).name
+                assert url == layout.LIBRARY + hashed_name(Path(target).name, url.split(".")[-2])
+
+
+def test_runtime_urls_name_the_locked_versions(repo_site):
+    locked = Pins().packages
+    page = repo_site.build().page().decode()
+    found = re.findall(r"runtime/npm/((?:@[^/@]+/)?[^/@]+)@([^/]+)/", page)
+    assert {name for name, _ in found} == set(locked)
+    for name, version in found:
+        assert locked[name] == version
+
+
+def test_package_json_and_the_lockfile_agree_and_every_package_has_a_served_part():
+    manifest = json.loads((PINS / "package.json").read_text())["dependencies"]
+    assert manifest == Pins().packages
+    assert set(SERVED_PARTS) == set(manifest)
+
+
+def test_every_runtime_file_the_page_names_is_served(repo_site):
+    page = repo_site.build().page().decode()
+    named = set(re.findall(r'"(runtime/[^"]+)"', page))
+    assert any(url.endswith("dist/core.js") for url in named)
+    assert any(url.endswith(".snapshot") for url in named), "no snapshot: run bx24 setup"
+    served = {mount.prefix + rel for mount in repo_site.mounts for rel, _ in mount.files()}
+    assert named <= served, named - served
+
+
+def test_the_page_preloads_the_chunk_pyscript_core_imports(repo_site, runtime):
+    core = (runtime.package_dir("@pyscript/core") / "dist" / "core.js").read_text()
+    chunks = set(re.findall(r'from\s*"\./(core-[\w-]+\.js)"', core))
+    page = repo_site.build().page().decode()
+    preloaded = set(re.findall(r'rel="modulepreload" href="runtime/npm/@pyscript/core@[^/]+/'
+                               r'dist/([^"]+)"', page))
+    assert chunks and chunks <= preloaded
+
+
+def test_the_wheel_url_names_the_pinned_wheel(repo_site):
+    wheel = Pins().wheels[0]
+    interpreters = repo_site.build().boot["interpreters"]
+    files = interpreters["pyodide"]["config"]["files"]
+    assert any(re.fullmatch(rf"runtime/pypi/{wheel.pattern.replace('*', '.*')}", url)
+               and target == "./*" for url, target in files.items())
+    assert not any(url.startswith(layout.WHEELS)
+                   for url in interpreters["micropython"]["config"]["files"])
+
+
+def test_the_page_loads_bx24_from_the_production_url_in_order(repo_site):
+    page = repo_site.build().page().decode()
+    order = [page.index(tag) for tag in (
+        'id="bx24-boot"', '<script type="module" async src="boot/boot.',
+        f'<script src="{BX24_LIBRARY_URL}"></script>', '<script src="bx24/bridge.')]
+    assert order == sorted(order), "config, boot.js (async), BX24, then the bridge"
+
+
+def test_the_apps_modules_are_found_and_listed(tmp_path, runtime):
+    project = make_project(tmp_path, {
+        "main.py": "import helpers\n", "helpers.py": "X = 1\n", "pkg/__init__.py": "",
+        "pkg/deep/mod.py": "Y = 2\n", ".hidden.py": "", "__pycache__/helpers.cpython-311.py": "",
+        "data/prompts.json": "{}", "notes.txt": "not listed\n",
+    }, toml='[files]\n"data/prompts.json" = "prompts.json"\n')
+    build = FrameSite(settings.load(project), runtime).build()
+    for interpreter in build.boot["interpreters"].values():
+        targets = {target for url, target in interpreter["config"]["files"].items()
+                   if url.startswith(layout.APP)}
+        assert targets == {"./helpers.py", "./pkg/__init__.py", "./pkg/deep/mod.py",
+                           "./prompts.json"}
+    assert build.boot["main"] == build.urls[(layout.APP, "main.py")]
+    assert set(build.tables[layout.APP].values()) == {
+        project / "frame" / rel for rel in ("main.py", "helpers.py", "pkg/__init__.py",
+                                            "pkg/deep/mod.py", "data/prompts.json")}
+
+
+def test_the_interpreter_default_comes_from_the_settings(tmp_path, runtime):
+    project = make_project(tmp_path, {"main.py": ""}, toml='interpreter = "micropython"\n')
+    assert FrameSite(settings.load(project), runtime).build().boot["interpreter"] == "micropython"
+
+
+def test_a_link_out_of_the_app_folder_is_refused(tmp_path, runtime):
+    project = make_project(tmp_path / "p", {"main.py": ""})
+    (tmp_path / "shared.py").write_text("SECRET = 1\n")
+    (project / "frame" / "shared.py").symlink_to(tmp_path / "shared.py")
+    with pytest.raises(SettingsError, match="leads outside the app folder"):
+        FrameSite(settings.load(project), runtime).build()
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("nope = 1\n", "unknown setting"),
+    ('interpreter = "cpython"\n', "use one of pyodide, micropython"),
+    ('app = "../elsewhere"\n', "without '..'"),
+    ('preload = ["os; import x"]\n', "list of module names"),
+    ("[files]\n\"/etc/passwd\" = \"x\"\n", "relative path"),
+    ("[files]\n\"missing.json\" = \"x\"\n", "not a file"),
+    ("this is = not toml\n", "not valid TOML"),
+])
+def test_bad_settings_say_what_to_change(tmp_path, runtime, toml, message):
+    project = make_project(tmp_path, {"main.py": ""}, toml=toml)
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        FrameSite(settings.load(project), runtime).build()
+
+
+def test_a_project_without_main_py_says_how_to_make_one(tmp_path):
+    with pytest.raises(SettingsError, match="bx24 new DIR"):
+        settings.load(tmp_path).check_app()
+
+
+def test_the_snapshot_does_not_depend_on_the_apps_modules(tmp_path, runtime):
+    project = make_project(tmp_path, {"main.py": "A = 1\n"})
+    site = FrameSite(settings.load(project), runtime)
+    before = site.snapshot_for().key
+    (project / "frame" / "main.py").write_text("A = 2\n")
+    (project / "frame" / "more.py").write_text("B = 1\n")
+    assert site.snapshot_for().key == before
+    (project / "bx24.toml").write_text('preload = ["decimal"]\n')
+    assert FrameSite(settings.load(project), runtime).snapshot_for().key != before
+
+
+def test_hashed_names():
+    assert hashed_name("main.py", "abc") == "main.abc.py"
+    assert hashed_name("pkg/mod.py", "abc") == "pkg/mod.abc.py"
+    assert hashed_name("LICENSE", "abc") == "LICENSE.abc"

@@ -1,7 +1,7 @@
 /*
  * BX24 stub: Bitrix24's JS library (https://api.bitrix24.com/api/v1/) as it behaves inside a
  * PAGE_BACKGROUND_WORKER frame, over a simulated call card that follows
- * shared/spec/bitrix24-call-card.md. Tests serve this file in place of the real library, so the
+ * docs/bitrix24.md. Tests serve this file in place of the real library, so the
  * frame under test is the production frame, unchanged.
  *
  * It models the wire, not just the API: every argument crosses a JSON boundary (as over

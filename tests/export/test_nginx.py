@@ -1,0 +1,179 @@
+"""``bx24 export`` served by Debian's real nginx with the generated config: Bitrix24's POST gets
+the page, Python boots on both interpreters, the headers are bx24 serve's, a second page view
+asks nginx for nothing but the page, and /error-handler reaches the Python server."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bx24_server.background import ServerProcess
+from bx24_testing.card import StubCard
+from bx24_testing.frame import frame_url, open_frame, post_like_bitrix24
+from bx24_testing.plugin import INTERPRETERS
+
+ROOT = Path(__file__).resolve().parents[2]
+BX24 = [sys.executable, "-m", "bx24_frame"]
+IMMUTABLE = "public, max-age=31536000, immutable"
+MAIN = """\
+import bx24
+card = bx24.card()
+
+@card.on("initialized")
+async def show(call):
+    await card.set_title("Call " + (call.phone_number or "?"))
+
+card.attach()
+"""
+
+
+def nginx_binary():
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if found is None:
+        pytest.fail("nginx is not installed (the README's test command installs Debian's)")
+    return found
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_listening(port, process, deadline=10.0):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise AssertionError(f"nginx exited: {process.stderr.read()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise AssertionError("nginx did not listen")
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    """The export of a small app behind nginx on a loopback port, bx24 serve as its upstream."""
+    tmp = tmp_path_factory.mktemp("nginx")
+    project = tmp / "project"
+    (project / "frame").mkdir(parents=True)
+    (project / "frame" / "main.py").write_text(MAIN)
+    logs = tmp / "logs"
+    logs.mkdir()
+    with ServerProcess([*BX24, "serve", "--project", project, "--access-log", "off",
+                        "--error-log", logs / "placement-errors.jsonl"]) as upstream:
+        port = free_port()
+        out = tmp / "export"
+        subprocess.run([*BX24, "export", str(out), "--project", str(project),
+                        "--listen", f"127.0.0.1:{port}", "--logs", str(logs),
+                        "--upstream", upstream.url.rstrip("/")],
+                       check=True, capture_output=True, timeout=120)
+        main = tmp / "nginx.conf"
+        # As root, nginx's workers would run as nobody, who may not read the temp folder.
+        user = "user root;" if os.geteuid() == 0 else ""
+        main.write_text(f"""
+{user}
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {logs}/error.log;
+events {{}}
+http {{
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    include {out}/nginx.conf;
+}}
+""")
+        nginx = subprocess.Popen([nginx_binary(), "-p", str(tmp), "-c", str(main)],
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            wait_listening(port, nginx)
+            yield {"url": f"http://127.0.0.1:{port}/", "logs": logs, "out": out}
+        finally:
+            nginx.terminate()
+            nginx.wait(10)
+
+
+def get(url, headers=None, method="GET", data=None):
+    request = urllib.request.Request(url, headers=headers or {}, method=method, data=data)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, {k.lower(): v for k, v in reply.headers.items()}, reply.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_the_export_boots_behind_nginx(page, deployed, interpreter):
+    frame = open_frame(page, frame_url(deployed["url"], interpreter))
+    card = StubCard(frame)
+    card.raise_call(PHONE_NUMBER="+15550001122")
+    card.wait_for_command("CallCardSetCardTitle", title="Call +15550001122")
+    assert "without a snapshot" not in frame.console_text()
+    assert frame.outside_requests == []
+
+
+def test_nginx_sends_bx24_serves_headers(deployed):
+    status, headers, body = get(deployed["url"], method="POST", data=b"AUTH_ID=secret&x=1",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200 and b'id="bx24-boot"' in body
+    assert headers["cache-control"] == "no-cache"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["content-security-policy"].startswith("frame-ancestors 'self' https://*.bitrix24.")
+    assert headers["referrer-policy"] == "no-referrer"
+    config = json.loads(body.split(b'id="bx24-boot">')[1].split(b"</script>")[0])
+    pyodide = config["interpreters"]["pyodide"]
+    for url in (config["main"], pyodide["pyodide"], pyodide["snapshot"]):
+        status, headers, _ = get(deployed["url"] + url, {"Accept-Encoding": "gzip"})
+        assert status == 200, url
+        assert headers["cache-control"] == IMMUTABLE, url
+        assert headers["x-content-type-options"] == "nosniff", url
+    status, headers, _ = get(deployed["url"] + pyodide["pyodide"], {"Accept-Encoding": "gzip"})
+    assert headers["content-encoding"] == "gzip"
+    assert headers["content-type"] == "text/javascript; charset=utf-8"
+    assert get(deployed["url"] + "app/main.py")[0] == 404
+    assert get(deployed["url"] + ".hidden")[0] == 404
+
+
+def test_error_handler_reaches_the_python_server(deployed):
+    notice = b"error=ERROR_PLACEMENT_LOADING_OVERTIME&error_description=slow&auth%5Baccess_token%5D=t"
+    status, _, _ = get(deployed["url"] + "error-handler", method="POST", data=notice,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200
+    logged = (deployed["logs"] / "placement-errors.jsonl").read_text()
+    assert "ERROR_PLACEMENT_LOADING_OVERTIME" in logged and "access_token" not in logged
+
+
+def test_a_second_page_view_asks_nginx_only_for_the_page(browser_type, browser_type_launch_args,
+                                                       deployed, tmp_path):
+    # No request routing here (it would turn Chromium's HTTP cache off): Bitrix24's library is
+    # simply not found, the bridge says so, and Python still boots and attaches.
+    args = dict(browser_type_launch_args)
+    args["args"] = [*args.get("args", []), "--host-resolver-rules=MAP api.bitrix24.com ~NOTFOUND"]
+    context = browser_type.launch_persistent_context(str(tmp_path / "profile"), **args)
+    access = deployed["logs"] / "bx24-frame.access.log"
+    try:
+        for interpreter in INTERPRETERS:
+            counts = []
+            for _ in range(2):
+                before = len(access.read_text().splitlines())
+                page = context.new_page()
+                post_like_bitrix24(page, frame_url(deployed["url"], interpreter))
+                page.wait_for_function("document.documentElement?.dataset.bx24 === 'ready'",
+                                       timeout=30_000)
+                page.close()
+                counts.append(access.read_text().splitlines()[before:])
+            assert any('"GET /runtime/' in line for line in counts[0]), counts[0]
+            assert [line.split('"')[1] for line in counts[1]] == ["POST /"], counts[1]
+    finally:
+        context.close()
+    # The access log never holds a query string (Bitrix24 passes parameters there).
+    assert "interpreter=" not in access.read_text()

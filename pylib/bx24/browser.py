@@ -10,6 +10,7 @@ from pyscript.ffi import create_proxy
 
 from .callcard import CallCard
 from .errors import PlacementError
+from .log import stderr
 from .rest import Rest
 
 
@@ -53,12 +54,23 @@ def _page_bridge():
     return _bridge
 
 
+def report(message):
+    """The default log of the page's card: the console, and the app's server (the frame's
+    boot loader sends it as a ``python`` report, a few per page at most)."""
+    stderr(message)
+    reporter = getattr(window, "bx24Report", None)
+    if reporter:
+        reporter("python", message)
+
+
 def card(timeout=5.0, timer_grace=0.5, log=None):
     """The page's :class:`~bx24.callcard.CallCard` (one per page: every call returns
-    the same card; options apply when it is created)."""
+    the same card; options apply when it is created). Without ``log``, what the card cannot
+    raise (a failing handler, a malformed event) goes to the console and to the server."""
     global _card
     if _card is None:
-        _card = CallCard(_page_bridge(), timeout=timeout, timer_grace=timer_grace, log=log)
+        _card = CallCard(_page_bridge(), timeout=timeout, timer_grace=timer_grace,
+                         log=log or report)
     return _card
 
 

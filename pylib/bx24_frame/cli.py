@@ -111,6 +111,8 @@ def cmd_serve(args, p) -> int:
         config = config_from(args, error_log=site.settings.project_dir / "logs" /
                              "placement-errors.jsonl", cache_dir=cache_root(),
                              frame_ancestors=site.settings.frame_ancestors)
+        if args.emulator:  # its page embeds the frame from the other loopback name
+            config.frame_ancestors += " " + emulator.ANCESTORS
     except ValueError as error:
         p.error(str(error))
 

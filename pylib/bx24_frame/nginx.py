@@ -110,10 +110,17 @@ server {{
         return 200 "ok\\n";
     }}
 
-    # Bitrix24's notice when it unbinds a handler that loads too slowly: kept by bx24 serve.
+    # Bitrix24's notice when it unbinds a handler that loads too slowly, and the frames' own
+    # reports (a boot that failed, a Python error): kept by bx24 serve.
     location = /error-handler {{
         proxy_pass {options.upstream}/error-handler;
         proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+{headers}    }}
+    location = /frame-report {{
+        proxy_pass {options.upstream}/frame-report;
+        proxy_set_header Host $host;
+        proxy_set_header User-Agent $http_user_agent;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
 {headers}    }}
 

@@ -6,6 +6,7 @@
     interpreter = "pyodide"        # when the handler URL has no ?interpreter= (or "micropython")
     frame_ancestors = "'self' https://*.bitrix24.com https://portal.example.com"
     preload = ["decimal"]          # stdlib modules imported into the Pyodide snapshot
+    watchdog_seconds = 8           # a boot with no progress for this long is reported as stuck
 
     [files]                        # other files the frame's Python reads, from the app folder
     "data/prompts.json" = "prompts.json"      # -> path inside the interpreter
@@ -23,7 +24,8 @@ SETTINGS_FILE = "bx24.toml"
 DEFAULT_APP = "frame"
 ENTRY = "main.py"
 INTERPRETERS = ("pyodide", "micropython")
-KEYS = ("app", "interpreter", "frame_ancestors", "preload", "files")
+KEYS = ("app", "interpreter", "frame_ancestors", "preload", "files", "watchdog_seconds")
+DEFAULT_WATCHDOG_SECONDS = 8
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -36,7 +38,8 @@ class Settings:
 
     def __init__(self, project_dir: Path, *, app: str = DEFAULT_APP, interpreter: str = "pyodide",
                  frame_ancestors: str | None = None, preload: list[str] | None = None,
-                 files: dict[str, str] | None = None, source: Path | None = None):
+                 files: dict[str, str] | None = None, source: Path | None = None,
+                 watchdog_seconds: float = DEFAULT_WATCHDOG_SECONDS):
         self.project_dir = Path(project_dir).resolve()
         self.source = source
         self.app_dir = (self.project_dir / app).resolve()
@@ -44,6 +47,7 @@ class Settings:
         self.frame_ancestors = frame_ancestors
         self.preload = list(preload or [])
         self.files = dict(files or {})
+        self.watchdog_seconds = watchdog_seconds
 
     @property
     def entry(self) -> Path:
@@ -106,6 +110,10 @@ def load(project_dir: str | Path | None = None) -> Settings:
             isinstance(name, str) and _MODULE_NAME.fullmatch(name) for name in preload):
         raise SettingsError(f"{_where(path, 'preload')} is a list of module names, "
                             f"e.g. [\"decimal\", \"xml.etree.ElementTree\"], not {preload!r}")
+    watchdog = data.get("watchdog_seconds", DEFAULT_WATCHDOG_SECONDS)
+    if type(watchdog) not in (int, float) or not 1 <= watchdog <= 600:
+        raise SettingsError(f"{_where(path, 'watchdog_seconds')} is a number of seconds "
+                            f"from 1 to 600, not {watchdog!r}")
     files = data.get("files", {})
     if not isinstance(files, dict):
         raise SettingsError(f"{_where(path, 'files')} is a table of \"source\" = \"target\"")
@@ -113,4 +121,4 @@ def load(project_dir: str | Path | None = None) -> Settings:
     for source, target in files.items():
         checked[_relative_inside(path, "files", source)] = _relative_inside(path, "files", target)
     return Settings(project, app=app, interpreter=interpreter, frame_ancestors=ancestors,
-                    preload=preload, files=checked, source=path)
+                    preload=preload, files=checked, source=path, watchdog_seconds=watchdog)

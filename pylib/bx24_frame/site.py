@@ -25,7 +25,8 @@ from .snapshot import Snapshot
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 TEMPLATE = PAGE_DIR / "index.html"
-BOOT_FILES = ("boot.js", "pyodide-snapshot.mjs")
+BOOT_FILES = ("boot.js", "memory-indexeddb.js", "pyodide-snapshot.mjs")
+REPORT_URL = "frame-report"  # bx24_server's endpoint for the frames' reports
 BX24_LIBRARY_URL = "https://api.bitrix24.com/api/v1/"
 MAX_APP_FILES = 1000
 DIGEST_CHARS = 16
@@ -143,6 +144,9 @@ class Build:
         return {
             "interpreter": site.settings.interpreter,
             "main": url((layout.APP, ENTRY)),
+            "memoryIndexedDB": url((layout.BOOT, "memory-indexeddb.js")),
+            "report": REPORT_URL,
+            "watchdogMs": int(site.settings.watchdog_seconds * 1000),
             "pyscript": npm[PYSCRIPT]("dist/core.js"),
             "interpreters": {
                 "pyodide": {
@@ -173,6 +177,7 @@ class Build:
             text = (self._template
                     .replace("{{BOOT_CONFIG}}", _escape_json(self.boot))
                     .replace("{{BOOT_JS}}", self.urls[(layout.BOOT, "boot.js")])
+                    .replace("{{REPORT}}", REPORT_URL)
                     .replace("{{MODULE_PRELOADS}}", "\n  ".join(
                         f'<link rel="modulepreload" href="{href}">' for href in preloads))
                     .replace("{{BX24_LIBRARY}}", bx24_library)

@@ -5,6 +5,7 @@
 | ``/`` (GET, HEAD, POST)             | ``site.page(query)``, ``no-cache`` (Bitrix24 POSTs)  |
 | ``/healthz``                        | ``ok``                                               |
 | ``/error-handler`` (POST)           | Bitrix24's deactivation notice → JSON lines          |
+| ``/frame-report`` (POST)            | a frame's report about itself → JSON lines           |
 | ``/<mount prefix><path>`` (GET, HEAD) | the file the mount resolves, with its cache policy |
 
 What the site serves is given (``site.mounts``, ``site.page``): this module knows no layout.
@@ -21,7 +22,9 @@ from .asgi import ClientGone, HttpError, header, read_body, request_headers, sen
 from .compression import EncodedCache
 from .config import Config
 from .errorhandler import PlacementErrorLog, parse_notice
+from .framereport import FrameReportLog, parse_report
 from .mounts import REVALIDATE, find
+from .noticelog import NoticeLog, RateLimiter
 from .redaction import printable
 from .safepath import url_segments
 from .static import FileSender
@@ -55,7 +58,12 @@ class App:
         self.cache = EncodedCache(config.cache_dir, config.memory_cache_bytes)
         self.files = FileSender(self.cache)
         self.access_log = AccessLog(config.access_log)
-        self.error_log = PlacementErrorLog(config.error_log)
+        self.error_log = PlacementErrorLog(
+            NoticeLog(config.error_log, config.log_max_bytes, config.log_keep))
+        self.report_log = FrameReportLog(
+            NoticeLog(config.report_log, config.log_max_bytes, config.log_keep))
+        # One bucket per client for both endpoints: what one address can make us write.
+        self.notice_rate = RateLimiter(config.notices_per_minute, config.notice_burst)
         self.security_headers = config.security_headers()
 
     async def __call__(self, scope, receive, send):
@@ -145,6 +153,9 @@ class App:
         if first == "error-handler" and len(segments) == 1 and not directory_index:
             _allow(method, NOTICE_METHODS)
             return await self._error_notice(scope, receive, send, headers)
+        if first == "frame-report" and len(segments) == 1 and not directory_index:
+            _allow(method, NOTICE_METHODS)
+            return await self._frame_report(scope, receive, send, headers)
 
         _allow(method, FILE_METHODS)
         found = find(self.site.mounts, segments)
@@ -177,13 +188,37 @@ class App:
         await self.files.send_page(send, page, headers, method=method, cache_control=REVALIDATE,
                                    content_type=HTML)
 
+    def _limit(self, client: str) -> None:
+        if not self.notice_rate.allow(client):
+            raise HttpError(429, "too many notices from this address: retry later",
+                            [(b"retry-after", str(self.notice_rate.retry_after()).encode())])
+
     async def _error_notice(self, scope, receive, send, headers):
+        client = (scope.get("client") or ("", 0))[0]
         body = await read_body(receive, headers, self.config.max_body, self.config.body_timeout)
+        self._limit(client)
         fields = parse_notice(header(headers, b"content-type"), body,
                               scope.get("query_string", b""))
-        client = (scope.get("client") or ("", 0))[0]
-        self.error_log.append(fields, client)
+        try:
+            self.error_log.append(fields, client)
+        except OSError:
+            # Shown on stderr by the log; 503 tells Bitrix24 to send it again later.
+            raise HttpError(503, "the notice could not be stored: retry later",
+                            [(b"retry-after", b"60")]) from None
         await send_response(send, 200, b"ok\n", [(b"cache-control", b"no-store")])
+
+    async def _frame_report(self, scope, receive, send, headers):
+        client = (scope.get("client") or ("", 0))[0]
+        body = await read_body(receive, headers, self.config.max_body, self.config.body_timeout)
+        self._limit(client)
+        report = parse_report(body)
+        try:
+            self.report_log.append(report, client, header(headers, b"user-agent"))
+        except OSError:
+            log.warning("a frame report could not be stored in %s", self.report_log.log.path)
+            raise HttpError(503, "the report could not be stored", [(b"retry-after", b"60")])
+        await send_response(send, 204, b"", [(b"cache-control", b"no-store")],
+                            content_type=None)
 
 
 def create_app(config: Config, site) -> App:

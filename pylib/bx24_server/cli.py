@@ -47,6 +47,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--error-log", metavar="FILE",
                    help="where Bitrix24's placement error notices are appended as JSON lines "
                    "(default: logs/placement-errors.jsonl in the project)")
+    p.add_argument("--report-log", metavar="FILE",
+                   help="where the frames' reports about themselves (POST /frame-report: boot "
+                   "failures, Python errors) go (default: frame-reports.jsonl beside the error "
+                   "log)")
+    p.add_argument("--log-max-bytes", type=_size, default=10 * 2**20, metavar="BYTES",
+                   help="each of those two logs is rotated past this size (default %(default)s)")
+    p.add_argument("--log-keep", type=_size, default=5, metavar="N",
+                   help="rotated files kept per log (default %(default)s)")
+    p.add_argument("--notices-per-minute", type=float, default=30.0, metavar="N",
+                   help="notices and reports accepted per client address and minute, after a "
+                   "burst of 10 (default %(default)s); more get 429")
     p.add_argument("--frame-ancestors", metavar="SOURCES",
                    help="who may embed the frame: the CSP frame-ancestors sources, space "
                    f"separated (default: ${FRAME_ANCESTORS_ENV}, else bx24.toml's "
@@ -75,6 +86,10 @@ def config_from(args: argparse.Namespace, *, error_log: Path, cache_dir: Path | 
         certfile=args.cert,
         keyfile=args.key,
         error_log=args.error_log or error_log,
+        report_log=args.report_log,
+        log_max_bytes=args.log_max_bytes,
+        log_keep=args.log_keep,
+        notices_per_minute=args.notices_per_minute,
         frame_ancestors=ancestors,
         max_body=args.max_body,
         access_log=None if args.access_log == "off" else args.access_log,

@@ -35,6 +35,11 @@ class Config:
         certfile: str | os.PathLike | None = None,
         keyfile: str | os.PathLike | None = None,
         error_log: str | os.PathLike = Path("logs", "placement-errors.jsonl"),
+        report_log: str | os.PathLike | None = None,
+        log_max_bytes: int = 10 * 2**20,
+        log_keep: int = 5,
+        notices_per_minute: float = 30.0,
+        notice_burst: int = 10,
         frame_ancestors: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         access_log: str | os.PathLike | None = "-",
@@ -50,6 +55,18 @@ class Config:
         self.certfile = Path(certfile) if certfile is not None else None
         self.keyfile = Path(keyfile) if keyfile is not None else None
         self.error_log = Path(error_log)
+        # The frames' own reports go beside Bitrix24's notices unless told otherwise.
+        self.report_log = (Path(report_log) if report_log is not None
+                           else self.error_log.with_name("frame-reports.jsonl"))
+        if int(log_max_bytes) < 1024 or int(log_keep) < 0:
+            raise ValueError("a log is at least 1024 bytes before it rotates, and keeps >= 0 old "
+                             "files")
+        self.log_max_bytes = int(log_max_bytes)
+        self.log_keep = int(log_keep)
+        if not float(notices_per_minute) > 0 or int(notice_burst) < 1:
+            raise ValueError("the notice rate is > 0 per minute with a burst of >= 1")
+        self.notices_per_minute = float(notices_per_minute)
+        self.notice_burst = int(notice_burst)
         if frame_ancestors is None:
             frame_ancestors = os.environ.get(FRAME_ANCESTORS_ENV) or DEFAULT_FRAME_ANCESTORS
         self.frame_ancestors = " ".join(frame_ancestors.split())

@@ -3,26 +3,27 @@
 When the frame loads too slowly too often, Bitrix24 unbinds it and posts the reason here
 (``ERROR_PLACEMENT_LOADING_OVERTIME`` and a description) to the ``errorHandlerUrl`` given to
 ``placement.bind``. The operator must then bind again, so the notice must not be lost: it is
-appended to a JSON-lines file and announced on stderr. The format is not pinned down by
-Bitrix24, so form-urlencoded, multipart and JSON bodies are all read; query-string fields are
-kept too. Token-like fields are dropped before anything is written.
+appended to a JSON-lines file (bounded: :mod:`.noticelog`) and announced on stderr; one that
+cannot be stored is still shown on stderr and answered 503, so that the sender retries. The
+format is not pinned down by Bitrix24, so form-urlencoded, multipart and JSON bodies are all
+read; query-string fields are kept too. Token-like fields are dropped before anything is
+written.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import datetime, timezone
 from email.parser import BytesParser
 from email.policy import HTTP
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 from .asgi import HttpError
-from .redaction import drop_secrets, printable
+from .noticelog import NoticeLog, Throttled, loads, sanitize
+from .redaction import printable
 
-log = logging.getLogger("bx24_server")
+logger = logging.getLogger("bx24_server")
 MAX_FIELDS = 200
 
 
@@ -78,7 +79,7 @@ def parse_notice(content_type: str, body: bytes, query: bytes) -> dict:
     mime = content_type.split(";", 1)[0].strip().lower()
     if mime == "application/json" or (not mime and text.lstrip().startswith("{")):
         try:
-            data = json.loads(text)
+            data = loads(text)
         except ValueError:
             raise HttpError(400, "malformed JSON body") from None
         if not isinstance(data, dict):
@@ -99,33 +100,35 @@ def parse_notice(content_type: str, body: bytes, query: bytes) -> dict:
     return fields
 
 
-class PlacementErrorLog:
-    """Appends notices to a JSON-lines file, one whole line per write (parents created)."""
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._lock = threading.Lock()
+
+class PlacementErrorLog:
+    """Bitrix24's notices as JSON lines in a :class:`~.noticelog.NoticeLog`."""
+
+    def __init__(self, log: NoticeLog):
+        self.log = log
+        self.announce = Throttled(logger, 10.0)
+        self.unstored = Throttled(logger, 1.0)
+
+    @property
+    def path(self):
+        return self.log.path
 
     def append(self, fields: dict, client: str) -> dict:
-        record = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            "client": client,
-            "fields": drop_secrets(fields),
-        }
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as out:
-                out.write(line)
-        error = next(
-            (str(v) for k, v in record["fields"].items() if str(k).lower() in ("error", "code")),
-            "?",
-        )
-        log.warning(
+        """Store one notice; :class:`~.noticelog.NoticeNotStored` when it cannot be."""
+        record = {"time": utc_now(), "client": client, "fields": sanitize(fields)}
+        error = next((str(v) for k, v in record["fields"].items()
+                      if str(k).lower() in ("error", "code")), "?")
+        try:
+            self.log.append(record)
+        except OSError as failure:
+            self.unstored.warning("Bitrix24 posted a placement error that could not be stored "
+                                  "(%s): %s", failure, printable(json.dumps(record)[:2000]))
+            raise
+        self.announce.warning(
             "Bitrix24 posted a placement error (%s): it unbinds a handler that loads too slowly; "
-            "bind it again with placement.bind. Logged to %s",
-            printable(error[:100]),
-            self.path,
-        )
+            "bind it again with placement.bind. Logged to %s", printable(error[:100]),
+            self.log.path)
         return record

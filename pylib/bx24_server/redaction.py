@@ -3,6 +3,11 @@
 Bitrix24 sends ``AUTH_ID``, ``REFRESH_ID`` and ``APPLICATION_TOKEN`` with every frame load, and
 OAuth data travels as ``auth``/``access_token``/``refresh_token``, also nested as ``auth[...]``.
 A key is secret when any of its bracketed parts names one of these, in any letter case.
+
+Three shapes are handled: structured data (:func:`drop_secrets` drops secret keys), query
+strings (:func:`redact_query` masks their values, ``&`` or ``;`` separated) and free text such
+as a path, an error message or a traceback (:func:`redact_text` masks any ``name=value``,
+``name: value`` or ``"name": "value"``, plain or %-encoded, after a secret name).
 """
 
 from __future__ import annotations
@@ -47,6 +52,23 @@ def redact_query(raw_query: bytes) -> str:
             item = key + b"=" + MASK.encode()
         out.append(item)
     return printable(b"".join(out))
+
+
+_NAME = "|".join(sorted((re.escape(name).replace("_", "(?:_|%5f)") for name in SECRET_NAMES),
+                        key=len, reverse=True))
+# name, then what may sit between it and the value: closing brackets, quotes, = or :, spaces,
+# all possibly %-encoded; then the value, up to a separator.
+_VALUE_CHAR = r"[^\s&;,\"'<>()\[\]{}/?#%\\]"
+_TEXT_SECRET = re.compile(
+    r"(?i)(?:(?<![a-z0-9])|(?<=%5b))(" + _NAME + r")"
+    r"((?:\]|%5d|\\?\"|%22|')*\s*(?:=|%3d|:|%3a)\s*(?:\\?\"|%22|')?)"
+    r"(" + _VALUE_CHAR + r"+(?:%(?!26|3b|2c|22|27)[0-9a-f]{2}" + _VALUE_CHAR + r"*)*)")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the value after every secret name masked (``AUTH_ID=x`` → ``AUTH_ID=***``,
+    ``"access_token": "x"``, ``auth%5Baccess_token%5D%3Dx``, ``/refresh_id:x/``...)."""
+    return _TEXT_SECRET.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
 
 
 def drop_secrets(value):

@@ -48,3 +48,19 @@ def launch_args(base=None, browser_name="chromium"):
         if path:
             args["executable_path"] = path
     return args
+
+
+def allowing_third_party_storage(browser_type, launch_args, user_data_dir):
+    """A browser context whose frames may use third-party storage (cookies, IndexedDB): a
+    profile with "allow third-party cookies" set, as in a regular Chrome window where the user
+    never changed it. Incognito contexts (Playwright's default) block it, and so does
+    Chromium's own default here. Close it when done."""
+    import json
+    import os
+
+    default = os.path.join(user_data_dir, "Default")
+    os.makedirs(default, exist_ok=True)
+    with open(os.path.join(default, "Preferences"), "w") as out:
+        json.dump({"profile": {"cookie_controls_mode": 0, "block_third_party_cookies": False}},
+                  out)
+    return browser_type.launch_persistent_context(user_data_dir, **launch_args)

@@ -28,7 +28,7 @@ class StubCard:
         self.page = frame.page
 
     def _stub(self, method, *args):
-        return self.page.evaluate(
+        return self.frame.evaluate(
             "([method, args]) => BX24Stub[method](...args)", [method, list(args)])
 
     # -- driving the card -------------------------------------------------------------------
@@ -82,7 +82,8 @@ class StubCard:
             && Object.entries(params).every(([k, v]) =>
                 e.params && JSON.stringify(e.params[k]) === JSON.stringify(v)))"""
         try:
-            self.page.wait_for_function(predicate, arg=[command, params], timeout=timeout_ms)
+            self.frame.target.wait_for_function(predicate, arg=[command, params],
+                                                timeout=timeout_ms, polling=50)
         except Exception:
             sent = [(e["command"], e.get("params")) for e in self.commands()]
             wanted = f"{command}({json.dumps(params)})" if params else command

@@ -1,8 +1,11 @@
 """Load a frame in a Playwright page the way Bitrix24 does, with the BX24 stub in place.
 
-The page POSTs to the frame's URL the form fields Bitrix24 sends (so the server path a portal takes
-is the one tested), ``https://api.bitrix24.com/api/v1/`` is answered with the stub, and any other
-request that leaves the test server is aborted and recorded: a frame that needs a CDN fails.
+By default the frame loads where operators get it: in an iframe of a portal page on another
+site (:mod:`.portal`), by the form POST Bitrix24 sends, so the server path a portal takes is the
+one tested and the browser treats the frame as third-party (storage blocked or not, as the
+browser context decides). ``https://api.bitrix24.com/api/v1/`` is answered with the stub, and
+any other request that leaves the test server is aborted and recorded: a frame that needs a CDN
+fails.
 """
 
 import json
@@ -12,6 +15,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from .portal import portal
 from .stub import BX24_URL, stub_script
 
 READY_TIMEOUT_MS = 90_000
@@ -38,8 +42,9 @@ READY_SIGNAL = "document.documentElement?.dataset.bx24"
 
 
 def post_like_bitrix24(page, url, post_fields=None):
-    """Navigate ``page`` to ``url`` with the form POST Bitrix24 sends a handler (its fields, plus
-    ``post_fields``); return the navigation's response once it committed."""
+    """Navigate ``page`` itself (top level, same site) to ``url`` with the form POST Bitrix24
+    sends a handler (its fields, plus ``post_fields``); return the navigation's response once it
+    committed. :func:`open_frame` loads it cross-site instead, as a portal does."""
     fields = "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
         for k, v in {**BITRIX_POST_FIELDS, **(post_fields or {})}.items())
@@ -54,10 +59,13 @@ class FrameNotReady(AssertionError):
 
 
 class LoadedFrame:
-    """A frame loaded in ``page``: its console lines and the requests it tried to send outside."""
+    """A frame loaded in ``page``: ``target`` is the Playwright frame holding its document
+    (an iframe of the portal stand-in, or the page itself), its console lines, and the requests
+    it tried to send outside."""
 
     def __init__(self, page, hold_bx24=False, origin=None):
         self.page = page
+        self.target = page.main_frame
         self.console = []
         self.outside_requests = []
         self.failed_responses = []  # "GET <url>: <status>" of the frame's own files
@@ -71,6 +79,10 @@ class LoadedFrame:
                     self.failed_responses.append(
                         f"{response.request.method} {response.url}: HTTP {response.status}")
             page.on("response", check)
+
+    def evaluate(self, expression, arg=None):
+        """Run JavaScript in the frame's document (not the portal's)."""
+        return self.target.evaluate(expression, arg)
 
     def console_text(self):
         return "\n".join(self.console) or "(nothing)"
@@ -93,14 +105,20 @@ class LoadedFrame:
         failed (``data-bx24="error"``) or one of its own files could not be loaded."""
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
+            if self.target.url.startswith("chrome-error:"):
+                raise FrameNotReady(
+                    "the browser refused to show the frame (a Content-Security-Policy "
+                    "frame-ancestors that does not allow the portal stand-in? add "
+                    "bx24_testing.portal.ANCESTORS to --frame-ancestors)"
+                    f"\nconsole:\n{self.console_text()[:20000]}")
             if self.failed_responses:
                 raise FrameNotReady(
                     "the frame cannot boot: " + "; ".join(self.failed_responses[:5]) +
                     f"\nconsole:\n{self.console_text()[:20000]}")
             left_ms = (deadline - time.monotonic()) * 1000
             try:
-                self.page.wait_for_function(READY_SIGNAL, timeout=max(1, min(250, left_ms)),
-                                            polling=50)
+                self.target.wait_for_function(READY_SIGNAL, timeout=max(1, min(250, left_ms)),
+                                              polling=50)
                 break
             except PlaywrightTimeout:
                 if left_ms > 250:
@@ -108,9 +126,9 @@ class LoadedFrame:
                 raise FrameNotReady(
                     f"the frame did not get ready within {timeout_ms} ms; console:\n"
                     f"{self.console_text()}") from None
-        state = self.page.evaluate("document.documentElement.dataset.bx24")
+        state = self.evaluate("document.documentElement.dataset.bx24")
         if state != "ready":
-            reason = self.page.evaluate("document.documentElement.dataset.bx24Error") or state
+            reason = self.evaluate("document.documentElement.dataset.bx24Error") or state
             raise FrameNotReady(f"the frame's boot failed: {reason}\nconsole:\n"
                                 f"{self.console_text()[:20000]}")
         return self
@@ -123,17 +141,27 @@ def frame_url(server_url, interpreter=None):
     return f"{server_url}?interpreter={interpreter}"
 
 
-def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx24=False):
-    """Navigate ``page`` to the frame at ``url`` as Bitrix24 does; return a :class:`LoadedFrame`.
+def _origin(url):
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
-    ``stub_config`` is given to the stub before the frame's scripts run (``BX24_STUB_CONFIG``:
-    mode, auth, placementOptions, restResponses...). With ``wait``, returns once the frame is ready.
+
+def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx24=False,
+               cross_site=True):
+    """Load the frame at ``url`` in ``page`` as Bitrix24 does; return a :class:`LoadedFrame`.
+
+    ``cross_site`` (the default): in an iframe of the portal stand-in, on another site; False:
+    ``page`` itself navigates to the frame (same site, top level). ``stub_config`` is given to
+    the stub before the frame's scripts run (``BX24_STUB_CONFIG``: mode, auth,
+    placementOptions, restResponses...). With ``wait``, returns once the frame is ready.
     ``hold_bx24`` keeps the BX24 library unanswered until ``frame.release_bx24()``: on a portal
     it comes from Bitrix24's network and may arrive after the interpreter is ready (implies
     ``wait=False``).
     """
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.netloc}"
+    origin = _origin(url)
+    fields = {**BITRIX_POST_FIELDS, **(post_fields or {})}
+    stand_in = portal() if cross_site else None
+    allowed = [origin + "/", "data:"] + ([stand_in.origin_for(url) + "/"] if stand_in else [])
     frame = LoadedFrame(page, hold_bx24, origin)
     config = json.dumps(stub_config or {})
     stub = f"window.BX24_STUB_CONFIG = {config};\n{stub_script()}"
@@ -142,14 +170,22 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx
         request_url = route.request.url
         if request_url.startswith(BX24_URL):
             frame._answer_bx24(route, stub)
-        elif request_url.startswith(origin + "/") or request_url.startswith("data:"):
+        elif request_url.startswith(tuple(allowed)):
             route.continue_()
         else:
             frame.outside_requests.append(request_url)
             route.abort()
 
     page.route("**/*", route)
-    response = post_like_bitrix24(page, url, post_fields)
+    if stand_in is None:
+        response = post_like_bitrix24(page, url, post_fields)
+    else:
+        def the_frames_post(response):
+            return response.request.method == "POST" and response.url.startswith(origin + "/")
+        with page.expect_response(the_frames_post) as posted:
+            page.goto(stand_in.url_for(url, fields), wait_until="commit")
+        response = posted.value
+        frame.target = response.frame
     if response is None or response.status != 200:
         raise FrameNotReady(f"POST {url} answered HTTP {response.status if response else '?'}"
                             " instead of the frame's page")

@@ -5,8 +5,14 @@ Fixtures (on top of pytest-playwright's ``page``/``browser``):
 ``bx24_server``       your project's frame served on a free loopback port (session-wide)
 ``bx24_interpreter``  ``"pyodide"`` or ``"micropython"``; tests run once per interpreter listed
                       in ``--bx24-interpreters`` / the ``bx24_interpreters`` ini option
+``bx24_third_party_storage``  ``"blocked"`` (the default) or ``"allowed"``: whether the frame,
+                      cross-site in a portal stand-in, may use storage; tests run once per mode
+                      in ``--bx24-third-party-storage`` / ini ``bx24_third_party_storage``
+``bx24_page``         the page the frame loads in (pytest-playwright's ``page`` when storage is
+                      blocked, a page of a profile that allows it otherwise)
 ``bx24_stub_config``  override to configure the stub (``{"mode": "desktop"}``, ``auth``, ...)
-``bx24_frame``        a page with your frame loaded the way Bitrix24 loads it, Python ready
+``bx24_frame``        your frame loaded the way Bitrix24 loads it (cross-site, by a POST), Python
+                      ready
 ``bx24_card``         the call card: ``raise_call()``, ``click()``, ``fire()``,
                       ``wait_for_command()``, ``commands()``, ``state()``
 
@@ -23,8 +29,10 @@ import pytest
 from . import browser
 from .card import StubCard
 from .frame import frame_url, open_frame
+from .portal import ANCESTORS
 
 INTERPRETERS = ("pyodide", "micropython")
+STORAGE_MODES = ("blocked", "allowed")
 
 
 def pytest_addoption(parser):
@@ -34,8 +42,13 @@ def pytest_addoption(parser):
     group.addoption(
         "--bx24-interpreters",
         help="comma-separated interpreters to run frame tests on (pyodide, micropython)")
+    group.addoption(
+        "--bx24-third-party-storage",
+        help="comma-separated: blocked (the default: a portal frame in an incognito window or "
+        "with third-party cookies blocked), allowed (a regular profile)")
     parser.addini("bx24_project", "folder of the bx24 project under test, relative to the rootdir")
     parser.addini("bx24_interpreters", "interpreters to run frame tests on", type="args")
+    parser.addini("bx24_third_party_storage", "storage modes to run frame tests in", type="args")
 
 
 def _setting(config, name):
@@ -43,25 +56,28 @@ def _setting(config, name):
     return value or None
 
 
-def _interpreters(config):
-    value = _setting(config, "bx24_interpreters")
-    names = value.split(",") if isinstance(value, str) else list(value or ["pyodide"])
+def _choices(config, name, known, default):
+    value = _setting(config, name)
+    names = value.split(",") if isinstance(value, str) else list(value or [default])
     names = [n.strip() for n in names if n.strip()]
-    unknown = [n for n in names if n not in INTERPRETERS]
+    unknown = [n for n in names if n not in known]
     if unknown:
         raise pytest.UsageError(
-            f"bx24 interpreters: unknown {unknown}; choose from {', '.join(INTERPRETERS)}")
+            f"{name}: unknown {unknown}; choose from {', '.join(known)}")
     return names
 
 
 def pytest_generate_tests(metafunc):
-    """Run each frame test once per configured interpreter, unless the test parametrizes it."""
-    chosen = any(
-        marker.args and "bx24_interpreter" in marker.args[0]
-        for marker in metafunc.definition.iter_markers("parametrize"))
-    if "bx24_interpreter" in metafunc.fixturenames and not chosen:
-        metafunc.parametrize(
-            "bx24_interpreter", _interpreters(metafunc.config), indirect=True, scope="session")
+    """Run each frame test once per configured interpreter and storage mode, unless the test
+    parametrizes them itself."""
+    for fixture, name, known, default in (
+            ("bx24_interpreter", "bx24_interpreters", INTERPRETERS, "pyodide"),
+            ("bx24_third_party_storage", "bx24_third_party_storage", STORAGE_MODES, "blocked")):
+        chosen = any(marker.args and fixture in marker.args[0]
+                     for marker in metafunc.definition.iter_markers("parametrize"))
+        if fixture in metafunc.fixturenames and not chosen:
+            metafunc.parametrize(fixture, _choices(metafunc.config, name, known, default),
+                                 indirect=True, scope="session")
 
 
 class _LaunchArgs:
@@ -100,8 +116,10 @@ def bx24_server(pytestconfig, tmp_path_factory):
     except (ValueError, RuntimeMissing) as error:
         raise pytest.UsageError(f"bx24: {error}") from None
     logs = tmp_path_factory.mktemp("bx24-server")
+    # The project's frame-ancestors, plus the portal stand-in the kit loads the frame from.
+    ancestors = Config(frame_ancestors=project.frame_ancestors).frame_ancestors
     config = Config(port=0, error_log=logs / "placement-errors.jsonl", access_log=None,
-                    frame_ancestors=project.frame_ancestors)
+                    frame_ancestors=f"{ancestors} {ANCESTORS}")
     with ServerThread(config, site) as server:
         yield server
 
@@ -112,6 +130,31 @@ def bx24_interpreter(request):
     return getattr(request, "param", "pyodide")
 
 
+@pytest.fixture(scope="session")
+def bx24_third_party_storage(request):
+    """Whether the frame may use third-party storage in this test: "blocked" or "allowed"."""
+    return getattr(request, "param", "blocked")
+
+
+@pytest.fixture(scope="session")
+def _bx24_storage_allowed(browser_type, browser_type_launch_args, tmp_path_factory):
+    context = browser.allowing_third_party_storage(
+        browser_type, browser_type_launch_args, str(tmp_path_factory.mktemp("bx24-profile")))
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def bx24_page(request, bx24_third_party_storage):
+    """The page the frame loads in, in a context of the test's storage mode."""
+    if bx24_third_party_storage == "blocked":
+        yield request.getfixturevalue("page")
+        return
+    page = request.getfixturevalue("_bx24_storage_allowed").new_page()
+    yield page
+    page.close()
+
+
 @pytest.fixture
 def bx24_stub_config():
     """Configuration handed to the BX24 stub before the frame loads; override to change it."""
@@ -119,10 +162,10 @@ def bx24_stub_config():
 
 
 @pytest.fixture
-def bx24_frame(page, bx24_server, bx24_interpreter, bx24_stub_config):
-    """Your frame, loaded in ``page`` as Bitrix24 loads it (HTTP POST), its Python ready."""
+def bx24_frame(bx24_page, bx24_server, bx24_interpreter, bx24_stub_config):
+    """Your frame, loaded as Bitrix24 loads it (cross-site, HTTP POST), its Python ready."""
     frame = open_frame(
-        page, frame_url(bx24_server.url, bx24_interpreter), stub_config=bx24_stub_config)
+        bx24_page, frame_url(bx24_server.url, bx24_interpreter), stub_config=bx24_stub_config)
     yield frame
     assert not frame.outside_requests, (
         f"the frame requested URLs outside the test server: {frame.outside_requests}")

@@ -7,14 +7,18 @@ from pathlib import Path
 import pytest
 
 from bx24_server.background import ServerProcess
+from bx24_server.config import DEFAULT_FRAME_ANCESTORS
+from bx24_testing.portal import ANCESTORS
 
 ROOT = Path(__file__).resolve().parents[2]
 BX24 = [sys.executable, "-m", "bx24_frame"]
 
 
 def serve(project, logs, *extra):
+    """``bx24 serve`` for ``project``, embeddable by the kit's portal stand-in too."""
     return ServerProcess([*BX24, "serve", "--project", project, "--access-log", "off",
-                          "--error-log", logs / "errors.jsonl", *extra])
+                          "--error-log", logs / "errors.jsonl",
+                          "--frame-ancestors", f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}", *extra])
 
 
 @pytest.fixture(scope="session")

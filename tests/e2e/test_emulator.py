@@ -1,4 +1,5 @@
-"""/emulator/ served by `python server.py` drives the sample app (frame/main.py) end to end.
+"""/emulator/ served by `bx24 serve --emulator` drives the sample app end to end, the frame
+cross-site in it as on a portal (third-party storage blocked, as in this browser context).
 
 The clicks are the operator's, on the emulator's call card; what the card then shows comes
 only from the commands the frame's Python sends back.
@@ -11,7 +12,7 @@ from bx24_testing.plugin import INTERPRETERS
 
 
 def stub_card(page):
-    return page.evaluate("document.getElementById('frame').contentWindow.BX24Stub.card()")
+    return page.evaluate("emulator.call('card')")
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
@@ -19,6 +20,8 @@ def test_emulator_runs_the_sample_app(page, frame_server, interpreter):
     page.goto(f"{frame_server.url}emulator/?interpreter={interpreter}")
     expect(page.locator("#frame-status")).to_have_attribute(
         "data-status", "ready", timeout=90_000)
+    [frame] = [f for f in page.frames if "?emulator" in f.url]
+    assert frame.url.startswith(frame_server.url.replace("127.0.0.1", "localhost"))
 
     page.fill("#raise-form [name=PHONE_NUMBER]", "+15550001122")
     page.get_by_role("button", name="Raise call").click()

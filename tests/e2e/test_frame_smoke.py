@@ -17,7 +17,8 @@ from bx24_testing.plugin import INTERPRETERS
 def test_frame_boots_and_answers_initialized(page, frame_server, interpreter):
     url = frame_url(frame_server.url, interpreter)
     frame = open_frame(page, url)  # waits for the ready signal: Python has bound its events
-    assert page.evaluate("location.href") == url
+    assert frame.evaluate("location.href") == url
+    assert frame.target != page.main_frame  # an iframe of the portal stand-in, cross-site
 
     card = StubCard(frame)
     card.raise_call(PHONE_NUMBER="+79991234567")
@@ -38,7 +39,7 @@ def test_urllib_fetches_from_the_server_inside_pyodide(page, make_frame):
         "document.documentElement.dataset.fetched = body + '|' + str('bx24-boot' in page)\n"
         "document.documentElement.dataset.bx24 = 'ready'\n")
     frame = open_frame(page, server.url)
-    assert page.evaluate("document.documentElement.dataset.fetched") == "ok|True"
+    assert frame.evaluate("document.documentElement.dataset.fetched") == "ok|True"
     assert frame.outside_requests == []
 
 
@@ -49,8 +50,8 @@ def test_python_waits_for_a_bx24_library_that_arrives_late(page, frame_server, i
     waiting = "Python is ready; main.py waits for the BX24 library and the bridge"
     with page.expect_console_message(lambda message: waiting in message.text):
         frame = open_frame(page, frame_url(frame_server.url, interpreter), hold_bx24=True)
-    assert page.evaluate("document.documentElement.dataset.bx24") is None
-    assert page.evaluate("typeof window.BX24") == "undefined"
+    assert frame.evaluate("document.documentElement.dataset.bx24") is None
+    assert frame.evaluate("typeof window.BX24") == "undefined"
 
     frame.release_bx24()
     frame.wait_ready()

@@ -155,7 +155,7 @@ class Probe:
         self.frame = frame
 
     def js(self, expression, arg=None):
-        return self.page.evaluate(expression, arg)
+        return self.frame.evaluate(expression, arg)
 
     def stub(self, method, *args):
         return self.js("([m, a]) => BX24Stub[m](...a)", [method, list(args)])
@@ -172,7 +172,7 @@ class Probe:
         return json.loads(self.js("window.probeLogged()"))
 
     def wait_received(self, count):
-        self.page.wait_for_function("n => JSON.parse(window.probeReceived()).length >= n", arg=count,
+        self.frame.target.wait_for_function("n => JSON.parse(window.probeReceived()).length >= n", arg=count,
                                     timeout=10_000)
         return self.received()
 
@@ -188,7 +188,7 @@ class Probe:
         """A fresh call: initialized delivered, the async handler done."""
         self.stub("raiseCall", overrides, {})
         self.wait_received(2)
-        self.page.wait_for_function(
+        self.frame.target.wait_for_function(
             "() => JSON.parse(window.probeReceived()).some(r => r[0] === 'async initialized')")
         self.js("window.probeClear()")
 
@@ -206,7 +206,7 @@ def probe(request, browser, probe_server):
     page = context.new_page()
     page.add_init_script(BOOT_EVENTS)
     frame = open_frame(page, frame_url(probe_server.url, request.param))
-    page.evaluate(OVERRIDE)
+    frame.evaluate(OVERRIDE)
     yield Probe(page, frame)
     context.close()
 
@@ -321,7 +321,7 @@ def test_a_raising_handler_is_logged_with_traceback_and_others_run(p):
 
 def test_async_handlers_run_and_can_send_commands(p):
     p.stub("raiseCall", {}, {})
-    p.page.wait_for_function(
+    p.frame.target.wait_for_function(
         "() => JSON.parse(window.probeReceived()).some(r => r[0] === 'async initialized')")
     assert ["async initialized", 12] in p.received()
 
@@ -428,7 +428,7 @@ def test_timer_late_card_undefined_is_reported(p):
     p.override("CallCardStartTimer", {"answer": CARD_UNDEFINED, "delay": 600})
     result = p.run("start_timer")
     assert result["ok"] is None
-    p.page.wait_for_function("() => JSON.parse(window.probeLate()).length > 0", timeout=5000)
+    p.frame.target.wait_for_function("() => JSON.parse(window.probeLate()).length > 0", timeout=5000)
     (error,) = json.loads(p.js("window.probeLate()"))
     assert (error["type"], error["command"]) == ("CardUndefinedError", "CallCardStartTimer")
     state = json.loads(p.js("window.probeState()"))
@@ -473,7 +473,7 @@ def test_sample_app_mirrors_the_card_to_the_softphone(page, frame_server, interp
     card.wait_for_command("CallCardSetUiState", uiState="transferring")
     card.wait_for_command("CallCardSetStatusText", statusText="Transferring to employee #17")
     card.click("cancelTransfer")
-    page.wait_for_function("BX24Stub.card().state === 'connected'")
+    frame.target.wait_for_function("BX24Stub.card().state === 'connected'", polling=50)
     card.click("hangup")
     card.wait_for_command("CallCardClose")
     state = card.state()

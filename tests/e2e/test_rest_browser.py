@@ -37,13 +37,13 @@ STUB_CONFIG = {"restResponses": {
 def test_rest_calls_answers_paging_and_errors(page, make_frame, interpreter):
     server = make_frame(MAIN)
     frame = open_frame(page, frame_url(server.url, interpreter), stub_config=STUB_CONFIG)
-    out = json.loads(page.evaluate("document.documentElement.dataset.rest"))
+    out = json.loads(frame.evaluate("document.documentElement.dataset.rest"))
     assert out == {
         "data": {"CALL_ID": "externalCall.42"},
         "page": [[{"ID": "1"}], 120, True, 50],
         "error": ["user.current", "ACCESS_DENIED", "no user scope"],
     }
-    calls = page.evaluate("BX24Stub.restCalls()")
+    calls = frame.evaluate("BX24Stub.restCalls()")
     assert [c["method"] for c in calls] == [
         "telephony.externalcall.register", "crm.lead.list", "user.current"]
     assert calls[0]["params"] == {"PHONE_NUMBER": "+7999", "TYPE": 2}

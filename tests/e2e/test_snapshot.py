@@ -61,8 +61,8 @@ def manifest():
     return manifest
 
 
-def snapshot_fetched(page, manifest):
-    return page.evaluate(
+def snapshot_fetched(frame, manifest):
+    return frame.evaluate(
         "(name) => performance.getEntriesByType('resource').some(e => e.name.endsWith(name))",
         manifest["snapshot"])
 
@@ -70,20 +70,20 @@ def snapshot_fetched(page, manifest):
 def test_python_works_after_restoring_the_snapshot(page, make_frame, manifest):
     main = f"IMAGE_MODULES = {manifest['modules']!r}\n" + CHECK_MAIN
     frame = open_frame(page, make_frame(main).url)
-    checks = page.evaluate("document.documentElement.dataset.checks")
+    checks = frame.evaluate("document.documentElement.dataset.checks")
     # A module named under stdlib_imported_at_boot belongs in bx24_frame/snapshot.py's IMPORTS
     # (then `bx24 setup`): every boot pays for importing it.
     assert checks == repr(sorted({
         "stdlib_imported_at_boot": [],
         "image_modules": True, "bx24_not_frozen": True, "files_written": True, "urllib": "ok", "bx24_usable": True,
     }.items()))
-    assert snapshot_fetched(page, manifest)
+    assert snapshot_fetched(frame, manifest)
     assert WARNING not in frame.console_text()
 
 
 def test_production_frame_from_the_snapshot_drives_the_card(page, frame_server, manifest):
     frame = open_frame(page, frame_server.url)
-    assert snapshot_fetched(page, manifest)
+    assert snapshot_fetched(frame, manifest)
     card = StubCard(frame)
     card.raise_call(ui_state="connected")
     card.wait_for_command("CallCardSetCardTitle")

@@ -39,7 +39,7 @@ def test_each_page_gets_its_own_random_sequence(browser, make_frame):
         page = browser.new_page()
         frame = open_frame(page, server.url)
         assert snapshot_restored(frame), frame.console_text()
-        values.append(page.evaluate("document.documentElement.dataset.value"))
+        values.append(frame.evaluate("document.documentElement.dataset.value"))
         page.close()
     assert values[0] != values[1]
 
@@ -54,6 +54,6 @@ def test_an_app_module_edited_while_serving_runs_as_edited_from_the_snapshot(bro
         page = browser.new_page()
         frame = open_frame(page, server.url)
         assert snapshot_restored(frame), frame.console_text()
-        values.append(page.evaluate("document.documentElement.dataset.value"))
+        values.append(frame.evaluate("document.documentElement.dataset.value"))
         page.close()
     assert values == ["first", "edited"]

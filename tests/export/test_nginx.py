@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from bx24_server.background import ServerProcess
+from bx24_server.config import DEFAULT_FRAME_ANCESTORS
 from bx24_testing.card import StubCard
 from bx24_testing.frame import frame_url, open_frame, post_like_bitrix24
 from bx24_testing.plugin import INTERPRETERS
+from bx24_testing.portal import ANCESTORS
 
 ROOT = Path(__file__).resolve().parents[2]
 BX24 = [sys.executable, "-m", "bx24_frame"]
@@ -75,7 +77,8 @@ def deployed(tmp_path_factory):
         out = tmp / "export"
         subprocess.run([*BX24, "export", str(out), "--project", str(project),
                         "--listen", f"127.0.0.1:{port}", "--logs", str(logs),
-                        "--upstream", upstream.url.rstrip("/")],
+                        "--upstream", upstream.url.rstrip("/"),
+                        "--frame-ancestors", f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}"],
                        check=True, capture_output=True, timeout=120)
         main = tmp / "nginx.conf"
         # As root, nginx's workers would run as nobody, who may not read the temp folder.
@@ -141,6 +144,15 @@ def test_nginx_sends_bx24_serves_headers(deployed):
     assert headers["content-type"] == "text/javascript; charset=utf-8"
     assert get(deployed["url"] + "app/main.py")[0] == 404
     assert get(deployed["url"] + ".hidden")[0] == 404
+
+
+def test_frame_reports_reach_the_python_server(deployed):
+    status, _, _ = get(deployed["url"] + "frame-report", method="POST",
+                       data=json.dumps({"kind": "boot", "message": "x"}).encode(),
+                       headers={"Content-Type": "application/json", "User-Agent": "Chromium/1"})
+    assert status == 204
+    [line] = (deployed["logs"] / "frame-reports.jsonl").read_text().splitlines()
+    assert json.loads(line)["user_agent"] == "Chromium/1"
 
 
 def test_error_handler_reaches_the_python_server(deployed):

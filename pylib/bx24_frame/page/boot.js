@@ -1,8 +1,10 @@
-// Starts the frame's Python with the PyScript runtime we serve ourselves (never a CDN).
+// Starts the frame's Python with the PyScript runtime we serve ourselves (never a CDN), and
+// makes sure a frame that cannot boot says so, to the page, the console and the server.
 //
 // The page carries everything it needs inline (<script id="bx24-boot">, written by
 // bx24_frame/site.py): the default interpreter, each interpreter's PyScript config, the URLs
-// of PyScript, main.py and the big downloads. Every URL is relative to the page.
+// of PyScript, main.py and the big downloads, where to send reports. Every URL is relative to
+// the page.
 //
 // Interpreter: the project's default (bx24.toml), or the handler URL's `?interpreter=`
 // (`pyodide` or `micropython`).
@@ -13,23 +15,126 @@
 // asks for every link of that chain at once; PyScript then finds each file already on its way.
 // Python runs only after the page's classic scripts (BX24, then bridge.js) have run.
 //
-// A boot that cannot start, or Python that fails before the app attached its card, marks the
-// page `data-bx24="error"` (the reason in `data-bx24-error` and the console) at once, so tests
-// fail in seconds with the traceback instead of waiting for a ready signal that never comes.
+// Never silently deaf (docs/bitrix24.md: the frame is a hidden, cross-site iframe):
+// - storage: when the browser denies this frame IndexedDB (third-party storage blocked),
+//   PyScript gets one in memory (memory-indexeddb.js) instead of waiting forever for its own;
+// - a boot that cannot start, or Python failing before the app attached its card, marks the
+//   page `data-bx24="error"` (the reason in `data-bx24-error`) at once;
+// - a watchdog turns a boot that stops making progress into the same error;
+// - each of these, and Python errors later on (window.bx24Report, used by the bx24 library),
+//   is sent to the app's server (POST frame-report), a few per page at most.
 
 const PREFIX = "[bx24 frame]";
 const root = document.documentElement;
+const started = performance.now();
 
-function fail(message, error) {
+let config = null;
+let interpreterName = null;
+
+// -- reports to the server --------------------------------------------------------------------
+
+const MAX_REPORTS = 10;
+const MAX_MESSAGE = 8000;
+let reports = 0;
+const reported = new Set();
+
+function placementUri() {
+  try {
+    let options = window.BX24?.placement?.info?.()?.options;
+    if (typeof options === "string") options = JSON.parse(options || "{}");
+    return typeof options?.URI === "string" ? options.URI : null;
+  } catch {
+    return null;
+  }
+}
+
+function report(kind, message) {
+  const text = String(message ?? "").slice(0, MAX_MESSAGE);
+  if (!config?.report || reports >= MAX_REPORTS || reported.has(kind + text)) return;
+  reports += 1;
+  reported.add(kind + text);
+  const body = JSON.stringify({
+    kind, message: text, interpreter: interpreterName, uri: placementUri(),
+    at: Math.round(performance.now()), page: location.pathname,
+  });
+  fetch(new URL(config.report, document.baseURI), {
+    method: "POST", body, keepalive: true, headers: { "Content-Type": "application/json" },
+  }).catch(() => {}); // the report is best effort: a failed one must not become another error
+}
+window.bx24Report = report;
+
+// -- failing loudly ---------------------------------------------------------------------------
+
+function fail(message, error, kind = "boot") {
+  const detail = error ? `${message}: ${error.message ?? error}` : message;
+  console.error(`${PREFIX} ${message}`, error ?? "");
   if (root.dataset.bx24 === "ready") {
-    console.error(`${PREFIX} ${message}`, error ?? "");
+    report("python", detail);
     return;
   }
-  const detail = error ? `${message}: ${error.message ?? error}` : message;
   root.dataset.bx24 = "error";
   root.dataset.bx24Error = detail.slice(0, 4000);
-  console.error(`${PREFIX} ${message}`, error ?? "");
+  report(kind, detail);
 }
+
+function isError(value) {
+  return value instanceof Error || (value && typeof value === "object" && "message" in value);
+}
+
+// An uncaught Python error from a JS callback (a proxy that raised) surfaces as a page error.
+addEventListener("error", (event) => {
+  if (String(event.message).includes("PythonError")) fail("Python failed", event.error ?? event.message);
+});
+// Promises that fail unseen before Python is ready are clues for the watchdog's report.
+const suspects = [];
+addEventListener("unhandledrejection", (event) => {
+  if (root.dataset.bx24 !== "ready" && suspects.length < 5) {
+    const reason = event.reason;
+    suspects.push(isError(reason) ? `${reason.name}: ${reason.message}`
+      : reason?.type ? `a failed ${reason.type} event from ${reason.target?.constructor?.name}`
+        : String(reason));
+  }
+});
+
+// -- the watchdog -----------------------------------------------------------------------------
+
+// A boot that makes no progress for this long (bx24.toml's watchdog_seconds) is stuck: no step
+// of the boot ends, no file arrives. (Slow is not stuck: every finished download counts.)
+const STALL_MS = () => config?.watchdogMs ?? 8000;
+let step = "starting";
+let stall = null;
+
+function booting() {
+  return root.dataset.bx24 !== "ready" && root.dataset.bx24 !== "error";
+}
+
+function progress(what) {
+  if (what) step = what;
+  clearTimeout(stall);
+  if (!booting()) return;
+  stall = setTimeout(() => {
+    if (!booting()) return;
+    fail(`boot watchdog: no progress for ${STALL_MS() / 1000} s (last: ${step})` +
+      (suspects.length ? `; unhandled: ${suspects.join("; ")}` : ""), null, "watchdog");
+    watchRecovery();
+  }, STALL_MS());
+}
+
+new PerformanceObserver(() => progress()).observe({ type: "resource", buffered: false });
+new MutationObserver(() => booting() || clearTimeout(stall))
+  .observe(root, { attributes: true, attributeFilter: ["data-bx24"] });
+
+function watchRecovery() {
+  const observer = new MutationObserver(() => {
+    if (root.dataset.bx24 !== "ready") return;
+    observer.disconnect();
+    report("recovered", `ready after ${Math.round(performance.now() - started)} ms, past the ` +
+      "watchdog");
+  });
+  observer.observe(root, { attributes: true, attributeFilter: ["data-bx24"] });
+}
+
+// -- the boot ---------------------------------------------------------------------------------
 
 function preload(rel, href) {
   const link = document.createElement("link");
@@ -48,11 +153,16 @@ const parsed = document.readyState === "loading"
   ? new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }))
   : Promise.resolve();
 
-function isError(value) {
-  return value instanceof Error || (value && typeof value === "object" && "message" in value);
+async function storage() {
+  const { indexedDBWorks, memoryIndexedDB } = await import(
+    new URL(config.memoryIndexedDB, document.baseURI).href);
+  if (await indexedDBWorks()) return;
+  Object.defineProperty(window, "indexedDB", { value: memoryIndexedDB, configurable: true });
+  console.info(`${PREFIX} IndexedDB is denied to this frame (third-party storage blocked): ` +
+    "PyScript's caches live in memory for this page");
 }
 
-async function boot(name, interpreter, config) {
+async function boot(name, interpreter) {
   for (const href of interpreter.modules) preload("modulepreload", href);
   for (const href of interpreter.fetches) preload("preload", href);
   preload("preload", config.main);
@@ -66,13 +176,17 @@ async function boot(name, interpreter, config) {
   document.head.append(script);
   let hooks;
   try {
+    await storage();
+    progress("loading PyScript");
     ({ hooks } = await import(new URL(config.pyscript, document.baseURI).href));
   } catch (error) {
     fail(`cannot load PyScript from ${config.pyscript} (was \`bx24 setup\` run?)`, error);
     return;
   }
+  progress(`starting ${name}`);
   // PyScript awaits this once the interpreter is ready, before it touches <body> or runs main.py.
   hooks.main.onReady.add(async (wrap) => {
+    progress("running main.py");
     // A Python exception that ends main.py reaches PyScript's stderr as an Error object
     // (plain writes to sys.stderr arrive as text and are left alone).
     const stderr = wrap.io.stderr;
@@ -92,12 +206,7 @@ async function boot(name, interpreter, config) {
   }
 }
 
-// An uncaught Python error from a JS callback (a proxy that raised) surfaces as a page error.
-addEventListener("error", (event) => {
-  if (String(event.message).includes("PythonError")) fail("Python failed", event.error ?? event.message);
-});
-
-let config = null;
+progress("reading the boot config");
 try {
   config = JSON.parse(document.getElementById("bx24-boot").textContent);
 } catch (error) {
@@ -105,8 +214,9 @@ try {
 }
 if (config) {
   const choice = new URLSearchParams(location.search).get("interpreter") || config.interpreter;
+  interpreterName = choice;
   if (Object.hasOwn(config.interpreters, choice)) {
-    await boot(choice, config.interpreters[choice], config);
+    await boot(choice, config.interpreters[choice]);
   } else {
     fail(`unknown interpreter "${choice}": use one of ${Object.keys(config.interpreters).join(", ")}`);
   }

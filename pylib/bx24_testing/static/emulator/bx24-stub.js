@@ -10,7 +10,8 @@
  *
  * window.BX24      the library the frame uses.
  * window.BX24_STUB_CONFIG, when set before this script runs, is passed to BX24Stub.configure.
- * window.parent.bx24StubHost (same origin only) lets the emulator configure and watch the stub.
+ * In the emulator's variant of the page (`?emulator` in the frame's URL) the stub also talks to
+ * the emulator page around it by postMessage, which works cross-site (see "the emulator link").
  * window.BX24Stub  the control API for tests and the emulator:
  *   configure({mode: "browser"|"desktop", domain, lang, isAdmin, memberId, placementOptions,
  *              auth: {...token overrides} | false, restResponses: {method: response}})
@@ -734,21 +735,70 @@
     },
   };
 
-  // A same-origin parent page (the emulator) may host the stub: window.parent.bx24StubHost =
-  // {config, attach(stub, frameWindow)}; attach runs before any of the frame's own scripts.
-  function hostPage() {
-    try {
-      return window.parent !== window && window.parent.bx24StubHost ? window.parent.bx24StubHost : null;
-    } catch (crossOrigin) {
-      return null;
+  // ---------------------------------------------------------------- the emulator link
+  //
+  // The emulator page embeds the frame, as a portal does, from another site: it cannot reach
+  // into the frame's window, so they talk by postMessage. To the emulator (window.parent):
+  //   {bx24Stub: "change", kind, entry, card}   every onChange, with the card as it is now
+  //   {bx24Stub: "console", level, text}        what the frame writes to its console, its errors
+  //   {bx24Stub: "signal", value}               <html data-bx24> (ready | error)
+  //   {bx24Stub: "reply", id, result | error}   the answer to a call
+  // From it: {bx24Emulator: "call", id, method, args}: BX24Stub[method](...args).
+  // Only in the emulator's variant of the page (?emulator), and only messages from the parent.
+
+  function emulatorLink() {
+    if (window.parent === window || !/[?&]emulator(=|&|$)/.test(location.search)) return;
+    var parent = window.parent;
+    function post(message) {
+      message.bx24Stub = message.bx24Stub || "change";
+      try { parent.postMessage(JSON.parse(JSON.stringify(message)), "*"); } catch (error) { /* a cycle */ }
     }
+    BX24Stub.onChange(function (kind, entry) {
+      post({ bx24Stub: "change", kind: kind, entry: entry, card: snapshotCard() });
+    });
+    window.addEventListener("message", function (event) {
+      var data = event.data;
+      if (event.source !== parent || !data || data.bx24Emulator !== "call") return;
+      var reply = { bx24Stub: "reply", id: data.id };
+      try {
+        if (!isFunction(BX24Stub[data.method])) fail("no method " + data.method);
+        reply.result = BX24Stub[data.method].apply(null, data.args || []);
+      } catch (error) {
+        reply.error = String(error.message || error);
+      }
+      post(reply);
+    });
+    ["log", "info", "warn", "error", "debug"].forEach(function (level) {
+      var original = console[level];
+      console[level] = function () {
+        post({ bx24Stub: "console", level: level, text: Array.prototype.map.call(arguments, describe).join(" ") });
+        return original.apply(console, arguments);
+      };
+    });
+    window.addEventListener("error", function (event) {
+      post({ bx24Stub: "console", level: "error",
+        text: "uncaught: " + (event.error && event.error.stack || event.message) });
+    });
+    window.addEventListener("unhandledrejection", function (event) {
+      post({ bx24Stub: "console", level: "error", text: "unhandled rejection: " + describe(event.reason) });
+    });
+    var root = document.documentElement;
+    new MutationObserver(function () {
+      post({ bx24Stub: "signal", value: root.dataset.bx24 || "" });
+    }).observe(root, { attributes: true, attributeFilter: ["data-bx24"] });
+    post({ bx24Stub: "change", kind: "hello", entry: null, card: snapshotCard() });
   }
 
-  var host = hostPage();
-  configure(Object.assign({}, host && host.config, window.BX24_STUB_CONFIG));
+  function describe(value) {
+    if (typeof value === "string") return value;
+    if (value && typeof value.message === "string") return value.stack || value.name + ": " + value.message;
+    try { return JSON.stringify(value); } catch (e) { return String(value); }
+  }
+
+  configure(Object.assign({}, window.BX24_STUB_CONFIG));
   window.BX24 = BX24;
   window.BX24Stub = BX24Stub;
-  if (host && isFunction(host.attach)) host.attach(BX24Stub, window);
+  emulatorLink();
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", domReady, { once: true });

@@ -2,10 +2,11 @@
  * The call-card emulator: draws the BX24 stub's simulated call card around the real frame.
  *
  * The frame runs in the iframe from `/?emulator` (the frame's own page with Bitrix24's library
- * replaced by the stub, see FRAME_URL). The stub finds this page through
- * window.bx24StubHost and attaches before the frame's scripts run, so no command or event
- * is missed. Clicking a button fires the event into the frame; the frame's commands update the
- * card; the log shows both, and the console pane shows what the frame wrote.
+ * replaced by the stub), loaded from the other loopback name than this page's (127.0.0.1 and
+ * localhost), so that it is cross-site as on a portal: its storage is third-party. The stub and
+ * this page talk by postMessage (bx24-stub.js, "the emulator link"): the stub sends every change
+ * with the card as it is, the frame's console and its ready signal; this page calls the stub's
+ * control API (raise a call, click, fire, configure) and draws the card it was last sent.
  */
 (function () {
   "use strict";
@@ -23,29 +24,58 @@
   // Buttons drawn by their own widgets rather than in the button row.
   var WIDGET_BUTTONS = ["addComment", "transfer", "qualityMeter"];
 
-  var stub = null;
-  var frameWindow = null;
+  var connected = false;      // the stub of the frame now loaded said hello
+  var card = null;            // the card as the stub last sent it
+  var cardAt = 0;             // when (performance.now()) it was sent: the timer ticks on
+  var config = { mode: "browser", restResponses: {} };
+  var pending = {};
+  var nextCall = 1;
   var dialpadOpen = false;
   var $ = function (id) { return document.getElementById(id); };
 
-  // ------------------------------------------------------------------ hosting the stub
+  // ------------------------------------------------------------------ the stub, by postMessage
 
-  window.bx24StubHost = {
-    config: { mode: "browser" },
-    attach: function (frameStub, win) {
-      stub = frameStub;
-      frameWindow = win;
-      captureConsole(win);
-      watchReadySignal(win);
-      stub.onChange(onStubChange);
-      setFrameStatus("loading", "frame: booting…");
-      logLine("info", "frame loaded: the stub is attached", "");
+  function call(method) {
+    var args = Array.prototype.slice.call(arguments, 1);
+    return new Promise(function (resolve, reject) {
+      var frame = $("frame").contentWindow;
+      if (!connected || !frame) return reject(new Error("The frame is not loaded yet."));
+      var id = nextCall++;
+      pending[id] = { resolve: resolve, reject: reject };
+      frame.postMessage({ bx24Emulator: "call", id: id, method: method, args: args }, "*");
+    });
+  }
+
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (event.source !== $("frame").contentWindow || !data || !data.bx24Stub) return;
+    if (data.bx24Stub === "reply") {
+      var waiting = pending[data.id];
+      delete pending[data.id];
+      if (waiting && "error" in data) waiting.reject(new Error(data.error));
+      else if (waiting) waiting.resolve(data.result);
+    } else if (data.bx24Stub === "console") {
+      consoleLine(data.level, data.text);
+    } else if (data.bx24Stub === "signal") {
+      showSignal(data.value);
+    } else if (data.bx24Stub === "change") {
+      card = data.card;
+      cardAt = performance.now();
+      if (data.kind === "hello") hello();
+      else onStubChange(data.kind, data.entry);
       render();
-    },
-  };
+    }
+  });
 
-  /** For tests and the curious: the stub of the frame currently loaded. */
-  window.emulator = { stub: function () { return stub; } };
+  function hello() {
+    connected = true;
+    setFrameStatus("loading", "frame: booting…");
+    logLine("info", "frame loaded: the stub is attached", "");
+    call("configure", config).catch(function (error) { notice(error.message); });
+  }
+
+  /** For tests and the curious: the stub's control API, and the card as last sent. */
+  window.emulator = { call: call, card: function () { return card; } };
 
   function onStubChange(kind, entry) {
     if (kind === "command") logCommand(entry);
@@ -58,24 +88,27 @@
       logLine("rest", "REST " + entry.method + " " + json(entry.params), "→ " + json(entry.answer), entry.time);
     }
     else if (kind === "init") logLine("info", "BX24.init: the frame's init callbacks run", "");
-    render();
   }
 
   // ------------------------------------------------------------------ the frame
 
-  // `bx24 serve --emulator` answers the frame's own URL with "?emulator" by the frame's page with
-  // Bitrix24's library replaced by emulator/bx24-stub.js: same document URL, so every relative
-  // URL of the frame resolves as in production.
-  var FRAME_URL = "../?emulator";
-
+  // `bx24 serve --emulator` answers the frame's own URL with "?emulator" by the frame's page
+  // with Bitrix24's library replaced by emulator/bx24-stub.js. It is loaded from the other
+  // loopback name, cross-site; on any other host name it can only be same-site.
   function frameUrl() {
-    return FRAME_URL + "&interpreter=" + encodeURIComponent($("interpreter").value);
+    var names = { "127.0.0.1": "localhost", "localhost": "127.0.0.1" };
+    var url = new URL("../", location.href);
+    url.hostname = names[url.hostname] || url.hostname;
+    url.search = "?emulator&interpreter=" + encodeURIComponent($("interpreter").value);
+    return url.href;
   }
 
   function loadFrame() {
-    stub = null;
-    frameWindow = null;
+    connected = false;
+    card = null;
     dialpadOpen = false;
+    Object.keys(pending).forEach(function (id) { pending[id].reject(new Error("the frame was reloaded")); });
+    pending = {};
     $("console").textContent = "";
     setFrameStatus("loading", "frame: loading…");
     $("frame").src = frameUrl();
@@ -88,38 +121,9 @@
   }
 
   // The frame marks <html data-bx24="ready|error"> (docs/architecture.md, "The ready signal").
-  function watchReadySignal(win) {
-    var root = win.document.documentElement;
-    var show = function () {
-      var value = root.dataset.bx24;
-      if (value === "ready") setFrameStatus("ready", "frame: ready");
-      else if (value) setFrameStatus("error", "frame: " + value + " (see its console)");
-    };
-    new win.MutationObserver(show).observe(root, { attributes: true, attributeFilter: ["data-bx24"] });
-    show();
-  }
-
-  function captureConsole(win) {
-    ["log", "info", "warn", "error", "debug"].forEach(function (level) {
-      var original = win.console[level];
-      win.console[level] = function () {
-        consoleLine(level, Array.prototype.map.call(arguments, describe).join(" "));
-        return original.apply(win.console, arguments);
-      };
-    });
-    win.addEventListener("error", function (event) {
-      consoleLine("error", "uncaught: " + (event.error && event.error.stack || event.message));
-    });
-    win.addEventListener("unhandledrejection", function (event) {
-      consoleLine("error", "unhandled rejection: " + describe(event.reason));
-    });
-  }
-
-  function describe(value) {
-    if (typeof value === "string") return value;
-    // Errors come from the frame's realm (instanceof Error fails across realms).
-    if (value && typeof value.message === "string") return value.stack || value.name + ": " + value.message;
-    try { return JSON.stringify(value); } catch (e) { return String(value); }
+  function showSignal(value) {
+    if (value === "ready") setFrameStatus("ready", "frame: ready");
+    else if (value) setFrameStatus("error", "frame: " + value + " (see its console)");
   }
 
   function consoleLine(level, text) {
@@ -177,11 +181,10 @@
   }
 
   function render() {
-    var card = stub && stub.card();
     var body = $("card-body");
     $("card").dataset.state = card ? (card.closed ? "closed" : card.state) : "none";
     $("card-empty").hidden = !!card && !card.closed;
-    $("card-empty").textContent = !stub ? "Waiting for the frame…"
+    $("card-empty").textContent = !connected ? "Waiting for the frame…"
       : card && card.closed ? "The card was closed. Raise another call."
       : "No call. Raise one to see the card.";
     body.hidden = !card || card.closed;
@@ -209,10 +212,11 @@
   }
 
   function renderTimer() {
-    var card = stub && stub.card();
     if (!card) return;
+    var seconds = card.timer.seconds;
+    if (card.timer.running) seconds += Math.floor((performance.now() - cardAt) / 1000);
     $("card-timer").hidden = !card.timer.visible;
-    $("card-timer").textContent = clock(card.timer.seconds);
+    $("card-timer").textContent = clock(seconds);
     $("card-timer").classList.toggle("running", card.timer.running);
   }
 
@@ -237,14 +241,8 @@
   }
 
   function click(button, arg) {
-    if (!stub) return notice("The frame is not loaded yet.");
-    try {
-      if (arg === undefined) stub.click(button);
-      else stub.click(button, arg);
-      notice("");
-    } catch (error) {
-      notice(error.message);
-    }
+    var sent = arg === undefined ? call("click", button) : call("click", button, arg);
+    sent.then(function () { notice(""); }, function (error) { notice(error.message); });
   }
 
   function notice(text) { $("notice").textContent = text; }
@@ -253,7 +251,6 @@
 
   function raiseCall(event) {
     event.preventDefault();
-    if (!stub) return notice("The frame is not loaded yet.");
     var form = event.target.elements;
     var overrides = {
       PHONE_NUMBER: form.unknownNumber.checked ? null : form.PHONE_NUMBER.value,
@@ -269,17 +266,12 @@
       CALL_LIST_MODE: form.CALL_LIST_MODE.checked,
     };
     dialpadOpen = false;
-    try {
-      stub.raiseCall(overrides, { transferred: form.transferred.checked });
-      notice("");
-    } catch (error) {
-      notice(error.message);
-    }
+    call("raiseCall", overrides, { transferred: form.transferred.checked })
+      .then(function () { notice(""); }, function (error) { notice(error.message); });
   }
 
   function fireEvent(event) {
     event.preventDefault();
-    if (!stub) return notice("The frame is not loaded yet.");
     var form = event.target.elements;
     var text = form.payload.value.trim();
     var payload;
@@ -288,8 +280,8 @@
     } catch (error) {
       return notice("The payload is not JSON: " + error.message);
     }
-    stub.fire(form.event.value, payload);
-    notice("");
+    call("fire", form.event.value, payload)
+      .then(function () { notice(""); }, function (error) { notice(error.message); });
   }
 
   // REST methods the frame calls answer what this form says (method → Bitrix24 answer).
@@ -301,14 +293,10 @@
     } catch (error) {
       return notice("The REST answers are not JSON: " + error.message);
     }
-    window.bx24StubHost.config.restResponses = responses;
-    if (!stub) return;
-    try {
-      stub.configure({ restResponses: responses });
-      notice("");
-    } catch (error) {
-      notice(error.message);
-    }
+    config.restResponses = responses;
+    if (!connected) return;
+    call("configure", { restResponses: responses })
+      .then(function () { notice(""); }, function (error) { notice(error.message); });
   }
 
   function buildWidgets() {
@@ -377,14 +365,14 @@
     $("reload-frame").addEventListener("click", loadFrame);
     $("interpreter").addEventListener("change", loadFrame);
     $("mode").addEventListener("change", function () {
-      window.bx24StubHost.config.mode = $("mode").value;
-      if (stub) stub.configure({ mode: $("mode").value });
+      config.mode = $("mode").value;
+      if (connected) call("configure", { mode: config.mode }).catch(function () {});
     });
     $("show-frame").addEventListener("change", function () {
       $("frame-box").hidden = !$("show-frame").checked;
       $("console-box").hidden = !$("show-frame").checked;
     });
-    // The card's clock display ticks; the stub computes the seconds.
+    // The card's clock display ticks from the seconds the stub last sent.
     setInterval(renderTimer, 250);
   }
 

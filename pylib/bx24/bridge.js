@@ -41,6 +41,12 @@
     "makeCallButtonClick", "notifyAdminButtonClick",
   ];
   var ATTACH_HINT_MS = 15000;
+  // The largest event that reaches Python (a long comment is the usual big one); a larger one
+  // arrives as {oversized: <length>} and its handlers are skipped, never silently dropped.
+  // MicroPython's heap (bx24_frame/page/micropython-heap.mjs) is sized for this.
+  var MAX_EVENT_CHARS = 5 * 1024 * 1024;
+  // What a console message may quote of a payload: enough to recognise it.
+  var QUOTE_CHARS = 300;
 
   var queue = [];          // JSON messages not yet handed to Python
   var receiver = null;     // Python's handler, once attached
@@ -50,6 +56,12 @@
 
   function log(level, message) {
     console[level]("[bx24 bridge] " + message);
+  }
+
+  function quote(text) {
+    text = String(text);
+    return text.length <= QUOTE_CHARS ? text
+      : text.slice(0, QUOTE_CHARS) + "… (" + text.length + " characters)";
   }
 
   function bx24() {
@@ -75,7 +87,7 @@
         try {
           receiver(text);
         } catch (error) {
-          log("error", "the Python handler failed on " + text + ": " + error);
+          log("error", "the Python handler failed on " + quote(text) + ": " + quote(error));
         }
       }
     } finally {
@@ -84,7 +96,13 @@
   }
 
   function deliver(message) {
-    queue.push(encode(message));
+    var text = encode(message);
+    if (text.length > MAX_EVENT_CHARS && message.type === "event") {
+      log("warn", message.name + ": a payload of " + text.length + " characters is over the " +
+        MAX_EVENT_CHARS + " bx24 takes: its handlers are skipped");
+      text = JSON.stringify({ type: "event", name: message.name, oversized: text.length });
+    }
+    queue.push(text);
     flush();
   }
 

@@ -26,7 +26,7 @@ from .errors import (
     Bx24Error, CardUndefinedError, CommandError, CommandTimeoutError,
     MalformedPayloadError, PlacementError,
 )
-from .log import format_exception, stderr
+from .log import format_exception, shorten, stderr
 from .placement import parse_info, parse_interface, require_background_worker
 
 
@@ -184,20 +184,26 @@ class CallCard:
         try:
             message = json.loads(message_json)
             kind = message.get("type") if isinstance(message, dict) else None
-            if kind == "event":
+            if kind == "event" and "oversized" in message:
+                self._log("event {} arrived with a payload of {} characters, over the limit "
+                          "bx24 takes: its handlers were skipped".format(
+                              shorten(message.get("name"), 60), message.get("oversized")))
+            elif kind == "event":
                 self._dispatch(message.get("name"), message.get("payload"))
             elif kind == "late":
                 self._late_answer(message.get("command"), message.get("data"))
             else:
-                self._log("ignored a bridge message of unknown type: {!r}".format(message_json))
+                self._log("ignored a bridge message of unknown type: {}".format(
+                    shorten(message_json)))
         except Exception as exc:
-            self._log("failed to handle bridge message {!r}:\n{}".format(message_json, format_exception(exc)))
+            self._log("failed to handle bridge message {}:\n{}".format(
+                shorten(message_json), format_exception(exc)))
 
     def _dispatch(self, raw_name, payload):
         try:
             name = events.event_name(raw_name)
         except ValueError:
-            self._log("ignored unknown event {!r}".format(raw_name))
+            self._log("ignored unknown event {}".format(shorten(raw_name, 60)))
             return
         try:
             args = events.parse(name, payload)
@@ -268,7 +274,8 @@ class CallCard:
                 self._run_handler("late error", handler, (error,))
             return
         if command not in commands.TIMER_COMMANDS:
-            self._log("{} answered after its {} s timeout: {!r}".format(command, self.timeout, data))
+            self._log("{} answered after its {} s timeout: {}".format(
+                command, self.timeout, shorten(data)))
 
     def _track_error(self, error):
         if isinstance(error, CardUndefinedError):

@@ -8,6 +8,9 @@ raw answer on every error so nothing Bitrix24 said is lost.
 """
 
 
+from .log import shorten
+
+
 class Bx24Error(Exception):
     """Base class of every error raised by the library."""
 
@@ -90,7 +93,7 @@ class MalformedPayloadError(Bx24Error):
         self.event = event
         self.payload = payload
         self.reason = reason
-        super().__init__("malformed {} payload ({}): {!r}".format(event, reason, payload))
+        super().__init__("malformed {} payload ({}): {}".format(event, reason, shorten(payload)))
 
 
 class RestError(Bx24Error):

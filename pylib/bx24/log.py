@@ -17,6 +17,18 @@ def format_exception(exc):
         return out.getvalue()
 
 
+QUOTE_CHARS = 300
+
+
+def shorten(value, limit=QUOTE_CHARS):
+    """``repr(value)``, cut to ``limit`` characters with the full length said: a log line
+    quotes a payload, it does not copy megabytes of it into the console."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return text
+    return "{}… ({} characters)".format(text[:limit], len(text))
+
+
 def stderr(message):
     """The default sink: one line on stderr (the browser console in PyScript)."""
     print("[bx24] " + message, file=sys.stderr)

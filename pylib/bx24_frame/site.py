@@ -25,7 +25,7 @@ from .snapshot import Snapshot
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 TEMPLATE = PAGE_DIR / "index.html"
-BOOT_FILES = ("boot.js", "memory-indexeddb.js", "pyodide-snapshot.mjs")
+BOOT_FILES = ("boot.js", "memory-indexeddb.js", "micropython-heap.mjs", "pyodide-snapshot.mjs")
 REPORT_URL = "frame-report"  # bx24_server's endpoint for the frames' reports
 BX24_LIBRARY_URL = "https://api.bitrix24.com/api/v1/"
 MAX_APP_FILES = 1000
@@ -159,9 +159,13 @@ class Build:
                 },
                 "micropython": {
                     "type": "mpy",
-                    "config": {"interpreter": micropython("micropython.mjs"), "files": common},
-                    "modules": [micropython("micropython.mjs")],
+                    "config": {"interpreter": url((layout.BOOT, "micropython-heap.mjs")),
+                               "files": common},
+                    "modules": [url((layout.BOOT, "micropython-heap.mjs")),
+                                micropython("micropython.mjs")],
                     "fetches": [micropython("micropython.wasm")],
+                    "micropython": micropython("micropython.mjs"),
+                    "wasm": micropython("micropython.wasm"),
                 },
             },
         }

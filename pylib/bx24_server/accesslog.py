@@ -1,8 +1,9 @@
 """One line per request, with secrets masked: uvicorn's own access log is off because it would
 print query strings, and Bitrix24 puts tokens there.
 
-Line format: ``<UTC time> <client> <method> <path>[?<query with secrets as ***>] <status>
-<bytes sent> <duration>ms``. Request bodies are never written.
+Line format: ``<UTC time> <client> <method> <path>[?<query>] <status> <bytes sent>
+<duration>ms``, secret values in the path and the query (``&`` or ``;`` separated, plain or
+%-encoded) as ``***``. Request bodies are never written.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .redaction import printable, redact_query
+from .redaction import printable, redact_query, redact_text
 
 
 def format_line(
@@ -20,7 +21,9 @@ def format_line(
     duration: float,
 ) -> str:
     now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    target = printable(raw_path) + ("?" + redact_query(query) if query else "")
+    # A token can sit in the path itself (/AUTH_ID=...): the path is redacted like free text.
+    path = printable(redact_text(raw_path.decode("latin-1")).encode("latin-1"))
+    target = path + ("?" + redact_query(query) if query else "")
     return (
         f"{now} {printable(client) or '-'} {printable(method)} {target} {status} {sent} "
         f"{duration * 1000:.1f}ms"

@@ -42,6 +42,13 @@ def _allow(method: str, allowed: tuple[str, ...]) -> None:
                         [(b"allow", ", ".join(allowed).encode())])
 
 
+def _has_body(scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
 def _not_found() -> HttpError:
     return HttpError(404, "not found")
 
@@ -64,7 +71,6 @@ class App:
             NoticeLog(config.report_log, config.log_max_bytes, config.log_keep))
         # One bucket per client for both endpoints: what one address can make us write.
         self.notice_rate = RateLimiter(config.notices_per_minute, config.notice_burst)
-        self.security_headers = config.security_headers()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -90,18 +96,29 @@ class App:
 
     async def _http(self, scope, receive, send):
         started = time.perf_counter()
-        state = {"status": 0, "sent": 0}
+        state = {"status": 0, "sent": 0, "body": _has_body(scope)}
+
+        async def receive_body():
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                state["body"] = False
+            return message
 
         async def send_with_headers(message):
+            # The security headers are uvicorn's default headers (serving.uvicorn_config).
             if message["type"] == "http.response.start":
                 state["status"] = message["status"]
-                message = dict(message, headers=list(message["headers"]) + self.security_headers)
+                if state["body"]:
+                    # A body left unread is not waited for: the connection ends with the answer
+                    # (it could otherwise trickle in for as long as the client likes).
+                    message = dict(message, headers=list(message["headers"]) +
+                                   [(b"connection", b"close")])
             elif message["type"] == "http.response.body":
                 state["sent"] += len(message.get("body", b""))
             await send(message)
 
         try:
-            await self._route(scope, receive, send_with_headers)
+            await self._route(scope, receive_body, send_with_headers)
         except HttpError as error:
             if not state["status"]:
                 await send_response(send_with_headers, error.status,

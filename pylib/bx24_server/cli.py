@@ -71,9 +71,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", metavar="DIR",
                    help="where compressed copies of the runtime files are kept (default: the "
                    "bx24 cache)")
-    p.add_argument("--workers", type=_workers, default=1, metavar="N",
-                   help="server processes sharing the port (default %(default)s); more than "
-                   "one keeps tail latency low under many connections (needs fork: Linux, macOS)")
+    p.add_argument("--workers", type=_workers, metavar="N",
+                   help="server processes sharing the port (default: 1 on a loopback address, "
+                   "one per core otherwise); more than one keeps tail latency low under many "
+                   "connections (needs fork: Linux, macOS)")
+    p.add_argument("--hsts-max-age", type=_size, default=365 * 24 * 3600, metavar="SECONDS",
+                   help="Strict-Transport-Security max-age sent over TLS, 0 for none "
+                   "(default %(default)s: a year)")
+    p.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="a request's line and headers must arrive within this (default "
+                   "%(default)s)")
+    p.add_argument("--body-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="a request body the server reads must arrive within this (default "
+                   "%(default)s)")
+    p.add_argument("--send-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="a client that reads nothing of an answer for this long is dropped "
+                   "(default %(default)s)")
+    p.add_argument("--max-head-bytes", type=_size, default=64 * 1024, metavar="BYTES",
+                   help="request line and headers at most this in all (default %(default)s), "
+                   "a header line at most a quarter of it, 100 lines; larger get 431")
 
 
 def config_from(args: argparse.Namespace, *, error_log: Path, cache_dir: Path | None,
@@ -94,14 +110,33 @@ def config_from(args: argparse.Namespace, *, error_log: Path, cache_dir: Path | 
         max_body=args.max_body,
         access_log=None if args.access_log == "off" else args.access_log,
         cache_dir=args.cache_dir or cache_dir,
+        hsts_max_age=args.hsts_max_age,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        send_timeout=args.send_timeout,
+        max_head_bytes=args.max_head_bytes,
+        max_header_bytes=max(1, args.max_head_bytes // 4),
     )
 
 
-def serve(config: Config, site, p: argparse.ArgumentParser, *, workers: int = 1,
+def default_workers(host: str) -> int:
+    """1 on loopback (development, tests); one per core on an address others reach."""
+    import ipaddress
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return 1 if loopback else max(1, os.cpu_count() or 1)
+
+
+def serve(config: Config, site, p: argparse.ArgumentParser, *, workers: int | None = None,
           announce: Callable[[str], None] | None = None) -> int:
     """Run the server for ``site`` until interrupted; ``announce(url)`` once it listens.
     Problems found before it starts (certificate, port) end in ``p.error``."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    if workers is None:
+        workers = default_workers(config.host)
     for name in ("certfile", "keyfile"):
         path = getattr(config, name)
         if path is not None and not path.is_file():

@@ -47,6 +47,11 @@ class Config:
         memory_cache_bytes: int = 64 * 1024 * 1024,
         body_timeout: float = 30.0,
         header_timeout: float = 10.0,
+        send_timeout: float = 60.0,
+        max_head_bytes: int = 64 * 1024,
+        max_header_bytes: int = 16 * 1024,
+        max_headers: int = 100,
+        hsts_max_age: int = 365 * 24 * 3600,
     ):
         self.host = host
         self.port = int(port)
@@ -87,15 +92,34 @@ class Config:
         # within body_timeout more (slow clients cannot hold connections forever).
         self.body_timeout = float(body_timeout)
         self.header_timeout = float(header_timeout)
+        # A client that reads nothing of a response for send_timeout seconds is dropped.
+        self.send_timeout = float(send_timeout)
+        for name, value in (("body_timeout", body_timeout), ("header_timeout", header_timeout),
+                            ("send_timeout", send_timeout)):
+            if not float(value) > 0:
+                raise ValueError(f"{name} is a number of seconds > 0, not {value}")
+        # The request line and headers: bounded in all, per line and in number (431 beyond).
+        self.max_head_bytes = int(max_head_bytes)
+        self.max_header_bytes = int(max_header_bytes)
+        self.max_headers = int(max_headers)
+        if min(self.max_head_bytes, self.max_header_bytes, self.max_headers) < 1:
+            raise ValueError("the request head limits are at least 1")
+        # Strict-Transport-Security over TLS (0: none).
+        if int(hsts_max_age) < 0:
+            raise ValueError(f"the HSTS max-age is >= 0 seconds, not {hsts_max_age}")
+        self.hsts_max_age = int(hsts_max_age)
 
     def security_headers(self) -> list[tuple[bytes, bytes]]:
         """What every answer carries (the exported nginx config sends the same)."""
-        return [
+        headers = [
             (b"x-content-type-options", b"nosniff"),
             (b"content-security-policy", f"frame-ancestors {self.frame_ancestors}".encode()),
             # The frame's own URL may carry Bitrix24 parameters: never pass it on as a Referer.
             (b"referrer-policy", b"no-referrer"),
         ]
+        if self.certfile is not None and self.hsts_max_age:
+            headers.append((b"strict-transport-security", f"max-age={self.hsts_max_age}".encode()))
+        return headers
 
     @property
     def scheme(self) -> str:

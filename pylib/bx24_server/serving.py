@@ -8,9 +8,8 @@ import socket
 from typing import Callable
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
 from .config import Config
+from .protocol import BoundedProtocol
 
 
 def bind_socket(config: Config) -> socket.socket:
@@ -36,56 +35,19 @@ def url_of(config: Config, sock: socket.socket) -> str:
     return f"{config.scheme}://{shown}:{port}/"
 
 
-class HeaderDeadlineProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a deadline for each request's line and headers.
-
-    uvicorn has none: a client that never finishes its headers would hold its connection (and a
-    file descriptor) forever, and enough of them would lock everyone out (slowloris). Idle
-    keep-alive connections are already closed by uvicorn's own keep-alive timeout."""
-
-    header_timeout = 10.0
-    _header_timer = None
-
-    def connection_made(self, transport) -> None:
-        super().connection_made(transport)
-        self._arm()
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._arm()
-
-    def on_headers_complete(self) -> None:
-        self._disarm()
-        super().on_headers_complete()
-
-    def connection_lost(self, exc) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
-    def _arm(self) -> None:
-        if self._header_timer is None:
-            self._header_timer = self.loop.call_later(self.header_timeout, self._expire)
-
-    def _disarm(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _expire(self) -> None:
-        self._header_timer = None
-        if not self.transport.is_closing():
-            self.transport.close()
-
-
 def uvicorn_config(config: Config, app) -> uvicorn.Config:
-    """uvicorn settings for ``app``: no uvicorn access log (it would print tokens), no
-    websockets."""
+    """uvicorn settings for ``app``: our bounded protocol, the security headers on every answer
+    (uvicorn's default headers: its own 400s carry them too), no uvicorn access log (it would
+    print tokens), no websockets."""
+    limits = {name: getattr(config, name) for name in (
+        "header_timeout", "send_timeout", "max_head_bytes", "max_header_bytes", "max_headers")}
     uv = uvicorn.Config(
         app,
         host=config.host,
         port=config.port,
-        http=type("Protocol", (HeaderDeadlineProtocol,),
-                  {"header_timeout": config.header_timeout}),
+        http=type("Protocol", (BoundedProtocol,), limits),
+        headers=[(name.decode("latin-1"), value.decode("latin-1"))
+                 for name, value in config.security_headers()],
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         ws="none",
         lifespan="on",

@@ -5,7 +5,9 @@ Why: one process is one event loop on one core. Under many connections its tail 
 it back to milliseconds. The parent binds and listens, forks the workers (each runs its own
 uvicorn server and event loop on the inherited socket, the kernel hands each connection to
 one of them), forwards SIGINT/SIGTERM to them, and replaces a worker that dies, as nginx's
-master process does. Needs ``os.fork`` (Linux, macOS).
+master process does. Workers die with the parent however it ends (``kill -9`` included): each
+watches a pipe whose writing end only the parent holds, and stops when it closes, so no orphan
+keeps serving or holding the port. Needs ``os.fork`` (Linux, macOS).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from typing import Callable
 
@@ -31,6 +34,17 @@ def _describe(status: int) -> str:
     return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
+def _stop_with_parent(lifeline: int) -> None:
+    """In a worker: SIGTERM ourselves once the parent's end of the ``lifeline`` pipe closes
+    (the parent exited, however), so uvicorn shuts down as when the parent stops us."""
+    def watch():
+        try:
+            os.read(lifeline, 1)  # returns b"" (EOF) only when no writer is left
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, name="bx24-lifeline", daemon=True).start()
+
+
 def run_workers(count: int, serve: Callable[[], None], listening, on_ready=None) -> int:
     """Run ``serve()`` in ``count`` forked processes until SIGINT/SIGTERM; return the exit code.
 
@@ -41,6 +55,7 @@ def run_workers(count: int, serve: Callable[[], None], listening, on_ready=None)
     workers: dict[int, float] = {}  # pid -> when it started
     stopping = False
     code = 0
+    lifeline, parent_end = os.pipe()  # only the parent keeps parent_end
 
     def start() -> None:
         # Blocked across the fork: a stop signal that arrives before the worker has reset its
@@ -54,6 +69,8 @@ def run_workers(count: int, serve: Callable[[], None], listening, on_ready=None)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         if pid == 0:
+            os.close(parent_end)
+            _stop_with_parent(lifeline)
             status = 0
             try:
                 serve()
@@ -101,4 +118,6 @@ def run_workers(count: int, serve: Callable[[], None], listening, on_ready=None)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        os.close(parent_end)
+        os.close(lifeline)
     return code

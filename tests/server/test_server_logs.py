@@ -10,7 +10,7 @@ import pytest
 from bx24_server.background import ServerProcess
 from server_helpers import env_for, make_site, request, serve_command
 
-TOKENS = [f"tok{n}-{'x' * 6}" for n in range(1, 17)]
+TOKENS = [f"tok{n}-{'x' * 6}" for n in range(1, 26)]
 NOTICE = {
     "error": "ERROR_PLACEMENT_LOADING_OVERTIME",
     "error_description": "Handler loading time exceeded 5 seconds more than 10 times a day",
@@ -36,9 +36,21 @@ def send_tokens_everywhere(url):
                 body=json.dumps({**NOTICE, "auth": {"access_token": next(t)},
                                  "data": [{"REFRESH_ID": next(t)}]}),
                 headers={"Content-Type": "application/json"}),
+        # ";"-separated keys, in the query and in a form body: one value to the form parser
+        request(url, "POST", f"/error-handler?DOMAIN=x;AUTH_ID={next(t)}",
+                body=f"error=E;REFRESH_ID={next(t)}&error_description=d;access_token%3D{next(t)}",
+                headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        # a token in the path itself, plain and %-encoded
+        request(url, path=f"/AUTH_ID={next(t)}/x"),
+        request(url, path=f"/app/auth%5Brefresh_token%5D%3D{next(t)}"),
+        # in the text of a frame's report, and in its fields
+        request(url, "POST", "/frame-report", headers={"Content-Type": "application/json"},
+                body=json.dumps({"kind": "python", "message": f"failed: access_token={next(t)} "
+                                 f'{{"refresh_token": "{next(t)}"}} Application_Token: {next(t)}',
+                                 "auth": {"AUTH_ID": next(t)}})),
     ]
     assert next(t, None) is None  # every token was sent
-    assert [r.status for r in replies] == [200, 200, 200, 200]
+    assert [r.status for r in replies] == [200, 200, 200, 200, 200, 404, 404, 204]
     return len(replies)
 
 
@@ -54,6 +66,7 @@ def test_tokens_are_never_written_anywhere(tmp_path, to_stdout):
             "stdout": server.stdout(),
             "stderr": server.stderr(),
             "error log": site["error_log"].read_text(),
+            "report log": site["error_log"].with_name("frame-reports.jsonl").read_text(),
         }
     if not to_stdout:
         written["access log"] = site["access_log"].read_text()

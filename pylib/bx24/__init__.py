@@ -2,18 +2,20 @@
 
     import bx24
 
-    card = bx24.card()
+    calls = bx24.calls(bx24.StandInSoftphone())   # your softphone's calls, on Bitrix24's card
 
-    @card.on("initialized")
+    @calls.on("shown")
     async def show(call):
-        await card.set_title("Incoming call " + (call.phone_number or "unknown number"))
+        await calls.card.set_title("Call " + call.phone_number)
 
-    card.attach()   # deliver the events queued since the page loaded, then live ones
+    calls.start()   # deliver the events queued since the page loaded, then live ones
 
-Importing this package does not import ``pyscript``: :func:`card` does, so the
-pure modules run (and are tested) in CPython.
+:func:`card` alone gives the card (commands and events), :func:`rest` Bitrix24's REST,
+:func:`telephony` the telephony methods. Importing this package does not import ``pyscript``:
+those functions do, so the pure modules run (and are tested) in CPython.
 """
 
+from .calls import Call, Calls
 from .callcard import CallCard
 from .commands import UI_STATES
 from .errors import (
@@ -24,6 +26,9 @@ from .errors import (
 from .events import EVENTS, CallInfo, CrmBinding, Entity, TransferTarget
 from .placement import PAGE_BACKGROUND_WORKER, Interface, PlacementInfo
 from .rest import Rest, RestResult
+from .softphone import Softphone, StandInSoftphone
+from .tasks import spawn
+from .telephony import Registered, Status, Telephony
 
 
 def card(timeout=5.0, timer_grace=0.5, log=None):
@@ -32,7 +37,19 @@ def card(timeout=5.0, timer_grace=0.5, log=None):
     return browser_card(timeout=timeout, timer_grace=timer_grace, log=log)
 
 
-def rest(timeout=10.0):
-    """Bitrix24 REST through the page's BX24 (see :func:`bx24.browser.rest`)."""
+def rest(timeout=10.0, retries=3, backoff=1.0):
+    """Bitrix24 REST, signed by the page's BX24 (see :mod:`bx24.rest`)."""
     from .browser import rest as browser_rest
-    return browser_rest(timeout=timeout)
+    return browser_rest(timeout=timeout, retries=retries, backoff=backoff)
+
+
+def telephony(timeout=10.0):
+    """``telephony.externalcall.*`` over :func:`rest` (see :mod:`bx24.telephony`)."""
+    from .browser import telephony as browser_telephony
+    return browser_telephony(timeout=timeout)
+
+
+def calls(softphone, line_number=None, user_id=None, log=None):
+    """The page's :class:`~bx24.calls.Calls` for ``softphone`` (one per page)."""
+    from .browser import calls as browser_calls
+    return browser_calls(softphone, line_number=line_number, user_id=user_id, log=log)

@@ -25,8 +25,12 @@
  *   call(command, paramsJson, waitMs)     BX24.placement.call → Promise<envelope JSON>
  *   info(waitMs)                          BX24.placement.info() → Promise<envelope JSON>
  *   getInterface(waitMs)                  BX24.placement.getInterface → Promise<envelope JSON>
- *   callMethod(method, paramsJson, waitMs) BX24.callMethod → Promise<envelope JSON>, data:
- *                                         {result, total, more, next} or {error, error_description, status}
+ *   rest(method, body, waitMs)            POST <portal>/rest/<method>.json with the form-encoded
+ *                                         body (bx24/form.py) and the token → Promise<envelope
+ *                                         JSON>, data: {http, json} | {http, text} | {network}
+ *   refreshAuth(waitMs)                   BX24.refreshAuth → Promise<envelope JSON>
+ *   beacon(method, body)                  the same POST, fire and forget (a page closing)
+ *   onPageHide(handler)                   handler() on pagehide (navigation, tab closed)
  *   events, initialized, attached, queued()   for debugging and tests
  */
 (function () {
@@ -115,8 +119,9 @@
 
   /* One request to BX24 after BX24.init: start(done) sends it, done(data) answers.
    * Resolves with the answer, or no_answer after waitMs (then the request is not
-   * even sent if BX24.init had not come yet); a later answer goes to onLate. */
-  function request(waitMs, start, onLate) {
+   * even sent if BX24.init had not come yet, and onTimeout runs); a later answer goes to
+   * onLate. */
+  function request(waitMs, start, onLate, onTimeout) {
     return new Promise(function (resolve) {
       if (!bx24()) {
         resolve(unavailable(MISSING));
@@ -125,6 +130,7 @@
       var settled = false;
       var timer = setTimeout(function () {
         settled = true;
+        if (onTimeout) onTimeout();
         resolve(JSON.stringify({ status: "no_answer" }));
       }, waitMs);
       function done(data) {
@@ -172,35 +178,66 @@
     });
   }
 
-  /* BX24.callMethod's result object → plain JSON (the same fields for the real library and
-   * the stub): its methods do not survive the crossing into Python. */
-  function restAnswer(result) {
-    var error = result.error();
-    if (error) {
-      var ex = (error.getError && error.getError()) || error.ex || {};
-      return {
-        error: String(ex.error || error),
-        error_description: ex.error_description || null,
-        status: error.status || null,
-      };
-    }
-    var total = result.total ? result.total() : NaN;
-    var more = !!(result.more && result.more());
-    return {
-      result: result.data(),
-      total: isNaN(total) ? null : total,
-      more: more,
-      next: more && result.answer ? result.answer.next : null,
-    };
+  /* REST: the request BX24.callMethod would send (docs/bitrix24.md, "REST through the real
+   * library"), sent here so that every answer reaches Python: an HTTP 5xx, a body that is not
+   * JSON and a network failure too, which the library throws away (bx24/rest.py says more).
+   * The token comes from BX24.getAuth() and goes into the body only: never into a log. */
+  var REST_PATH = "/rest";
+
+  function restUrl(auth, method) {
+    var protocol = String(window.name || "").split("|")[1] === "0" ? "http" : "https";
+    var domain = String(auth.domain || window.BX24.getDomain()).replace(/:(80|443)$/, "");
+    return protocol + "://" + domain + REST_PATH + "/" + encodeURIComponent(method) + ".json";
   }
 
-  function callMethod(method, paramsJson, waitMs) {
-    return request(waitMs, function (done) {
-      var params = paramsJson ? JSON.parse(paramsJson) : {};
-      window.BX24.callMethod(method, params, function (result) {
-        done(restAnswer(result));
-      });
+  function authorized(then) {
+    var auth = window.BX24.getAuth();
+    if (auth) return then(auth);
+    window.BX24.refreshAuth(function (fresh) { then(fresh || window.BX24.getAuth()); });
+  }
+
+  function post(auth, method, body, keepalive, signal) {
+    if (!auth) return Promise.reject(new Error("BX24 has no token for REST (BX24.getAuth() is false)"));
+    return fetch(restUrl(auth, method), {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "auth=" + encodeURIComponent(auth.access_token) + (body ? "&" + body : ""),
+      credentials: "omit",
+      keepalive: !!keepalive,
+      signal: signal,
     });
+  }
+
+  function rest(method, body, waitMs) {
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    return request(waitMs, function (done) {
+      authorized(function (auth) {
+        post(auth, method, body, false, controller && controller.signal).then(function (response) {
+          return response.text().then(function (text) {
+            var json = null;
+            try { json = JSON.parse(text); } catch (error) { /* reported as not JSON */ }
+            done(json !== null && typeof json === "object"
+              ? { http: response.status, json: json }
+              : { http: response.status, text: text.slice(0, 300) });
+          });
+        }, function (error) {
+          done({ network: String(error && error.message || error) });
+        });
+      });
+    }, null, function () { if (controller) controller.abort(); });
+  }
+
+  function refreshAuth(waitMs) {
+    return request(waitMs, function (done) {
+      window.BX24.refreshAuth(function () { done(true); });
+    });
+  }
+
+  function beacon(method, body) {
+    if (!bx24()) return;
+    try {
+      authorized(function (auth) { post(auth, method, body, true).catch(function () {}); });
+    } catch (error) { /* a page that is closing has no one to tell */ }
   }
 
   function attach(handler) {
@@ -238,12 +275,21 @@
     }, ATTACH_HINT_MS);
   }
 
+  function onPageHide(handler) {
+    window.addEventListener("pagehide", function () {
+      try { handler(); } catch (error) { log("error", "the page-hide handler failed: " + quote(error)); }
+    });
+  }
+
   var bridge = {
     attach: attach,
+    onPageHide: onPageHide,
     call: call,
     info: info,
     getInterface: getInterface,
-    callMethod: callMethod,
+    rest: rest,
+    refreshAuth: refreshAuth,
+    beacon: beacon,
     events: EVENTS.slice(),
     initialized: false,
     attached: false,

@@ -8,10 +8,13 @@ hands Python's message handler to JavaScript. Everything with logic lives in
 from pyscript import window
 from pyscript.ffi import create_proxy
 
+from .calls import Calls
 from .callcard import CallCard
 from .errors import PlacementError
 from .log import stderr
 from .rest import Rest
+from .softphone import StandInSoftphone
+from .telephony import Telephony
 
 
 class BrowserBridge:
@@ -30,16 +33,28 @@ class BrowserBridge:
     def get_interface(self, wait_ms):
         return self._js.getInterface(wait_ms)
 
-    def call_method(self, method, params_json, wait_ms):
-        return self._js.callMethod(method, params_json, wait_ms)
+    def rest(self, method, body, wait_ms):
+        return self._js.rest(method, body, wait_ms)
+
+    def refresh_auth(self, wait_ms):
+        return self._js.refreshAuth(wait_ms)
+
+    def beacon(self, method, body):
+        self._js.beacon(method, body)
 
     def attach(self, receive):
         self._receiver = create_proxy(receive)
         self._js.attach(self._receiver)
 
+    def on_page_hide(self, handler):
+        """``handler()`` when the page goes away (navigation, tab or slider closed)."""
+        self._page_hide = create_proxy(handler)
+        self._js.onPageHide(self._page_hide)
+
 
 _card = None
 _bridge = None
+_calls = None
 
 
 def _page_bridge():
@@ -74,6 +89,45 @@ def card(timeout=5.0, timer_grace=0.5, log=None):
     return _card
 
 
-def rest(timeout=10.0):
+def rest(timeout=10.0, retries=3, backoff=1.0):
     """A :class:`~bx24.rest.Rest` client over the page's BX24."""
-    return Rest(_page_bridge(), timeout=timeout)
+    return Rest(_page_bridge(), timeout=timeout, retries=retries, backoff=backoff)
+
+
+def _new_external_id():
+    return "bx24-" + str(window.crypto.randomUUID())
+
+
+def telephony(timeout=10.0):
+    """:class:`~bx24.telephony.Telephony` over :func:`rest`, with call ids from the browser's
+    ``crypto.randomUUID``."""
+    return Telephony(rest(timeout=timeout), new_external_id=_new_external_id)
+
+
+def calls(softphone, line_number=None, user_id=None, log=None):
+    """The page's :class:`~bx24.calls.Calls` (one per page): over the page's card and REST,
+    finishing its calls when the page goes away. A :class:`~bx24.softphone.StandInSoftphone` is
+    driven from JavaScript as ``window.bx24StandInSoftphone`` (``ring(number, line)``,
+    ``pickUp()``, ``hangUp()``, ``fail(status, reason)``)."""
+    global _calls
+    if _calls is None:
+        _calls = Calls(card(log=log), telephony(), softphone, line_number=line_number,
+                       user_id=user_id, log=log or report)
+        if isinstance(softphone, StandInSoftphone):
+            _expose_stand_in(softphone)
+    return _calls
+
+
+def _expose_stand_in(softphone):
+    from pyscript.ffi import to_js
+
+    def ring(number, line=None):
+        softphone.ring(str(number), None if line is None else str(line))
+
+    functions = {"ring": ring, "pickUp": softphone.pick_up, "hangUp": softphone.hang_up_remote,
+                 "fail": lambda status, reason=None: softphone.fail(str(status), reason)}
+    _exposed.extend(create_proxy(fn) for fn in functions.values())
+    window.bx24StandInSoftphone = to_js(dict(zip(functions, _exposed[-len(functions):])))
+
+
+_exposed = []  # proxies JavaScript keeps calling: they must outlive this module's functions

@@ -12,22 +12,26 @@ Bridge protocol (what :mod:`bx24.browser` and test fakes implement):
   ``{"status": "answer", "data": ...}`` (the callback's argument),
   ``{"status": "no_answer"}`` (nothing within ``wait_ms``) or
   ``{"status": "unavailable", "message": ...}`` (no BX24 on the page).
+- ``on_page_hide(handler)``: ``handler()`` when the page goes away.
+- ``rest(method, body, wait_ms)``, ``refresh_auth(wait_ms)``, ``beacon(method,
+  body)``: Bitrix24's REST over HTTP (see :mod:`bx24.rest`).
 - ``attach(receive)`` makes the bridge call ``receive(message_json)`` for
   every queued, then every live, message: ``{"type": "event", "name": ...,
   "payload": ...}`` or ``{"type": "late", "command": ..., "data": ...}`` (an
   answer that came after its ``wait_ms``).
 """
 
-import asyncio
 import json
 
 from . import commands, events
+from .envelope import NO_ANSWER, open_envelope
 from .errors import (
     Bx24Error, CardUndefinedError, CommandError, CommandTimeoutError,
     MalformedPayloadError, PlacementError,
 )
 from .log import format_exception, shorten, stderr
 from .placement import parse_info, parse_interface, require_background_worker
+from .tasks import spawn
 
 
 def _seconds(name, value):
@@ -55,7 +59,6 @@ class CallCard:
         for name in events.EVENTS:
             self._handlers[name] = []
         self._late_error_handlers = []
-        self._tasks = []
         self._attached = False
         self._placement = None
         # Last known state.
@@ -169,6 +172,11 @@ class CallCard:
         self._late_error_handlers.append(handler)
         return handler
 
+    def on_page_hide(self, handler):
+        """Run ``handler()`` when the page goes away (navigation, tab or slider closed): the
+        last moment to send something (:meth:`bx24.rest.Rest.beacon`)."""
+        self._bridge.on_page_hide(handler)
+
     def attach(self):
         """Start receiving events: everything Bitrix24 fired since the page loaded,
         in order, once, then live events. Register handlers first. In the browser
@@ -223,28 +231,18 @@ class CallCard:
             self._handler_failed(name, handler, exc)
             return
         if hasattr(result, "send") and hasattr(result, "throw"):
-            guarded = self._guarded(name, handler, result)
             try:
-                self._spawn(guarded)
+                spawn(result, self._log, self._handler_name(name, handler))
             except Exception as exc:  # e.g. no running event loop
-                guarded.close()
-                result.close()
                 self._handler_failed(name, handler, exc)
 
-    async def _guarded(self, name, handler, coroutine):
-        try:
-            await coroutine
-        except Exception as exc:
-            self._handler_failed(name, handler, exc)
+    @staticmethod
+    def _handler_name(name, handler):
+        return "handler {} of {}".format(getattr(handler, "__name__", repr(handler)), name)
 
     def _handler_failed(self, name, handler, exc):
-        self._log("handler {} of {} raised:\n{}".format(
-            getattr(handler, "__name__", repr(handler)), name, format_exception(exc)))
-
-    def _spawn(self, coroutine):
-        # Keep a reference: an unreferenced task may be garbage-collected mid-run.
-        self._tasks = [t for t in self._tasks if not t.done()]
-        self._tasks.append(asyncio.create_task(coroutine))
+        self._log("{} raised:\n{}".format(self._handler_name(name, handler),
+                                            format_exception(exc)))
 
     def _track_event(self, name, args):
         if name == events.INITIALIZED:
@@ -299,17 +297,12 @@ class CallCard:
 
     async def _request(self, what, send, wait):
         """Ask BX24 through the bridge; the callback's argument."""
-        envelope = json.loads(await send(int(wait * 1000)))
-        status = envelope.get("status")
-        if status == "answer":
-            return envelope.get("data")
-        if status == "no_answer":
+        data = open_envelope(what, await send(int(wait * 1000)))
+        if data is NO_ANSWER:
             raise PlacementError(
                 "{} did not answer within {} s: BX24.init never completed (is this page "
                 "loaded by Bitrix24, or by the stub?)".format(what, wait))
-        if status == "unavailable":
-            raise PlacementError(envelope.get("message") or "BX24 is not available on this page")
-        raise Bx24Error("the bridge answered {} with {!r}".format(what, envelope))
+        return data
 
     # -- commands -----------------------------------------------------------------
 
@@ -318,18 +311,14 @@ class CallCard:
         require_background_worker(await self.placement_info())
         timer = command in commands.TIMER_COMMANDS
         wait = self.timer_grace if timer else self.timeout
-        envelope = json.loads(await self._bridge.call(command, json.dumps(params), int(wait * 1000)))
-        status = envelope.get("status")
-        if status == "no_answer":
+        data = open_envelope(
+            command, await self._bridge.call(command, json.dumps(params), int(wait * 1000)))
+        if data is NO_ANSWER:
             if timer:
                 return None  # the browser's success: no callback at all
             raise CommandTimeoutError(command, self.timeout)
-        if status == "unavailable":
-            raise PlacementError(envelope.get("message") or "BX24 is not available on this page")
-        if status != "answer":
-            raise Bx24Error("the bridge answered {} with {!r}".format(command, envelope))
         try:
-            return commands.check_answer(command, envelope.get("data"))
+            return commands.check_answer(command, data)
         except CommandError as error:
             self._track_error(error)
             raise

@@ -97,19 +97,23 @@ class MalformedPayloadError(Bx24Error):
 
 
 class RestError(Bx24Error):
-    """A REST method answered with an error. ``code`` is Bitrix24's ``error``
-    (``ACCESS_DENIED``, ``ERROR_METHOD_NOT_FOUND``...), ``description`` its
-    ``error_description``, ``raw`` the whole decoded answer."""
+    """A REST call failed. ``code`` is Bitrix24's ``error`` (``ACCESS_DENIED``,
+    ``ERROR_METHOD_NOT_FOUND``, ``QUERY_LIMIT_EXCEEDED``..., ``NETWORK_ERROR`` when nothing
+    answered, None when the answer had no code), ``description`` its ``error_description``,
+    ``status`` the HTTP status (None without an answer), ``raw`` the whole decoded answer."""
 
-    def __init__(self, method, code, description, raw, message=None):
+    def __init__(self, method, code, description, raw, message=None, status=None):
         self.method = method
         self.code = code
         self.description = description
         self.raw = raw
+        self.status = status
         if message is None:
-            message = "{} failed: {}".format(method, code)
+            message = "{} failed: {}".format(method, code or "error without a code")
+            if status is not None:
+                message += " (HTTP {})".format(status)
             if description:
-                message += " ({})".format(description)
+                message += ": {}".format(description)
         super().__init__(message)
 
 

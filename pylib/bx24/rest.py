@@ -1,63 +1,223 @@
-"""Bitrix24 REST from the frame, through ``BX24.callMethod``.
+"""Bitrix24 REST from the frame: calls, pages, batches, and every way a call can fail.
 
-A worker raises and ends its calls with REST (``telephony.externalcall.register`` opens the card,
-``telephony.externalcall.finish`` ends it). BX24 signs each request with the operator's own token,
-so the frame's Python never holds one. Pure logic over the bridge, like :mod:`bx24.callcard`.
+Why not ``BX24.callMethod``: Bitrix24's JS library deletes a ``start`` you pass (page N is
+reachable only through its result object's ``next``), and an HTTP 5xx, a body that is not
+JSON or a network failure never reach its callback: it throws from inside its request handler,
+so a caller can only time out, with no status. The frame therefore sends the request itself
+(``bridge.js``: ``POST <portal>/rest/<method>.json``, the same form-encoded body the library
+sends, signed with ``BX24.getAuth()``'s token, which never reaches Python or a log), and reads
+every answer here:
+
+- an answer with ``result`` is a :class:`RestResult`; ``await result.next()`` is the next page,
+  ``rest.list(method)`` iterates over every item of every page;
+- Bitrix24's error answers raise :class:`~bx24.errors.RestError` with its ``code``,
+  ``description`` and the HTTP ``status``; so do an HTTP 5xx, a body that is not JSON (``code``
+  None) and a network failure (``NETWORK_ERROR``), at once;
+- ``QUERY_LIMIT_EXCEEDED`` (too many requests) is retried after 1, 2, 4 s (``retries``,
+  ``backoff``); ``expired_token`` refreshes the token through the portal (``BX24.refreshAuth``)
+  and retries once, as the library would.
+
+Pure logic over the bridge (:mod:`bx24.browser` in the page, a fake in tests).
 """
 
-import json
+import asyncio
 
-from .errors import PlacementError, RestError, RestTimeoutError
+from . import form
+from .envelope import NO_ANSWER, open_envelope
+from .errors import RestError, RestTimeoutError
+from .log import shorten
+
+MAX_BATCH = 50
+QUERY_LIMIT_EXCEEDED = "QUERY_LIMIT_EXCEEDED"
+EXPIRED_TOKEN = "expired_token"
+NETWORK_ERROR = "NETWORK_ERROR"
 
 
 class RestResult:
-    """One successful answer. ``data`` is Bitrix24's ``result``; for lists, ``total`` is the
-    count of all items and ``more``/``next`` say where the next page starts (pass
-    ``{"start": result.next}`` to the same call)."""
+    """One successful answer: ``data`` is Bitrix24's ``result``; for lists, ``total`` counts
+    every item and ``next_start`` is where the next page starts (None on the last page)."""
 
-    def __init__(self, method, data, total=None, more=False, next=None):
+    def __init__(self, rest, method, params, data, total=None, next_start=None, status=200):
+        self.rest = rest
         self.method = method
+        self.params = params
         self.data = data
         self.total = total
-        self.more = more
-        self.next = next
+        self.next_start = next_start
+        self.status = status
+
+    @property
+    def more(self):
+        return self.next_start is not None
+
+    async def next(self):
+        """The next page (the same call from ``next_start``), or None after the last."""
+        if self.next_start is None:
+            return None
+        params = dict(self.params or {})
+        params["start"] = self.next_start
+        return await self.rest.call(self.method, params)
+
+    def items(self):
+        """The page's items: ``data`` when it is a list, else its one list value (some list
+        methods answer ``{"tasks": [...]}``)."""
+        if isinstance(self.data, list):
+            return self.data
+        if isinstance(self.data, dict):
+            lists = [value for value in self.data.values() if isinstance(value, list)]
+            if len(lists) == 1:
+                return lists[0]
+        raise TypeError("{} answered {}, not a list of items".format(
+            self.method, shorten(self.data, 100)))
 
     def __repr__(self):
-        return "RestResult({!r}, data={!r}, total={!r}, next={!r})".format(
-            self.method, self.data, self.total, self.next)
+        return "RestResult({!r}, data={}, total={!r}, next_start={!r})".format(
+            self.method, shorten(self.data, 100), self.total, self.next_start)
+
+
+class _Items:
+    """``async for item in rest.list(method, params)``: every item of every page."""
+
+    def __init__(self, rest, method, params):
+        self._rest = rest
+        self._method = method
+        self._params = params
+        self._page = None
+        self._items = []
+        self._started = False
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        while not self._items:
+            if not self._started:
+                self._started = True
+                self._page = await self._rest.call(self._method, self._params)
+            elif self._page is not None and self._page.more:
+                self._page = await self._page.next()
+            else:
+                raise StopAsyncIteration
+            self._items = list(self._page.items())
+        return self._items.pop(0)
+
+
+def _number(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class Rest:
-    """REST calls; ``await rest.call("telephony.externalcall.register", {...})``.
+    """REST calls: ``await rest.call("user.current")``. ``timeout``: seconds one request may
+    take; ``retries``/``backoff``: how often and after how long (doubling) a request answered
+    ``QUERY_LIMIT_EXCEEDED`` is sent again; ``sleep``: how to wait (tests pass their own)."""
 
-    Raises :class:`~bx24.errors.RestError` on Bitrix24's error answers and
-    :class:`~bx24.errors.RestTimeoutError` when nothing answers within ``timeout`` seconds.
-    """
-
-    def __init__(self, bridge, timeout=10.0):
+    def __init__(self, bridge, timeout=10.0, retries=3, backoff=1.0, sleep=None):
         self._bridge = bridge
         self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep or asyncio.sleep
 
     async def call(self, method, params=None):
+        """The answer of ``method`` with ``params`` (a dict, sent form-encoded as Bitrix24's
+        library sends it): a :class:`RestResult`, or :class:`~bx24.errors.RestError`."""
         if not isinstance(method, str) or not method:
             raise ValueError("a REST method name is a non-empty str, got {!r}".format(method))
         if params is None:
             params = {}
-        if not isinstance(params, dict):
-            raise TypeError("REST params are a dict, got {}".format(type(params).__name__))
-        envelope = json.loads(await self._bridge.call_method(
-            method, json.dumps(params), int(self.timeout * 1000)))
-        status = envelope.get("status")
-        if status == "no_answer":
-            raise RestTimeoutError(method, self.timeout)
-        if status == "unavailable":
-            raise PlacementError(envelope.get("message") or "BX24 is not available on this page")
-        answer = envelope.get("data")
-        if status != "answer" or not isinstance(answer, dict):
-            raise RestError(method, None, None, envelope,
-                            "{} answered with an unknown shape: {!r}".format(method, envelope))
-        if answer.get("error"):
-            raise RestError(method, answer["error"], answer.get("error_description"), answer)
-        more = bool(answer.get("more"))
-        return RestResult(method, answer.get("result"), answer.get("total"), more,
-                          answer.get("next") if more else None)
+        body = form.encode(params)  # TypeError for anything but a dict, before sending
+        answer = await self._send(method, body)
+        result = answer.get("result")
+        return RestResult(self, method, params, result, _number(answer.get("total")),
+                          _number(answer.get("next")), answer.get("http", 200))
+
+    def list(self, method, params=None):
+        """Every item of a list method, page after page: ``async for lead in rest.list(...)``."""
+        return _Items(self, method, params)
+
+    async def batch(self, calls, halt=False):
+        """Up to 50 calls in one request (``batch``). ``calls``: ``{key: (method, params)}``
+        or a list of such pairs. Returns the same shape with, for each call, its
+        :class:`RestResult` or the :class:`~bx24.errors.RestError` it ended with (not raised).
+        With ``halt``, Bitrix24 stops at the first error (the calls after it are missing)."""
+        keyed = list(calls.items()) if isinstance(calls, dict) else list(enumerate(calls))
+        if not 0 < len(keyed) <= MAX_BATCH:
+            raise ValueError("a batch holds 1 to {} calls, not {}".format(MAX_BATCH, len(keyed)))
+        commands = {}
+        for key, call in keyed:
+            method, params = call if isinstance(call, (list, tuple)) else (call, None)
+            if not isinstance(method, str) or not method:
+                raise ValueError("batch call {!r} has no method name".format(key))
+            commands[str(key)] = method + "?" + form.encode(params or {})
+        answer = await self._send("batch", form.encode({"halt": 1 if halt else 0,
+                                                        "cmd": commands}))
+        inner = answer.get("result") or {}
+
+        def part(name):
+            value = inner.get(name) if isinstance(inner, dict) else None
+            return value if isinstance(value, dict) else {}  # PHP sends [] for "none"
+
+        results, errors, totals, nexts = (part("result"), part("result_error"),
+                                          part("result_total"), part("result_next"))
+        out = {} if isinstance(calls, dict) else [None] * len(keyed)
+        for key, call in keyed:
+            method = call[0] if isinstance(call, (list, tuple)) else call
+            params = (call[1] if isinstance(call, (list, tuple)) and len(call) > 1 else None) or {}
+            name = str(key)
+            if name in errors:
+                error = errors[name] if isinstance(errors[name], dict) else {"error": errors[name]}
+                out[key] = RestError(method, error.get("error"), error.get("error_description"),
+                                     error, status=answer.get("http"))
+            elif name in results:
+                out[key] = RestResult(self, method, params, results[name],
+                                      _number(totals.get(name)), _number(nexts.get(name)),
+                                      answer.get("http", 200))
+            else:
+                out[key] = RestError(method, None, "not run: the batch halted before it", None,
+                                     status=answer.get("http"))
+        return out
+
+    def beacon(self, method, params=None):
+        """Send ``method`` now and forget it: for a page that is closing (its answer would never
+        be read; the browser still delivers the request)."""
+        self._bridge.beacon(method, form.encode(params or {}))
+
+    # -- one request, its retries, its answer ----------------------------------------------
+
+    async def _send(self, method, body):
+        """The JSON answer of one call (its HTTP status under ``"http"``); retries as the module
+        doc says; RestError / RestTimeoutError otherwise."""
+        refreshed = False
+        attempt = 0
+        while True:
+            data = open_envelope(method, await self._bridge.rest(
+                method, body, int(self.timeout * 1000)))
+            if data is NO_ANSWER:
+                raise RestTimeoutError(method, self.timeout)
+            if "network" in data:
+                raise RestError(method, NETWORK_ERROR, data.get("network"), data, status=None)
+            status = data.get("http")
+            answer = data.get("json")
+            if not isinstance(answer, dict):
+                raise RestError(method, None, "the answer is not JSON: {}".format(
+                    shorten(data.get("text") or "", 200)), data, status=status)
+            code = answer.get("error")
+            if code == EXPIRED_TOKEN and not refreshed:
+                refreshed = True
+                if open_envelope("BX24.refreshAuth", await self._bridge.refresh_auth(
+                        int(self.timeout * 1000))) is NO_ANSWER:
+                    raise RestTimeoutError(method, self.timeout)
+                continue
+            if code == QUERY_LIMIT_EXCEEDED and attempt < self.retries:
+                await self._sleep(self.backoff * (2 ** attempt))
+                attempt += 1
+                continue
+            if code or (isinstance(status, int) and status >= 400):
+                raise RestError(method, code, answer.get("error_description"), answer,
+                                status=status)
+            answer["http"] = status
+            return answer
+

@@ -2,46 +2,116 @@
 
 A thin Python handle over the stub's control API (``window.BX24Stub``) in a loaded frame.
 Waiting is always on a condition in the page, never on time.
+
+Waits look at what the frame sent **since the test's last action** on this handle (a raised
+call, a click, a fired event, a softphone action): the commands an action causes come after
+it, and a command sent earlier can never satisfy a later wait. ``mark()`` takes a point to
+wait from explicitly: ``wait_for_command(..., after=mark)``; ``after=0`` looks at everything.
 """
 
 import json
 
 DEFAULT_TIMEOUT_MS = 10_000
 
+# JS: does a recorded entry's params hold `wanted` (scalars compared as text: REST params
+# arrive form-encoded, every value a string; objects compared whole)?
+MATCHES = """function matches(received, wanted) {
+    return Object.entries(wanted).every(([k, v]) => received && k in received && (
+        v !== null && typeof v === "object"
+            ? JSON.stringify(received[k]) === JSON.stringify(v)
+            : String(received[k]) === String(v) && typeof received[k] !== "object"));
+}"""
+
 
 class CommandNotSent(AssertionError):
-    """An expected command did not arrive; the message lists what did."""
+    """An expected command (or REST call) did not come; the message lists what did."""
 
 
-def _matches(entry, command, params):
-    if entry["command"] != command:
-        return False
-    received = entry.get("params") or {}
-    return all(key in received and received[key] == value for key, value in params.items())
+def _matches(received, params):
+    for key, value in params.items():
+        if not isinstance(received, dict) or key not in received:
+            return False
+        got = received[key]
+        if isinstance(value, (dict, list)):
+            if json.dumps(got, sort_keys=True) != json.dumps(value, sort_keys=True):
+                return False
+        elif isinstance(got, (dict, list)) or (
+                got != value and str(got) != (str(value).lower() if isinstance(value, bool)
+                                              else str(value))):
+            return False
+    return True
+
+
+class StandInPhone:
+    """The other side of the app's :class:`bx24.StandInSoftphone` (``card.softphone``): what
+    the caller or the callee does."""
+
+    def __init__(self, card):
+        self._card = card
+
+    def _do(self, action, *args):
+        self._card._acted()
+        self._card._stub("softphone", action, *args)
+
+    def ring(self, phone_number, line_number=None):
+        """A call comes in from ``phone_number``."""
+        self._do("ring", phone_number, *([line_number] if line_number else []))
+
+    def pick_up(self):
+        """The callee answers the outgoing call."""
+        self._do("pickUp")
+
+    def hang_up(self):
+        """The other side hangs up (or gives up while it rings)."""
+        self._do("hangUp")
+
+    def fail(self, status, reason=None):
+        """The call fails with a ``bx24.Status`` code (busy ``"486"``...)."""
+        self._do("fail", str(status), *([reason] if reason else []))
 
 
 class StubCard:
-    """The simulated Bitrix24 call card of a frame loaded with :func:`bx24_testing.frame.open_frame`."""
+    """The simulated Bitrix24 call card of a frame loaded with
+    :func:`bx24_testing.frame.open_frame`."""
 
     def __init__(self, frame):
         self.frame = frame
         self.page = frame.page
+        self.softphone = StandInPhone(self)
+        self._since = {"commands": 0, "rest": 0}
 
     def _stub(self, method, *args):
         return self.frame.evaluate(
             "([method, args]) => BX24Stub[method](...args)", [method, list(args)])
 
+    def mark(self):
+        """A point in what the frame sent, to wait from: ``wait_for_command(..., after=m)``."""
+        return self.frame.evaluate(
+            "({commands: BX24Stub.commands().length, rest: BX24Stub.restCalls().length})")
+
+    def _acted(self):
+        self._since = self.mark()
+
+    def _after(self, after, kind):
+        if after is None:
+            return self._since[kind]
+        return after[kind] if isinstance(after, dict) else int(after)
+
     # -- driving the card -------------------------------------------------------------------
 
     def raise_call(self, ui_state=None, **overrides):
-        """Open a card and fire ``initialized``: realistic defaults, ``overrides`` by payload key
-        (``PHONE_NUMBER="+7..."``; ``None`` removes a key, as Bitrix24 does for unknown numbers)."""
+        """Open a card and fire ``initialized``, as for a call Bitrix24 started (click-to-call
+        makes an outgoing one): realistic defaults, ``overrides`` by payload key
+        (``PHONE_NUMBER="+7..."``; ``None`` removes a key, as Bitrix24 does for unknown numbers).
+        A call of the app's softphone opens its card through REST: ``softphone.ring(...)``."""
+        self._acted()
         options = {"uiState": ui_state} if ui_state else {}
         return self._stub("raiseCall", overrides, options)
 
     def click(self, button, arg=None):
         """Click a card button (``"mute"``, ``"hangup"``, ``"transfer"``...). Refused, with the
         buttons that are shown, when the current state does not show it."""
+        self._acted()
         args = [button] if arg is None else [button, arg]
         try:
             return self._stub("click", *args)
@@ -50,10 +120,13 @@ class StubCard:
 
     def fire(self, event, payload=None):
         """Fire any ``BackgroundCallCard::`` event with any payload, malformed ones included."""
+        self._acted()
         return self._stub("fire", event, payload)
 
     def respond(self, method, response):
-        """Program the answer of a REST method: ``{"result": ...}`` or ``{"error": ..., ...}``."""
+        """Program a REST method's answer: ``{"result": ...}``, ``{"error": ..., ...}``,
+        ``{"status": 503, "error": ...}``, ``{"status": 502, "body": "<html>"}``,
+        ``{"network": True}``, ``{"items": [...]}`` (paged), or a list of them in turn."""
         return self._stub("respond", method, response)
 
     # -- reading what happened ---------------------------------------------------------------
@@ -62,10 +135,18 @@ class StubCard:
         """The card as the stub models it: state, muted, held, title, statusText, timer, closed."""
         return self._stub("card")
 
-    def commands(self, command=None):
-        """Every ``BX24.placement.call`` the frame made (optionally only ``command``), in order."""
-        entries = self._stub("commands")
+    def commands(self, command=None, after=0):
+        """Every ``BX24.placement.call`` the frame made (optionally only ``command``), in
+        order, from ``after`` (a :meth:`mark`, or 0: all)."""
+        entries = self._stub("commands")[self._after(after, "commands"):]
         return [e for e in entries if command is None or e["command"] == command]
+
+    def rest_calls(self, method=None, after=0):
+        """Every REST call the frame made (``{"method", "params", "status", "answer",
+        "batch"}``; params as Bitrix24 receives them: form-encoded, every value a string), of
+        ``method`` if given (any letter case), from ``after``."""
+        entries = self._stub("restCalls")[self._after(after, "rest"):]
+        return [e for e in entries if method is None or e["method"].lower() == method.lower()]
 
     def events(self):
         return self._stub("events")
@@ -73,22 +154,40 @@ class StubCard:
     def bindings(self):
         return self._stub("bindings")
 
-    def wait_for_command(self, command, timeout_ms=DEFAULT_TIMEOUT_MS, **params):
-        """Wait until the frame sends ``command`` with at least ``params``; return its record.
+    def _wait(self, kind, read, name, field, timeout_ms, after, params):
+        start = self._after(after, kind)
+        predicate = MATCHES + """
+            return BX24Stub[read]().slice(start).some(e =>
+                e[field].toLowerCase() === name.toLowerCase() && matches(e.params, params));"""
+        try:
+            self.frame.target.wait_for_function(
+                f"([read, field, name, params, start]) => {{ {predicate} }}",
+                arg=[read, field, name, params, start], timeout=timeout_ms, polling=50)
+        except Exception:
+            sent = [(e[field], e.get("params")) for e in self._stub(read)[start:]]
+            wanted = f"{name}({json.dumps(params)})" if params else name
+            what = "command" if kind == "commands" else "REST call"
+            raise CommandNotSent(
+                f"the frame did not send the {what} {wanted} within {timeout_ms} ms "
+                f"{'since the last action' if after is None else 'after the mark'}; it sent: "
+                f"{json.dumps(sent) if sent else 'nothing'}\n"
+                f"console:\n{self.frame.console_text()}") from None
+        return next(e for e in self._stub(read)[start:]
+                    if e[field].lower() == name.lower() and _matches(e.get("params"), params))
+
+    def wait_for_command(self, command, timeout_ms=DEFAULT_TIMEOUT_MS, after=None, **params):
+        """Wait until the frame sends ``command`` with at least ``params``, since the last
+        action (or ``after``); return its record.
 
         ``card.wait_for_command("CallCardSetMute", muted=True)``
         """
-        predicate = """([command, params]) => BX24Stub.commands().some(e => e.command === command
-            && Object.entries(params).every(([k, v]) =>
-                e.params && JSON.stringify(e.params[k]) === JSON.stringify(v)))"""
-        try:
-            self.frame.target.wait_for_function(predicate, arg=[command, params],
-                                                timeout=timeout_ms, polling=50)
-        except Exception:
-            sent = [(e["command"], e.get("params")) for e in self.commands()]
-            wanted = f"{command}({json.dumps(params)})" if params else command
-            raise CommandNotSent(
-                f"the frame did not send {wanted} within {timeout_ms} ms; it sent: "
-                f"{json.dumps(sent) if sent else 'nothing'}\nconsole:\n{self.frame.console_text()}"
-            ) from None
-        return next(e for e in self.commands() if _matches(e, command, params))
+        return self._wait("commands", "commands", command, "command", timeout_ms, after, params)
+
+    def wait_for_rest(self, method, timeout_ms=DEFAULT_TIMEOUT_MS, after=None, **params):
+        """Wait until the frame calls REST ``method`` with at least ``params`` (compared as
+        Bitrix24 receives them: ``DURATION="42"`` or ``DURATION=42``), since the last action
+        (or ``after``); return its record.
+
+        ``card.wait_for_rest("telephony.externalcall.finish", STATUS_CODE="304")``
+        """
+        return self._wait("rest", "restCalls", method, "method", timeout_ms, after, params)

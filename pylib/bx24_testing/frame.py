@@ -87,6 +87,14 @@ class LoadedFrame:
     def console_text(self):
         return "\n".join(self.console) or "(nothing)"
 
+    PYTHON_ERROR_MARKS = ("Traceback (most recent call last)", "PythonError")
+
+    def python_errors(self):
+        """The console lines that show a Python exception nobody handled (a handler or a hook
+        that raised, main.py failing): the ``bx24_frame`` fixture fails a test that has any."""
+        return [line for line in self.console
+                if any(mark in line for mark in self.PYTHON_ERROR_MARKS)]
+
     def release_bx24(self):
         """Answer the BX24 library request that ``open_frame(..., hold_bx24=True)`` holds back
         (or, if the page has not asked yet, answer it as soon as it does)."""

@@ -12,9 +12,10 @@ Fixtures (on top of pytest-playwright's ``page``/``browser``):
                       blocked, a page of a profile that allows it otherwise)
 ``bx24_stub_config``  override to configure the stub (``{"mode": "desktop"}``, ``auth``, ...)
 ``bx24_frame``        your frame loaded the way Bitrix24 loads it (cross-site, by a POST), Python
-                      ready
+                      ready; a Python exception left unhandled in it fails the test
 ``bx24_card``         the call card: ``raise_call()``, ``click()``, ``fire()``,
-                      ``wait_for_command()``, ``commands()``, ``state()``
+                      ``wait_for_command()``, ``wait_for_rest()``, ``commands()``,
+                      ``rest_calls()``, ``state()``, ``softphone.ring()``...
 
 The project is pytest's rootdir (or ``--bx24-project`` / ini ``bx24_project``): its
 ``bx24.toml`` and app folder, served with the runtime ``bx24 setup`` installed. Chromium:
@@ -93,6 +94,9 @@ class _LaunchArgs:
 
 def pytest_configure(config):
     config.pluginmanager.register(_LaunchArgs(), "bx24-launch-args")
+    config.addinivalue_line(
+        "markers", "bx24_allow_python_errors: a Python exception in the frame (a handler that "
+        "raised) does not fail this test")
 
 
 def project_dir(config) -> Path:
@@ -162,13 +166,20 @@ def bx24_stub_config():
 
 
 @pytest.fixture
-def bx24_frame(bx24_page, bx24_server, bx24_interpreter, bx24_stub_config):
-    """Your frame, loaded as Bitrix24 loads it (cross-site, HTTP POST), its Python ready."""
+def bx24_frame(request, bx24_page, bx24_server, bx24_interpreter, bx24_stub_config):
+    """Your frame, loaded as Bitrix24 loads it (cross-site, HTTP POST), its Python ready. The
+    test fails if the frame asked for anything outside the test server, or if a Python
+    exception went unhandled in it (``@pytest.mark.bx24_allow_python_errors`` to allow)."""
     frame = open_frame(
         bx24_page, frame_url(bx24_server.url, bx24_interpreter), stub_config=bx24_stub_config)
     yield frame
     assert not frame.outside_requests, (
         f"the frame requested URLs outside the test server: {frame.outside_requests}")
+    errors = frame.python_errors()
+    if errors and request.node.get_closest_marker("bx24_allow_python_errors") is None:
+        pytest.fail("a Python exception went unhandled in the frame (mark the test "
+                    "bx24_allow_python_errors if it is expected):\n" + frame.console_text(),
+                    pytrace=False)
 
 
 @pytest.fixture

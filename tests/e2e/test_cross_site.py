@@ -41,7 +41,7 @@ def reports(server):
 
 def drive(frame):
     card = StubCard(frame)
-    card.raise_call(PHONE_NUMBER="+15550001122")
+    card.softphone.ring("+15550001122")
     card.wait_for_command("CallCardSetCardTitle", title="Incoming call +15550001122")
 
 

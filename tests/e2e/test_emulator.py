@@ -23,10 +23,15 @@ def test_emulator_runs_the_sample_app(page, frame_server, interpreter):
     [frame] = [f for f in page.frames if "?emulator" in f.url]
     assert frame.url.startswith(frame_server.url.replace("127.0.0.1", "localhost"))
 
-    page.fill("#raise-form [name=PHONE_NUMBER]", "+15550001122")
-    page.get_by_role("button", name="Raise call").click()
+    page.fill("#softphone-form [name=number]", "+15550001122")
+    page.get_by_role("button", name="Ring").click()  # the softphone rings: the app registers
     expect(page.locator("#card-title")).to_have_text("Incoming call +15550001122")
     expect(page.locator("#card-status")).to_contain_text("Line")
+    rest = page.evaluate("emulator.call('restCalls')")
+    assert [c["method"] for c in rest] == ["user.current", "telephony.externalcall.register"]
+    register = rest[1]
+    # the card Bitrix24 opened carries the CALL_ID the registration returned
+    assert stub_card(page)["call"]["CALL_ID"] == register["answer"]["result"]["CALL_ID"]
 
     page.click("#card-buttons [data-button=answer]")
     expect(page.locator("#card-status")).to_have_text("Talking")
@@ -40,3 +45,25 @@ def test_emulator_runs_the_sample_app(page, frame_server, interpreter):
     page.click("#card-buttons [data-button=hangup]")
     expect(page.locator("#log")).to_contain_text("CallCardClose")
     assert stub_card(page)["closed"] is True
+    expect(page.locator("#log")).to_contain_text("telephony.externalcall.finish")
+    finish = page.evaluate("emulator.call('restCalls')")[-1]
+    assert finish["params"]["STATUS_CODE"] == "200"
+    assert finish["params"]["CALL_ID"] == register["answer"]["result"]["CALL_ID"]
+
+
+@pytest.mark.parametrize("interpreter", ["micropython"])
+def test_emulator_busy_callee_and_a_card_bitrix24_raised(page, frame_server, interpreter):
+    """An outgoing card raised by Bitrix24 (click-to-call): the operator clicks Call, the app
+    dials; the callee is busy and the call is finished as 486."""
+    page.goto(f"{frame_server.url}emulator/?interpreter={interpreter}")
+    expect(page.locator("#frame-status")).to_have_attribute(
+        "data-status", "ready", timeout=90_000)
+    page.select_option("#raise-form [name=CALL_DIRECTION]", "outgoing")
+    page.get_by_role("button", name="Raise call").click()
+    expect(page.locator("#card-buttons [data-button=makeCall]")).to_be_visible()
+    page.click("#card-buttons [data-button=makeCall]")
+    expect(page.locator("#log")).to_contain_text("connectingOutgoing")
+    page.get_by_role("button", name="Busy").click()
+    expect(page.locator("#log")).to_contain_text("telephony.externalcall.finish")
+    finish = page.evaluate("emulator.call('restCalls')")[-1]
+    assert finish["params"]["STATUS_CODE"] == "486"

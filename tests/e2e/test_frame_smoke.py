@@ -21,7 +21,7 @@ def test_frame_boots_and_answers_initialized(page, frame_server, interpreter):
     assert frame.target != page.main_frame  # an iframe of the portal stand-in, cross-site
 
     card = StubCard(frame)
-    card.raise_call(PHONE_NUMBER="+79991234567")
+    card.softphone.ring("+79991234567")
     sent = card.wait_for_command("CallCardSetCardTitle")
     assert "+79991234567" in sent["params"]["title"]
     assert frame.outside_requests == []
@@ -56,8 +56,10 @@ def test_python_waits_for_a_bx24_library_that_arrives_late(page, frame_server, i
     frame.release_bx24()
     frame.wait_ready()
     card = StubCard(frame)
-    card.raise_call(ui_state="connected")
+    card.softphone.ring("+79991234567")
     card.wait_for_command("CallCardSetCardTitle")
+    card.click("answer")
+    card.wait_for_command("CallCardSetUiState", uiState="connected")
     card.click("mute")
     card.wait_for_command("CallCardSetMute", muted=True)
     assert "PythonError" not in frame.console_text()

@@ -447,38 +447,3 @@ def test_placement_info_and_interface(p):
     assert info["name"] == "PAGE_BACKGROUND_WORKER" and info["uri"] == "/crm/deal/"
     interface = p.run("get_interface")["ok"]
     assert len(interface["commands"]) == 9 and len(interface["events"]) == 17
-
-
-# -- the sample app (frame/main.py) --------------------------------------------------------
-
-@pytest.mark.parametrize("interpreter", INTERPRETERS)
-def test_sample_app_mirrors_the_card_to_the_softphone(page, frame_server, interpreter):
-    from bx24_testing.card import StubCard
-    from bx24_testing.frame import frame_url, open_frame
-
-    frame = open_frame(page, frame_url(frame_server.url, interpreter))
-    card = StubCard(frame)
-    card.raise_call(PHONE_NUMBER="+79991234567", LINE_NAME="Sales line")
-    assert card.wait_for_command("CallCardSetCardTitle")["params"]["title"] == "Incoming call +79991234567"
-    card.wait_for_command("CallCardSetStatusText", statusText="Line Sales line")
-
-    card.click("answer")
-    card.wait_for_command("CallCardSetUiState", uiState="connected")
-    card.click("mute", True)
-    card.wait_for_command("CallCardSetMute", muted=True)
-    card.click("hold", True)
-    card.wait_for_command("CallCardSetHold", held=True)
-    card.click("dialpad", "5")
-    card.click("transfer", "17")
-    card.wait_for_command("CallCardSetUiState", uiState="transferring")
-    card.wait_for_command("CallCardSetStatusText", statusText="Transferring to employee #17")
-    card.click("cancelTransfer")
-    frame.target.wait_for_function("BX24Stub.card().state === 'connected'", polling=50)
-    card.click("hangup")
-    card.wait_for_command("CallCardClose")
-    state = card.state()
-    assert (state["muted"], state["held"], state["closed"]) == (True, True, True)
-    softphone = [line.split("] ", 1)[1] for line in frame.console if "[softphone stand-in]" in line]
-    assert softphone == ["answer the call", "microphone muted", "call held", "DTMF 5",
-                         "consult transfer to 17", "cancel the transfer, back to the caller", "hang up"]
-    assert "Traceback" not in frame.console_text()

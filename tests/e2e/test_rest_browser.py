@@ -1,4 +1,5 @@
-"""bx24.rest in the browser, on both interpreters, against the stub's programmed REST answers."""
+"""bx24.rest in the browser, on both interpreters, against the stub's REST server (which answers
+at the HTTP level, the way Bitrix24's does)."""
 
 import json
 
@@ -12,39 +13,81 @@ import json
 import bx24
 from pyscript import document
 
-rest = bx24.rest(timeout=5)
+rest = bx24.rest(timeout=5, backoff=0.05)
 out = {}
-registered = await rest.call("telephony.externalcall.register", {"PHONE_NUMBER": "+7999", "TYPE": 2})
+
+
+async def failure(method, params=None):
+    try:
+        await rest.call(method, params)
+    except bx24.RestTimeoutError as error:
+        return ["timeout", str(error)]
+    except bx24.RestError as error:
+        return [type(error).__name__, error.code, error.status]
+    return "no error"
+
+registered = await rest.call("telephony.externalcall.register",
+                             {"PHONE_NUMBER": "+7999", "TYPE": 2, "USER_ID": 1, "SHOW": False, "X": None})
 out["data"] = registered.data
-leads = await rest.call("crm.lead.list", {"select": ["ID"]})
-out["page"] = [leads.data, leads.total, leads.more, leads.next]
-try:
-    await rest.call("user.current")
-except bx24.RestError as error:
-    out["error"] = [error.method, error.code, error.description]
+ids = []
+async for lead in rest.list("crm.lead.list", {"select": ["ID"]}):
+    ids.append(lead["ID"])
+out["ids"] = [len(ids), ids[0], ids[-1], len(set(ids))]
+first = await rest.call("crm.lead.list", {"select": ["ID"]})
+second = await first.next()
+third = await second.next()
+out["pages"] = [[p.total, p.next_start, p.items()[0]["ID"]] for p in (first, second, third)]
+out["last"] = await third.next()
+out["start"] = (await rest.call("crm.lead.list", {"start": 50})).items()[0]["ID"]
+out["denied"] = await failure("user.current")
+out["503"] = await failure("crm.deal.list")
+out["html"] = await failure("crm.contact.list")
+out["network"] = await failure("crm.company.list")
+out["limited"] = (await rest.call("crm.status.list")).data
+both = await rest.batch([("crm.lead.get", {"ID": 1}), ("crm.lead.get", {"ID": 999})])
+out["batch"] = [both[0].data, both[1].code]
 document.documentElement.dataset.rest = json.dumps(out)
 document.documentElement.dataset.bx24 = "ready"
 """
 
+LEADS = [{"ID": str(n)} for n in range(1, 121)]  # three pages of 50
 STUB_CONFIG = {"restResponses": {
-    "telephony.externalcall.register": {"result": {"CALL_ID": "externalCall.42"}},
-    "crm.lead.list": {"result": [{"ID": "1"}], "total": 120, "next": 50},
-    "user.current": {"error": "ACCESS_DENIED", "error_description": "no user scope"},
+    "crm.lead.list": {"items": LEADS},
+    "user.current": {"error": "ACCESS_DENIED", "error_description": "no user scope", "status": 403},
+    "crm.deal.list": {"status": 503, "error": "INTERNAL_SERVER_ERROR"},
+    "crm.contact.list": {"status": 502, "body": "<html>Bad gateway</html>"},
+    "crm.company.list": {"network": True},
+    "crm.status.list": [{"status": 503, "error": "QUERY_LIMIT_EXCEEDED"}, {"result": ["ok"]}],
+    "crm.lead.get": [{"result": {"ID": "1"}}, {"error": "NOT_FOUND", "error_description": "no lead"}],
 }}
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
-def test_rest_calls_answers_paging_and_errors(page, make_frame, interpreter):
+def test_rest_paging_batch_and_failures(page, make_frame, interpreter):
     server = make_frame(MAIN)
     frame = open_frame(page, frame_url(server.url, interpreter), stub_config=STUB_CONFIG)
     out = json.loads(frame.evaluate("document.documentElement.dataset.rest"))
-    assert out == {
-        "data": {"CALL_ID": "externalCall.42"},
-        "page": [[{"ID": "1"}], 120, True, 50],
-        "error": ["user.current", "ACCESS_DENIED", "no user scope"],
-    }
+    assert out["data"]["CALL_ID"].startswith("externalCall.")
+    assert out["ids"] == [120, "1", "120", 120]  # every lead once, across three pages
+    assert out["pages"] == [[120, 50, "1"], [120, 100, "51"], [120, None, "101"]]
+    assert out["last"] is None
+    assert out["start"] == "51"  # our transport keeps `start` (the real library drops it)
+    assert out["denied"] == ["RestError", "ACCESS_DENIED", 403]
+    # 5xx, non-JSON and network failures: a RestError with the status at once, not a timeout
+    assert out["503"] == ["RestError", "INTERNAL_SERVER_ERROR", 503]
+    assert out["html"] == ["RestError", None, 502]
+    assert out["network"] == ["RestError", "NETWORK_ERROR", None]
+    assert out["limited"] == ["ok"]  # QUERY_LIMIT_EXCEEDED retried
+    assert out["batch"] == [{"ID": "1"}, "NOT_FOUND"]
+
     calls = frame.evaluate("BX24Stub.restCalls()")
-    assert [c["method"] for c in calls] == [
-        "telephony.externalcall.register", "crm.lead.list", "user.current"]
-    assert calls[0]["params"] == {"PHONE_NUMBER": "+7999", "TYPE": 2}
+    register = calls[0]
+    assert register["method"] == "telephony.externalcall.register"
+    # form-encoded as Bitrix24's library sends it: every value a string, false as "false",
+    # None dropped
+    assert register["params"] == {"PHONE_NUMBER": "+7999", "TYPE": "2", "USER_ID": "1", "SHOW": "false"}
+    assert [c["params"].get("start") for c in calls if c["method"] == "crm.lead.list"][:3] == [
+        None, "50", "100"]
+    assert [c["status"] for c in calls if c["method"] == "crm.status.list"] == [503, 200]
+    assert [c["batch"] for c in calls if c["method"] == "crm.lead.get"] == [True, True]
     assert frame.outside_requests == []

@@ -28,7 +28,7 @@ def shared_page(stub_context):
 @pytest.fixture
 def card_page(shared_page):
     """The module's page, reset: no card, empty logs, browser mode."""
-    shared_page.evaluate("BX24Stub.reset(); BX24Stub.configure({mode: 'browser'}); T.clear()")
+    shared_page.evaluate("BX24Stub.reset(); BX24Stub.configure({mode: 'browser', auth: {}}); T.clear()")
     return shared_page
 
 

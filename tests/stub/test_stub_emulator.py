@@ -169,7 +169,7 @@ def test_the_emulator_sees_what_the_frame_did_before_its_load_event(loaded_emula
 
 def test_the_rest_answers_of_the_form_are_there_from_the_start(loaded_emulator):
     _, startup = loaded_emulator
-    assert "telephony.externalcall.register" in startup["rest"]
+    assert "crm.contact.get" in startup["rest"]
 
 
 def test_rest_answers_from_the_form_reach_the_frame(emulator):
@@ -183,7 +183,27 @@ def test_rest_answers_from_the_form_reach_the_frame(emulator):
     emulator.wait_for_function("document.getElementById('log').textContent.includes('REST user.current')")
 
 
-def test_the_default_rest_answers_cover_registering_a_call(emulator):
+def test_the_default_rest_answers_leave_telephony_to_the_built_in_server(emulator):
+    """A programmed register would give every call one CALL_ID; the built-in one gives each
+    its own, and opens its card."""
     emulator.click("#rest-form button[type=submit]")
     programmed = emulator.evaluate("emulator.call('config').then(c => c.restResponses)")
-    assert {"telephony.externalcall.register", "telephony.externalcall.finish"} <= set(programmed)
+    assert not any(method.startswith("telephony.") for method in programmed)
+
+
+def test_the_softphone_panel_drives_the_frames_stand_in(emulator):
+    emulator.evaluate("document.getElementById('frame').contentWindow.eval("
+                      "\"window.got = []; window.bx24StandInSoftphone = {ring: (...a) => got.push(a),"
+                      " pickUp() {}, hangUp: () => got.push(['hangUp']), fail: (s) => got.push([s])}\")")
+    emulator.fill("#softphone-form [name=number]", "+15550001122")
+    emulator.get_by_role("button", name="Ring").click()
+    emulator.get_by_role("button", name="Busy").click()
+    emulator.get_by_role("button", name="Hang up").click()
+    emulator.wait_for_function(
+        "document.getElementById('frame').contentWindow.got.length === 3")
+    assert emulator.evaluate("document.getElementById('frame').contentWindow.got") == [
+        ["+15550001122"], ["486"], ["hangUp"]]
+    emulator.wait_for_function(
+        "document.getElementById('log').textContent.includes('softphone ring')")
+
+

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from stub_helpers import call, events, raise_call, received
+from stub_helpers import CARD_UNDEFINED, call, events, raise_call, received
 
 P = "BackgroundCallCard::"
 SPEC_EVENTS = [
@@ -137,3 +137,29 @@ def test_binding_an_unknown_name_is_accepted_but_never_fires(fresh_page):
     received(fresh_page, P + "holdButtonClick")
     assert fresh_page.evaluate("T.received['muteButtonClick']") is None
     assert [b["accepted"] for b in fresh_page.evaluate("BX24Stub.bindings()")] == [False, True]
+
+
+def test_events_fired_on_a_card_not_the_apps_own_never_arrive(card_page):
+    raise_call(card_page, options={"uiState": "connected", "own": False})
+    assert card_page.evaluate("BX24Stub.fire('muteButtonClick', true)") is None
+    assert events(card_page) == []
+
+
+def test_firing_close_closes_the_card_as_the_click_does(card_page):
+    raise_call(card_page, options={"uiState": "error"})
+    card_page.evaluate("BX24Stub.fire('closeButtonClick')")
+    assert received(card_page, P + "closeButtonClick") == [[]]
+    assert card_page.evaluate("BX24Stub.card().closed") is True
+    assert call(card_page, "CallCardSetMute", {"muted": True}) == CARD_UNDEFINED
+
+
+def test_the_softphone_control_drives_the_pages_stand_in(card_page):
+    with pytest.raises(PlaywrightError, match="no stand-in softphone"):
+        card_page.evaluate("BX24Stub.softphone('ring', '+1555')")
+    card_page.evaluate("window.got = []; window.bx24StandInSoftphone = {"
+                       "ring: (...a) => got.push(['ring', ...a]), pickUp: () => got.push(['pickUp']),"
+                       "hangUp: () => got.push(['hangUp']), fail: (...a) => got.push(['fail', ...a])}")
+    card_page.evaluate("BX24Stub.softphone('ring', '+1555', 'line2'); BX24Stub.softphone('fail', '486')")
+    assert card_page.evaluate("got") == [["ring", "+1555", "line2"], ["fail", "486"]]
+    with pytest.raises(PlaywrightError, match="unknown softphone action"):
+        card_page.evaluate("BX24Stub.softphone('explode')")

@@ -94,4 +94,73 @@ try:
     raise AssertionError("no ValueError")
 except ValueError:
     pass
+
+
+# REST and a whole call, over a bridge that also plays the portal's REST server.
+class Portal(Bridge):
+    def __init__(self):
+        super().__init__()
+        self.rest_log = []
+
+    async def rest(self, method, body, wait_ms):
+        self.rest_log.append((method, body))
+        params = dict(pair.split("=", 1) for pair in body.split("&") if pair)
+        if method == "broken":
+            return json.dumps({"status": "answer", "data": {"http": 503, "text": "<html>busy</html>"}})
+        if method == "crm.lead.list":
+            start = int(params.get("start", "0"))
+            answer = {"result": list(range(start, min(start + 50, 120))), "total": 120}
+            if start + 50 < 120:
+                answer["next"] = start + 50
+        elif method == "batch":
+            answer = {"result": {"result": {"me": {"ID": "7"}}, "result_error": {"bad": {"error": "ERROR_CORE", "error_description": "no"}}}}
+        else:
+            answer = {"result": {"user.current": {"ID": "7"},
+                                 "telephony.externalcall.register": {"CALL_ID": "C-1"},
+                                 "telephony.externalcall.finish": {"ID": "1"}}[method]}
+        return json.dumps({"status": "answer", "data": {"http": 200, "json": answer}})
+
+    def on_page_hide(self, handler):
+        self.page_hide = handler
+
+
+portal = Portal()
+rest = bx24.Rest(portal)
+leads = []
+async for lead in rest.list("crm.lead.list", {"SELECT": ["ID"]}):
+    leads.append(lead)
+assert leads == list(range(120)), leads
+# (MicroPython's dicts keep no order: the params' order in a body may vary, never the params)
+assert [sorted(b.split("&")) for m, b in portal.rest_log] == [
+    ["SELECT[0]=ID"], ["SELECT[0]=ID", "start=50"], ["SELECT[0]=ID", "start=100"]], portal.rest_log
+try:
+    await rest.call("broken")
+    raise AssertionError("no RestError")
+except bx24.RestError as error:
+    assert error.status == 503 and error.code is None, error
+both = await rest.batch({"me": ("user.current", None), "bad": ("x.y", {"A": False})})
+assert both["me"].data == {"ID": "7"} and isinstance(both["bad"], bx24.RestError), both
+
+now = [100.0]
+said = []
+ended = []
+phone_card = bx24.CallCard(portal, log=logs.append)
+phone = bx24.StandInSoftphone(say=said.append)
+calls = bx24.Calls(phone_card, bx24.Telephony(rest), phone, line_number="1", clock=lambda: now[0])
+calls.on("ended")(ended.append)
+calls.start()
+call = phone.ring("+7999")
+await asyncio.sleep(0.01)
+portal.fire("initialized", dict(INITIALIZED, CALL_ID="C-1"))
+await asyncio.sleep(0.01)
+assert calls.current is call and call.call_id == "C-1", call
+portal.fire("answerButtonClick")
+await asyncio.sleep(0.01)
+now[0] += 42
+portal.fire("hangupButtonClick")
+await asyncio.sleep(0.01)
+assert call.state == "ended" and call.status == "200" and call.duration == 42 and ended == [call], call
+finish = [b for m, b in portal.rest_log if m == "telephony.externalcall.finish"]
+assert len(finish) == 1 and "DURATION=42" in finish[0] and "STATUS_CODE=200" in finish[0], finish
+assert said == ["answer the call from +7999", "hang up"], said
 print("MICROPYTHON OK")

@@ -15,14 +15,21 @@
  * window.BX24Stub  the control API for tests and the emulator:
  *   configure({mode: "browser"|"desktop", domain, lang, isAdmin, memberId, placementOptions,
  *              auth: {...token overrides} | false, restResponses: {method: response}})
- *   respond(method, {result, total?, next?} | {error, error_description} | [answers in turn])
+ *   respond(method, answer | [answers in turn]): {result, total?, next?} | {error,
+ *              error_description} (+ status) | {status, body} | {network: true} | {items: [...]}
+ *              (the REST server section says more; telephony and user.current answer unasked)
  *   raiseCall(payloadOverrides, {uiState, transferred, own})   null in overrides removes a key
- *   fire(event, payload)       any event (with or without "BackgroundCallCard::"), any payload
+ *   fire(event, payload)       any event (with or without "BackgroundCallCard::"), any payload;
+ *                              none for a card that is not the app's own (raiseCall own: false)
  *   click(button, arg)         a button the card shows now; throws, listing them, otherwise
- *   card(), buttons(), commands(), events(), bindings(), restCalls(), config(), initialized()
+ *   softphone(action, ...args) the other side of the app's bx24.StandInSoftphone: ring(number,
+ *                              line), pickUp(), hangUp(), fail(status, reason)
+ *   card(), buttons(), commands(), events(), bindings(), restCalls(), config(), initialized(),
+ *   auth() (the token the portal's REST takes now, expired or not)
  *   applications(), closeApplication()   BX24.openApplication calls; close runs their callbacks
  *   advanceClock(ms)           moves the card's timer clock: timer tests need not wait
- *   onChange(fn(kind, entry))  kind: command|event|binding|rest|application|card|config|init|reset
+ *   onChange(fn(kind, entry))  kind: command|event|binding|rest|softphone|application|card|config|
+ *                              init|reset
  *   reset()                    forget card, logs and REST responses; keep bindings and config
  */
 (function () {
@@ -361,8 +368,16 @@
     return entry;
   }
 
+  // Any event with any payload, as Bitrix24 would send it: not for a card of a call this app
+  // did not raise (Bitrix24 keeps those silent), and closeButtonClick closes the card.
   function fire(eventName, payload) {
-    return deliver(fullEventName(eventName), payload, "fire");
+    var full = fullEventName(eventName);
+    if (card && !card.own) return null;
+    if (full === PREFIX + "closeButtonClick" && card && !card.closed) {
+      closeCard();
+      notify("card", snapshotCard());
+    }
+    return deliver(full, payload, "fire");
   }
 
   // ---------------------------------------------------------------- raising a call (spec section 6)
@@ -424,6 +439,11 @@
       closed: false,
     };
     setUiState(state, false);
+    // Bitrix24 knows every call it shows a card for (click-to-call registers it first), so
+    // finish, show and hide accept this CALL_ID.
+    if (call.CALL_ID && !externalCalls[call.CALL_ID]) {
+      externalCalls[call.CALL_ID] = { params: {}, finished: false };
+    }
     notify("card", snapshotCard());
     if (card.own) deliver(PREFIX + "initialized", call, "raiseCall");
     return copy(call);
@@ -488,7 +508,248 @@
     return entry;
   }
 
-  // ---------------------------------------------------------------- REST (callMethod, callBatch)
+  // ---------------------------------------------------------------- REST: the portal's server
+  //
+  // Bitrix24's REST answers POST <domain>/rest/<method>.json with a form-encoded body (auth=
+  // and the params, PHP-style). This is that server, in the page: the frame's own requests
+  // reach it through window.fetch (wrapped below for that URL only), and BX24.callMethod and
+  // callBatch (the library, further below) send it what the real library sends.
+  //
+  // A programmed answer (respond) is one of: {result, total?, next?} (HTTP 200),
+  // {error, error_description} (HTTP 400), either with {status} to choose the HTTP status
+  // (503 QUERY_LIMIT_EXCEEDED, 401 expired_token...), {status, body} (a body that is not JSON:
+  // a proxy's HTML page), {network: true} (no answer at all: a network failure),
+  // {items: [...]} (a list method paged by `start`, 50 items a page, with total and next).
+  // Telephony methods and user.current answer as Bitrix24 does without being programmed.
+
+  var PAGE_SIZE = 50;
+  var externalCalls = {};   // CALL_ID -> {params, finished}
+  var registrations = {};   // dedup key -> CALL_ID (Bitrix24 returns the same within 30 minutes)
+
+  // PHP-style decoding of a form body: a[b][0]=x -> {a: {b: {"0": "x"}}} (every value a string).
+  function decodeForm(body) {
+    var out = {};
+    String(body || "").split("&").forEach(function (pair) {
+      if (!pair) return;
+      var eq = pair.indexOf("=");
+      var name = decodeURIComponent((eq < 0 ? pair : pair.slice(0, eq)).replace(/\+/g, " "));
+      var value = eq < 0 ? "" : decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, " "));
+      var path = name.match(/^[^\[]+|\[[^\]]*\]/g) || [name];
+      var node = out;
+      path.forEach(function (part, index) {
+        var key = part.charAt(0) === "[" ? part.slice(1, -1) : part;
+        if (index === path.length - 1) node[key] = value;
+        else node = node[key] = isObject(node[key]) ? node[key] : {};
+      });
+    });
+    return out;
+  }
+
+  // What the real library sends for params (its prepareData): nested objects and arrays as
+  // name[key], true/false as "true"/"false", null, undefined and {} left out, [] as "name=".
+  function encodeForm(value, prefix) {
+    var parts = [];
+    Object.keys(value || {}).forEach(function (key) {
+      var name = prefix ? prefix + "[" + encodeURIComponent(key) + "]" : encodeURIComponent(key);
+      var item = value[key];
+      if (item === null || item === undefined) return;
+      if (Array.isArray(item) && item.length === 0) parts.push(name + "=");
+      else if (typeof item === "object") {
+        var inner = encodeForm(item, name);
+        if (inner) parts.push(inner);
+      } else parts.push(name + "=" + encodeURIComponent(String(item)));
+    });
+    return parts.join("&");
+  }
+
+  // A JS-side list ([] or {"0": ...}) decoded from a form: its values in order.
+  function listOf(value) {
+    if (Array.isArray(value)) return value;
+    return isObject(value) ? Object.keys(value).map(function (k) { return value[k]; }) : [];
+  }
+
+  function jsonAnswer(status, answer) {
+    return { status: status, text: JSON.stringify(answer) };
+  }
+
+  function coreError(description) {
+    return jsonAnswer(400, { error: "ERROR_CORE", error_description: description });
+  }
+
+  function telephonyRegister(params) {
+    if (!params.USER_ID && !params.USER_PHONE_INNER) return coreError("USER_ID or USER_PHONE_INNER should be set");
+    if (!params.PHONE_NUMBER) return coreError("PHONE_NUMBER should be set");
+    var type = parseInt(params.TYPE, 10);
+    if (!(type >= 1 && type <= 5)) return coreError("Unknown TYPE");
+    var key = [params.PHONE_NUMBER, type, params.USER_ID || params.USER_PHONE_INNER,
+      params.LINE_NUMBER || "", params.EXTERNAL_CALL_ID || ""].join("|");
+    var callId = registrations[key] || "externalCall." + hex32() + "." + Math.floor(Date.now() / 1000);
+    registrations[key] = callId;
+    externalCalls[callId] = externalCalls[callId] || { params: params, finished: false };
+    return jsonAnswer(200, { result: {
+      CALL_ID: callId, CRM_CREATED_LEAD: null, CRM_CREATED_ENTITIES: [],
+      CRM_ENTITY_TYPE: params.CRM_ENTITY_TYPE || "", CRM_ENTITY_ID: params.CRM_ENTITY_ID ? parseInt(params.CRM_ENTITY_ID, 10) : null,
+    } });
+  }
+
+  function telephonyFinish(params) {
+    var call = externalCalls[params.CALL_ID];
+    if (!call) return coreError("Call is not found (call should be registered prior to finishing)");
+    call.finished = true;
+    var duration = parseInt(params.DURATION || "0", 10) || 0;
+    var index = Object.keys(externalCalls).indexOf(params.CALL_ID);
+    return jsonAnswer(200, { result: {
+      ID: String(1000 + index), CALL_ID: params.CALL_ID, CALL_DURATION: duration,
+      CALL_FAILED_CODE: params.STATUS_CODE || (duration > 0 ? "200" : "304"),
+      CRM_ACTIVITY_ID: 5000 + index,
+    } });
+  }
+
+  // Answers without a programmed one: what Bitrix24 answers a softphone worker.
+  var BUILT_IN = {
+    "user.current": function () {
+      return jsonAnswer(200, { result: { ID: "1", NAME: "Operator", LAST_NAME: "Stub", ACTIVE: true } });
+    },
+    "telephony.externalcall.register": telephonyRegister,
+    "telephony.externalcall.finish": telephonyFinish,
+    "telephony.externalcall.show": function (params) {
+      return externalCalls[params.CALL_ID] ? jsonAnswer(200, { result: true }) : coreError("Call is not found");
+    },
+    "telephony.externalcall.hide": function (params) {
+      return externalCalls[params.CALL_ID] ? jsonAnswer(200, { result: true }) : coreError("Call is not found");
+    },
+    "telephony.externalcall.attachrecord": function (params) {
+      return externalCalls[params.CALL_ID] ? jsonAnswer(200, { result: { FILE_ID: 1 } }) : coreError("Call is not found");
+    },
+  };
+
+  function programmedAnswer(answer, params) {
+    if (answer.network) return { network: true };
+    if ("body" in answer) return { status: answer.status || 200, text: String(answer.body) };
+    if (answer.items) {
+      var start = parseInt(params.start || "0", 10) || 0;
+      var page = { result: answer.items.slice(start, start + PAGE_SIZE), total: answer.items.length };
+      if (start + PAGE_SIZE < answer.items.length) page.next = start + PAGE_SIZE;
+      return jsonAnswer(answer.status || 200, page);
+    }
+    var body = copy(answer);
+    delete body.status;
+    return jsonAnswer(answer.status || (answer.error !== undefined ? 400 : 200), body);
+  }
+
+  function serve(method, params, batch) {
+    var name = String(method).toLowerCase();
+    var programmed = restResponses[name];
+    var reply;
+    if (programmed) {
+      reply = programmedAnswer(programmed.answers[Math.min(programmed.served, programmed.answers.length - 1)], params);
+      programmed.served += 1;
+    } else if (BUILT_IN[name]) {
+      reply = BUILT_IN[name](params);
+    } else {
+      reply = jsonAnswer(400, {
+        error: "ERROR_METHOD_NOT_FOUND",
+        error_description: 'BX24 stub: no answer programmed for REST method "' + method +
+          '"; program one with BX24Stub.respond(method, {result: ...})',
+      });
+    }
+    var entry = { method: String(method), params: copy(params), time: now(), batch: batch,
+      status: reply.network ? null : reply.status, answer: reply.network ? { network: true } : parseOr(reply.text) };
+    restLog.push(entry);
+    notify("rest", entry);
+    afterRest(method, params, reply);
+    return reply;
+  }
+
+  function parseOr(text) {
+    try { return JSON.parse(text); } catch (error) { return { body: String(text).slice(0, 300) }; }
+  }
+
+  // One HTTP request to the REST server: the token checked, `batch` run call by call.
+  function restRequest(method, body) {
+    var params = decodeForm(body);
+    var token = params.auth;
+    delete params.auth;
+    if (auth === false || token !== auth.access_token) {
+      return jsonAnswer(401, { error: "invalid_token", error_description: "Unable to authenticate" });
+    }
+    if (!(auth.expires_in > Date.now())) {
+      return jsonAnswer(401, { error: "expired_token", error_description: "The access token provided has expired." });
+    }
+    if (String(method).toLowerCase() !== "batch") return serve(method, params, false);
+    var out = { result: {}, result_error: {}, result_total: {}, result_next: {}, result_time: {} };
+    var commands = params.cmd || {};
+    var keys = Object.keys(commands);
+    if (keys.length > 50) return jsonAnswer(400, { error: "ERROR_BATCH_LENGTH_EXCEEDED", error_description: "Max batch length exceeded" });
+    for (var i = 0; i < keys.length; i++) {
+      var command = String(commands[keys[i]]);
+      var q = command.indexOf("?");
+      var reply = serve(q < 0 ? command : command.slice(0, q), decodeForm(q < 0 ? "" : command.slice(q + 1)), true);
+      var answer = reply.network ? { error: "NETWORK_ERROR" } : parseOr(reply.text);
+      if (answer.error !== undefined) {
+        out.result_error[keys[i]] = { error: answer.error, error_description: answer.error_description || "" };
+        if (params.halt === "1" || params.halt === "true") break;
+      } else {
+        out.result[keys[i]] = answer.result;
+        if (answer.total !== undefined) out.result_total[keys[i]] = answer.total;
+        if (answer.next !== undefined) out.result_next[keys[i]] = answer.next;
+      }
+    }
+    return jsonAnswer(200, { result: out, time: { start: Date.now() / 1000 } });
+  }
+
+  // After a successful register with SHOW (the default), Bitrix24 opens the operator's card
+  // for it and fires initialized with its CALL_ID; hide closes it.
+  function afterRest(method, params, reply) {
+    var name = String(method).toLowerCase();
+    var answer = reply.network ? null : parseOr(reply.text);
+    if (!answer || answer.error !== undefined || reply.status >= 300) return;
+    if (name === "telephony.externalcall.register" && !/^(0|false|N)$/.test(String(params.SHOW))) {
+      var type = parseInt(params.TYPE, 10);
+      later(function () {
+        raiseCall({
+          CALL_ID: answer.result.CALL_ID, PHONE_NUMBER: params.PHONE_NUMBER,
+          LINE_NUMBER: params.LINE_NUMBER || "", LINE_NAME: "",
+          CALL_DIRECTION: type === 1 ? "outgoing" : type === 4 ? "callback" : "incoming",
+          CALL_STATE: "idle", CRM_ENTITY_TYPE: answer.result.CRM_ENTITY_TYPE || "",
+          CRM_ENTITY_ID: answer.result.CRM_ENTITY_ID || 0, CRM_ACTIVITY_ID: null, CRM_BINDINGS: [],
+        }, {});
+      });
+    }
+    if (name === "telephony.externalcall.hide" && card && card.call.CALL_ID === params.CALL_ID) {
+      closeCard();
+      notify("card", snapshotCard());
+    }
+  }
+
+  function handle(method, body) {
+    return restRequest(method, body);
+  }
+
+  // The frame's own requests (the bx24 bridge uses fetch): only <domain>/rest/... is answered
+  // here, anything else goes to the real fetch.
+  var realFetch = window.fetch ? window.fetch.bind(window) : null;
+  window.fetch = function (input, init) {
+    var url = String(input && input.url || input);
+    var match = url.match(/^https?:\/\/([^\/]+)\/rest\/(.+)\.json(\?|$)/);
+    if (!match || match[1] !== config.domain) return realFetch(input, init);
+    var body = init && init.body !== undefined ? String(init.body) : "";
+    return new Promise(function (resolve, reject) {
+      later(function () {
+        var reply = handle(decodeURIComponent(match[2]), body);
+        if (reply.network) reject(new TypeError("Failed to fetch"));
+        else resolve(new Response(reply.text, { status: reply.status, headers: { "Content-Type": "application/json; charset=utf-8" } }));
+      });
+    });
+  };
+
+  // ---------------------------------------------------------------- REST: BX24.callMethod, callBatch
+  //
+  // What the real library does (docs/bitrix24.md, "REST through the real library"): it deletes
+  // a truthy `start` from your params (page N only through result.next), form-encodes the rest,
+  // refreshes an expired token and retries by itself, calls back with a result object for HTTP
+  // 2xx and 4xx JSON answers, and for an HTTP 5xx, a body that is not JSON or a network failure
+  // never calls back: it throws "Query error!" from its request handler.
 
   function AjaxError(status, ex) { this.status = status; this.ex = ex; }
   AjaxError.prototype.getError = function () { return this.ex; };
@@ -501,7 +762,7 @@
   // The library's ajaxResult: same fields and methods as the real one.
   function AjaxResult(answer, query, status) {
     this.answer = answer;
-    this.query = copy(query);
+    this.query = query;
     this.status = status;
     if (this.answer.next !== undefined) this.answer.next = parseInt(this.answer.next, 10);
     if (this.answer.error !== undefined) {
@@ -516,82 +777,90 @@
   AjaxResult.prototype.time = function () { return this.answer.time; };
   AjaxResult.prototype.next = function (callback) {
     if (!this.more()) return false;
-    var params = Object.assign({}, this.query.data || {}, { start: this.answer.next });
-    callMethod(this.query.method, params, isFunction(callback) ? callback : this.query.callback);
+    var query = Object.assign({}, this.query, { start: this.answer.next });
+    if (isFunction(callback)) query.callback = callback;
+    libraryRequest(query);
   };
 
-  // A programmed response: an answer as Bitrix24's REST sends it ({result, total?, next?} or
-  // {error, error_description}), or a list of them given out in turn (the last one repeats).
+  // A programmed response: an answer as Bitrix24's REST sends it, or a list given out in turn
+  // (the last one repeats). See the REST server above for the forms an answer may take.
   function respond(method, response) {
     if (typeof method !== "string" || !method) fail("respond() needs a REST method name");
     var answers = Array.isArray(response) ? response : [response];
     answers.forEach(function (answer) {
-      if (!isObject(answer) || (!("result" in answer) && !("error" in answer))) {
-        fail('response for "' + method + '" must be {result: ...} or {error: ..., error_description: ...}, got ' +
-          JSON.stringify(answer));
+      if (!isObject(answer) || !("result" in answer || "error" in answer || "body" in answer ||
+          "network" in answer || "items" in answer)) {
+        fail('response for "' + method + '" must be {result: ...}, {error: ..., error_description: ...}, ' +
+          "{status, body}, {network: true} or {items: [...]}, got " + JSON.stringify(answer));
       }
     });
     restResponses[method.toLowerCase()] = { answers: copy(answers), served: 0 };
   }
 
-  function answerFor(method, params, batch) {
-    var programmed = restResponses[String(method).toLowerCase()];
-    var answer;
-    if (!programmed) {
-      answer = {
-        error: "BX24_STUB_NOT_PROGRAMMED",
-        error_description: 'BX24 stub: no response programmed for REST method "' + method +
-          '"; program one with BX24Stub.respond(method, {result: ...})',
-      };
-    } else {
-      answer = programmed.answers[Math.min(programmed.served, programmed.answers.length - 1)];
-      programmed.served += 1;
-    }
-    var entry = { method: String(method), params: copy(params), time: now(), batch: batch, answer: copy(answer) };
-    restLog.push(entry);
-    notify("rest", entry);
-    return copy(answer);
-  }
-
-  function statusOf(answer) { return answer.error !== undefined ? 400 : 200; }
-
   function whenInitialized(fn) { if (initialized) later(fn); else initQueue.push(fn); }
 
-  function callMethod(method, params, callback) {
-    var sent = overTheWire(params);
+  // query: {method, data, start, callback}: one request as the library sends it.
+  function libraryRequest(query) {
     whenInitialized(function () {
-      var answer = answerFor(method, sent, false);
-      if (isFunction(callback)) {
-        callback.call(window, new AjaxResult(answer, { method: method, data: sent, callback: callback }, statusOf(answer)));
+      if (auth !== false && !(auth.expires_in > Date.now())) {
+        return BX24.refreshAuth(function () { libraryRequest(query); });
+      }
+      var body = "auth=" + encodeURIComponent(auth ? auth.access_token : "") +
+        (query.start !== undefined ? "&start=" + parseInt(query.start, 10) : "");
+      var params = encodeForm(query.data);
+      if (params) body += "&" + params;
+      var reply = handle(query.method, body);
+      var answer = reply.network ? null : (function () { try { return JSON.parse(reply.text); } catch (e) { return null; } })();
+      var success = answer !== null && reply.status >= 200 && reply.status < 500;
+      if (!success) {
+        later(function () { throw "Query error!"; });  // uncaught, as the library's own
+        return;
+      }
+      if (answer.error === "expired_token") {
+        return BX24.refreshAuth(function () { libraryRequest(query); });
+      }
+      if (isFunction(query.callback)) {
+        query.callback.call(window, new AjaxResult(answer, query, reply.status));
       }
     });
+  }
+
+  function callMethod(method, params, callback) {
+    var data = overTheWire(params);
+    if (isObject(data) && data.start) delete data.start;  // page N only through result.next
+    libraryRequest({ method: method, data: data, callback: callback });
   }
 
   function callBatch(calls, callback, haltOnError) {
     var list = Array.isArray(calls);
     var keys = Object.keys(calls || {});
-    var commands = keys.map(function (key) {
+    var commands = {};
+    keys.forEach(function (key) {
       var call = calls[key];
-      if (Array.isArray(call)) return { key: key, method: call[0], params: overTheWire(call[1]) };
-      if (call && call.method) return { key: key, method: call.method, params: overTheWire(call.params) };
-      return null;
-    }).filter(Boolean);
-    if (commands.length === 0) return;
-    whenInitialized(function () {
-      var results = list ? [] : {};
-      for (var i = 0; i < commands.length; i++) {
-        var command = commands[i];
-        var answer = answerFor(command.method, command.params, true);
-        var failed = answer.error !== undefined;
-        results[command.key] = new AjaxResult({
-          result: failed ? {} : answer.result,
-          error: failed ? { error: answer.error, error_description: answer.error_description } : undefined,
-          total: answer.total,
-          next: answer.next,
-        }, { method: command.method, data: command.params, callback: callback }, 200);
-        if (failed && haltOnError) break;
-      }
-      if (isFunction(callback)) callback.call(window, results);
+      var method = Array.isArray(call) ? call[0] : call && call.method;
+      var params = Array.isArray(call) ? call[1] : call && call.params;
+      if (method) commands[key] = method + "?" + encodeForm(overTheWire(params));
+    });
+    if (Object.keys(commands).length === 0) return;
+    libraryRequest({
+      method: "batch", data: { halt: haltOnError ? 1 : 0, cmd: commands },
+      callback: function (result) {
+        if (!isFunction(callback)) return;
+        var data = result.data() || {};
+        var out = list ? [] : {};
+        Object.keys(commands).forEach(function (key) {
+          var errors = data.result_error || {};
+          var results = data.result || {};
+          if (!(key in results) && !(key in errors)) return;
+          out[key] = new AjaxResult({
+            result: key in results ? results[key] : {},
+            error: errors[key],
+            total: (data.result_total || {})[key],
+            next: (data.result_next || {})[key],
+          }, { method: commands[key].split("?")[0], data: decodeForm(commands[key].split("?")[1]), callback: callback }, result.status);
+        });
+        callback.call(window, out);
+      },
     });
   }
 
@@ -703,6 +972,18 @@
     click: click,
     card: snapshotCard,
     buttons: buttonsShown,
+    // The other side of the app's stand-in softphone (bx24.StandInSoftphone, which the page
+    // exposes as window.bx24StandInSoftphone): ring(number, line), pickUp(), hangUp(),
+    // fail(status, reason).
+    softphone: function (action) {
+      var phone = window.bx24StandInSoftphone;
+      if (!phone) fail("the frame has no stand-in softphone (bx24.calls(bx24.StandInSoftphone()))");
+      if (["ring", "pickUp", "hangUp", "fail"].indexOf(action) < 0 || !isFunction(phone[action])) {
+        fail('unknown softphone action "' + action + '"; actions: ring, pickUp, hangUp, fail');
+      }
+      phone[action].apply(null, Array.prototype.slice.call(arguments, 1));
+      notify("softphone", { action: action, args: Array.prototype.slice.call(arguments, 1) });
+    },
     advanceClock: function (ms) {
       if (typeof ms !== "number" || !(ms >= 0)) fail("advanceClock takes milliseconds >= 0");
       clockOffsetMs += ms;
@@ -712,6 +993,7 @@
     events: function () { return copy(eventLog) || []; },
     bindings: function () { return bindingLog.map(publicBinding); },
     restCalls: function () { return copy(restLog) || []; },
+    auth: function () { return copy(auth); },
     applications: function () { return copy(applicationLog) || []; },
     closeApplication: closeApplication,
     initialized: function () { return initialized; },
@@ -729,6 +1011,8 @@
       eventLog = [];
       restLog = [];
       restResponses = {};
+      externalCalls = {};
+      registrations = {};
       applicationLog = [];
       openApplications = [];
       notify("reset", null);

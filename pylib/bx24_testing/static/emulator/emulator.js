@@ -87,6 +87,7 @@
     else if (kind === "rest") {
       logLine("rest", "REST " + entry.method + " " + json(entry.params), "→ " + json(entry.answer), entry.time);
     }
+    else if (kind === "softphone") logLine("softphone", "☎ softphone " + entry.action + " " + json(entry.args), "the other side");
     else if (kind === "init") logLine("info", "BX24.init: the frame's init callbacks run", "");
   }
 
@@ -270,6 +271,22 @@
       .then(function () { notice(""); }, function (error) { notice(error.message); });
   }
 
+  // The other side of the app's stand-in softphone.
+  function softphone(event) {
+    event.preventDefault();
+    var button = event.submitter || event.target;
+    var action = button.dataset.action;
+    if (!action) return;
+    var form = $("softphone-form").elements;
+    var args = [];
+    if (action === "ring") {
+      args.push(form.number.value);
+      if (form.line.value) args.push(form.line.value);
+    } else if (action === "fail") args.push(button.dataset.status);
+    call.apply(null, ["softphone", action].concat(args))
+      .then(function () { notice(""); }, function (error) { notice(error.message); });
+  }
+
   function fireEvent(event) {
     event.preventDefault();
     var form = event.target.elements;
@@ -359,6 +376,10 @@
       click("addComment", event.target.elements.text.value);
     });
     $("raise-form").addEventListener("submit", raiseCall);
+    $("softphone-form").addEventListener("submit", softphone);
+    $("softphone-form").addEventListener("click", function (event) {
+      if (event.target.type === "button" && event.target.dataset.action) softphone(event);
+    });
     $("fire-form").addEventListener("submit", fireEvent);
     $("rest-form").addEventListener("submit", applyRestResponses);
     $("clear-log").addEventListener("click", function () { $("log").textContent = ""; });

@@ -1,0 +1,50 @@
+"""Unit tests of frame/main.py in CPython, no browser: each takes milliseconds.
+
+``FakePortal`` plays Bitrix24 (a card that answers commands and fires the events a test clicks,
+REST answered as Bitrix24 answers a softphone worker, a clock the test moves); ``load_app`` runs
+main.py over it and returns main.py's globals.
+"""
+
+from pathlib import Path
+
+from bx24_testing.fake import FakePortal, run
+
+MAIN = Path(__file__).resolve().parents[1] / "frame" / "main.py"
+
+
+def run_app(scenario):
+    """Run ``scenario(portal, app)`` over a fresh portal and a fresh run of main.py
+    (``bx24_testing.fake.run``: ``asyncio.run`` that also works beside Playwright's tests)."""
+    async def main():
+        portal = FakePortal()
+        app = await portal.load_app(MAIN)
+        await scenario(portal, app)
+    run(main())
+
+
+def test_an_answered_call_is_finished_with_its_duration():
+    async def scenario(portal, app):
+        app["softphone"].ring("+15550001122")
+        await portal.settle()
+        assert ("CallCardSetCardTitle", {"title": "Incoming call +15550001122"}) in portal.commands
+        portal.click("answer")
+        await portal.settle()
+        portal.advance(42)
+        portal.click("hangup")
+        await portal.settle()
+        [finish] = portal.rest_calls("telephony.externalcall.finish")
+        assert finish["params"]["STATUS_CODE"] == "200"
+        assert finish["params"]["DURATION"] == "42"
+    run_app(scenario)
+
+
+def test_the_crm_client_known_before_the_card_is_shown_is_not_overwritten():
+    async def scenario(portal, app):
+        portal.card_before_answer = False  # the card opens after the registration's answer
+        app["softphone"].ring("+15550001122")
+        portal.fire("entityChanged", {"PHONE_NUMBER": "+15550001122",
+                                      "CRM_ENTITY_TYPE": "CONTACT", "CRM_ENTITY_ID": 7})
+        await portal.settle()
+        texts = [p["statusText"] for c, p in portal.commands if c == "CallCardSetStatusText"]
+        assert texts == ["CRM CONTACT #7"]
+    run_app(scenario)

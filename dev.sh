@@ -54,10 +54,14 @@ apt_install() {  # apt_install PACKAGE...: true when Debian's packages got insta
 
 nginx_found() { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }
 
-setup_nginx() {  # the exported frame is tested behind Debian's nginx
-  nginx_found && return
-  log "installing Debian's nginx (tests serve the export with it)"
-  apt_install nginx-light || apt_install nginx || { log "cannot install nginx (no apt-get?)"; exit 1; }
+BROTLI_MODULE=/usr/lib/nginx/modules/ngx_http_brotli_static_module.so
+
+setup_nginx() {  # the exported frame is tested behind Debian's nginx, with brotli_static
+  nginx_found && [ -f "$BROTLI_MODULE" ] && return
+  log "installing Debian's nginx and its brotli_static module (tests serve the export with it)"
+  apt_install nginx-light libnginx-mod-http-brotli-static \
+    || apt_install nginx libnginx-mod-http-brotli-static \
+    || { log "cannot install nginx (no apt-get?)"; exit 1; }
 }
 
 setup_bench_tools() {  # wrk and nginx for the server benchmarks, from Debian

@@ -16,6 +16,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
+
 from bx24_testing.browser import launch_args
 from bx24_testing.frame import READY_SIGNAL, post_like_bitrix24
 
@@ -28,7 +30,8 @@ new MutationObserver(() => {
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-bx24"]});
 """
 
-# Raise a connected call, wait for the app's reaction to `initialized`, then fire
+# Ring the app's stand-in softphone (its call is registered and its card shown) and answer
+# (the naive row has no softphone: a connected card is raised for it), then fire
 # muteButtonClick n times, each after the previous CallCardSetMute was recorded.
 MEASURE_LATENCY = """
 async (n) => {
@@ -41,8 +44,16 @@ async (n) => {
   });
   const next = (command) => new Promise((resolve) => { waiting = {command, resolve}; });
   const title = next("CallCardSetCardTitle");
-  stub.raiseCall({}, {uiState: "connected"});
-  await title;
+  if (window.bx24StandInSoftphone) {
+    stub.softphone("ring", "+15550001122");
+    await title;
+    const connected = next("CallCardSetUiState");
+    stub.click("answer");
+    await connected;
+  } else {  // the naive row's app: a card Bitrix24 raised, connected
+    stub.raiseCall({}, {uiState: "connected"});
+    await title;
+  }
   const samples = [];
   for (let i = 0; i < n; i++) {
     const recorded = next("CallCardSetMute");
@@ -125,7 +136,7 @@ def _attempt(row, page, log):
     the run goes on (the table shows the count)."""
     try:
         return _load(page, row)
-    except RuntimeError as error:
+    except (RuntimeError, PlaywrightError) as error:  # a crashed renderer counts as failed
         row.failures.append(str(error))
         log(f"  {row.name}: load failed: {str(error)[:500]}")
         return None
@@ -199,9 +210,9 @@ if __name__ == "__main__":  # one frame only: python bench/frames_bench.py URL [
 
     import servers
 
-    with tempfile.TemporaryDirectory() as tmp, servers.bx24_stub_host(tmp) as port, \
+    with tempfile.TemporaryDirectory() as tmp, servers.bx24_stub_host(tmp) as stub, \
             sync_playwright() as p:
         row = Row("frame", sys.argv[1])
         measure(p, [row], int(sys.argv[2]) if len(sys.argv) > 2 else 3, warmups=2, events=5,
-                browser_args=servers.stub_browser_args(port))
+                browser_args=servers.stub_browser_args(stub))
         print(json.dumps(summary([row]), indent=2))

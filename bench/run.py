@@ -2,11 +2,13 @@
 """Benchmarks of the frame and its server; prints a Markdown table (docs/performance.md).
 
     python bench/run.py [--quick] [--loads N] [--warmups N] [--events N] [--seconds S]
-                        [--connections N...] [--no-levers] [--skip-frames] [--skip-server]
-                        [--json FILE]
+                        [--connections N...] [--no-levers] [--network-loads N]
+                        [--networks none office remote] [--skip-network] [--skip-frames]
+                        [--skip-server] [--json FILE]
 
 Every figure is a median over the run's samples, with a ratio against a baseline measured in
-the same run: the plain-JS frame for the frame rows, nginx for the server rows.
+the same run: the plain-JS frame for the frame rows, nginx for the server rows. The network
+rows (network_bench.py) load the frame as a portal does, over emulated links.
 """
 
 import argparse
@@ -20,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import frames_bench  # noqa: E402
 import load_bench  # noqa: E402
+import network_bench  # noqa: E402
 import servers  # noqa: E402
 
 ROOT = servers.ROOT
@@ -89,7 +92,7 @@ def bench_frames(args, tmp):
     with servers.bx24_serve(tmp) as ours, \
             servers.static_serve(Path(tmp, "js"), ROOT / "bench" / "frames" / "js") as js, \
             servers.bx24_serve(Path(tmp, "ns"), no_snapshot) as plain, \
-            servers.http_server(tmp) as static, servers.bx24_stub_host(tmp) as stub_port:
+            servers.http_server(tmp) as static, servers.bx24_stub_host(tmp) as stub:
         rows = [
             frames_bench.Row("js", js),
             frames_bench.Row("pyscript-naive", static + "naive/", post=False),
@@ -107,9 +110,63 @@ def bench_frames(args, tmp):
             ]
         with sync_playwright() as p:
             frames_bench.measure(p, rows, args.loads, args.warmups, args.events,
-                                 browser_args=servers.stub_browser_args(stub_port),
+                                 browser_args=servers.stub_browser_args(stub),
                                  log=lambda m: print(m, file=sys.stderr))
     return frames_bench.summary(rows)
+
+
+def network_table(result, loads):
+    lines = [
+        f"Network: the frame cross-site in a portal-like page (third-party storage allowed), "
+        f"over HTTPS from `bx24 serve`, the link emulated on the frame's own process; medians "
+        f"of {loads} page views, cold (new profile) / warm (the next page view). `load`: the "
+        "iframe's load event after the form POST (Bitrix24's 5-second rule); ready: Python up "
+        "and the app attached.",
+        "",
+        "| frame | network | iframe load cold / warm | ready cold / warm | network requests cold / warm "
+        "| revalidations warm | bytes cold / warm |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in result.items():
+        cold, warm = r["cold"], r["warm"]
+        failed = f" ({r['failed_loads']} failed)" if r["failed_loads"] else ""
+        lines.append(
+            f"| `{r['frame']}`{failed} | {r['network']} "
+            f"| {fmt_ms(cold['load_ms'])} / {fmt_ms(warm['load_ms'])} "
+            f"| {fmt_ms(cold['ready_ms'])} / {fmt_ms(warm['ready_ms'])} "
+            f"| {fmt_n(cold['requests'])} / {fmt_n(warm['requests'])} "
+            f"| {fmt_n(warm['revalidations'])} "
+            f"| {fmt_bytes(cold['bytes'])} / {fmt_bytes(warm['bytes'])} |")
+    return "\n".join(lines)
+
+
+def fmt_n(value):
+    return "–" if value is None else f"{value:.0f}"
+
+
+def fmt_bytes(value):
+    if value is None:
+        return "–"
+    return f"{value / 1e6:.2f} MB" if value >= 1e5 else f"{value / 1e3:.1f} kB"
+
+
+def bench_network(args, tmp):
+    from playwright.sync_api import sync_playwright
+
+    tls = servers.Certificate(tmp)
+    portal = servers.embeddable_by_portal()
+    with servers.bx24_serve(Path(tmp, "net"), extra=portal, tls=tls) as ours, \
+            servers.static_serve(Path(tmp, "net-js"), ROOT / "bench" / "frames" / "js",
+                                 extra=portal, tls=tls) as js, \
+            servers.bx24_stub_host(tmp) as stub:
+        urls = {"js": js, "pyodide": ours, "micropython": ours + "?interpreter=micropython"}
+        rows = [network_bench.Row(frame, url, network)
+                for network in args.networks for frame, url in urls.items()]
+        with sync_playwright() as p:
+            network_bench.measure(p, rows, args.network_loads, warmups=2,
+                                  browser_args=servers.stub_browser_args(stub),
+                                  log=lambda m: print(m, file=sys.stderr))
+    return network_bench.summary(rows)
 
 
 def bench_server(args, tmp):
@@ -145,6 +202,11 @@ def main(argv=None):
     parser.add_argument("--connections", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--no-levers", action="store_true",
                         help="skip the rows that take one speed-up away")
+    parser.add_argument("--network-loads", type=int, default=9,
+                        help="page views per network row, cold and warm (default 9)")
+    parser.add_argument("--networks", nargs="+", default=list(network_bench.NETWORKS),
+                        choices=list(network_bench.NETWORKS))
+    parser.add_argument("--skip-network", action="store_true")
     parser.add_argument("--skip-frames", action="store_true")
     parser.add_argument("--skip-server", action="store_true")
     parser.add_argument("--json", help="also write the raw results to this file")
@@ -156,6 +218,9 @@ def main(argv=None):
     started = time.monotonic()
     out = {}
     with tempfile.TemporaryDirectory(prefix="bx24-bench-") as tmp:
+        if not args.skip_network:
+            print(f"network: {args.network_loads} page views per row...", file=sys.stderr)
+            out["network"] = bench_network(args, tmp)
         if not args.skip_frames:
             print(f"frames: {args.loads} loads per row...", file=sys.stderr)
             out["frames"] = bench_frames(args, tmp)
@@ -165,6 +230,8 @@ def main(argv=None):
     print(f"## Benchmarks ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"`python bench/run.py{' --quick' if args.quick else ''}`, "
           f"{time.monotonic() - started:.0f} s)\n")
+    if "network" in out:
+        print(network_table(out["network"], args.network_loads) + "\n")
     if "frames" in out:
         print(frame_table(out["frames"], args.loads, args.warmups, args.events) + "\n")
     if out.get("server"):

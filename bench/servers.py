@@ -39,10 +39,13 @@ def free_port():
 
 def wait_listening(url, proc, what, timeout=30.0):
     """Poll until ``url`` answers (any HTTP status) or ``proc`` died: a socket readiness check."""
+    import ssl
+
+    unverified = ssl._create_unverified_context()  # the bench's own self-signed certificate
     deadline = time.monotonic() + timeout
     while True:
         try:
-            urllib.request.urlopen(url, timeout=2).read()
+            urllib.request.urlopen(url, timeout=2, context=unverified).read()
             return
         except urllib.error.HTTPError:
             return
@@ -69,28 +72,37 @@ def process(args, url, what, cwd=ROOT):
             proc.wait()
 
 
+def _over(tls, args, port):
+    """A bx24 server's arguments and origin: HTTPS with ``tls`` (a :class:`Certificate`)."""
+    if tls is None:
+        return args, f"http://127.0.0.1:{port}"
+    return args + ["--cert", str(tls.cert), "--key", str(tls.key)], f"https://127.0.0.1:{port}"
+
+
 @contextlib.contextmanager
-def bx24_serve(tmp, project=ROOT, extra=()):
+def bx24_serve(tmp, project=ROOT, extra=(), tls=None):
     """``bx24 serve`` for ``project`` (default: this repo's app), with ``extra`` options
-    (``--workers 2``)."""
+    (``--workers 2``); over HTTPS with ``tls`` (a :class:`Certificate`)."""
     port = free_port()
     Path(tmp).mkdir(parents=True, exist_ok=True)
     args = [*BX24, "serve", "--project", str(project), "--port", str(port), "--access-log", "off",
             "--error-log", str(Path(tmp, "placement-errors.jsonl")), *extra]
-    with process(args, f"http://127.0.0.1:{port}/healthz", "bx24 serve") as _:
-        yield f"http://127.0.0.1:{port}/"
+    args, origin = _over(tls, args, port)
+    with process(args, f"{origin}/healthz", "bx24 serve") as _:
+        yield f"{origin}/"
 
 
 @contextlib.contextmanager
-def static_serve(tmp, folder):
+def static_serve(tmp, folder, extra=(), tls=None):
     """A plain folder (the JS baseline frame) served by bx24's server: bench/static_site.py."""
     port = free_port()
     Path(tmp).mkdir(parents=True, exist_ok=True)
     args = [sys.executable, str(ROOT / "bench" / "static_site.py"), str(folder),
             "--port", str(port), "--access-log", "off",
-            "--error-log", str(Path(tmp, "placement-errors.jsonl"))]
-    with process(args, f"http://127.0.0.1:{port}/healthz", "static_site.py") as _:
-        yield f"http://127.0.0.1:{port}/"
+            "--error-log", str(Path(tmp, "placement-errors.jsonl")), *extra]
+    args, origin = _over(tls, args, port)
+    with process(args, f"{origin}/healthz", "static_site.py") as _:
+        yield f"{origin}/"
 
 
 def exported(tmp):
@@ -186,14 +198,31 @@ def nginx(tmp):
 STUB_HOST = "api.bitrix24.com"
 
 
+class Certificate:
+    """A self-signed certificate for the bench's HTTPS servers (``api.bitrix24.com``,
+    ``127.0.0.1``, ``localhost``) and its key's SPKI hash, which Chromium is told to trust."""
+
+    def __init__(self, tmp):
+        self.cert, self.key = Path(tmp, "bench-cert.pem"), Path(tmp, "bench-key.pem")
+        if not self.cert.exists():
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                 "-subj", f"/CN={STUB_HOST}", "-addext",
+                 f"subjectAltName=DNS:{STUB_HOST},DNS:localhost,IP:127.0.0.1",
+                 "-keyout", str(self.key), "-out", str(self.cert)],
+                check=True, capture_output=True)
+        self.spki = _spki_sha256(self.cert)
+
+
 @contextlib.contextmanager
 def bx24_stub_host(tmp):
     """Serve the BX24 stub at ``https://api.bitrix24.com/api/v1/`` on a loopback port.
 
     Why not Playwright's request routing, as the tests do: routing disables Chromium's HTTP
     cache, and warm loads are about that cache. Chromium is pointed here instead with
-    ``--host-resolver-rules`` (see :func:`stub_browser_args`); the certificate is self-signed.
-    The stub is cacheable for an hour, like a CDN script, for every row alike.
+    ``--host-resolver-rules`` (see :func:`stub_browser_args`); the certificate is the bench's
+    own (:class:`Certificate`). The stub is cacheable for an hour, like a CDN script, for every
+    row alike.
     """
     import http.server
     import ssl
@@ -201,10 +230,7 @@ def bx24_stub_host(tmp):
 
     from bx24_testing.stub import stub_script
 
-    cert, key = Path(tmp, "stub-cert.pem"), Path(tmp, "stub-key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", f"/CN={STUB_HOST}", "-addext", f"subjectAltName=DNS:{STUB_HOST}",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    tls = Certificate(tmp)
     body = stub_script().encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -223,18 +249,45 @@ def bx24_stub_host(tmp):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context.load_cert_chain(tls.cert, tls.key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server.server_address[1]
+        yield StubHost(server.server_address[1], tls.spki)
     finally:
         server.shutdown()
         server.server_close()
 
 
-def stub_browser_args(port):
-    """Chromium flags that send api.bitrix24.com to the stub host on ``port``, and only it."""
-    return [f"--host-resolver-rules=MAP {STUB_HOST} 127.0.0.1:{port}",
-            "--ignore-certificate-errors"]
+class StubHost:
+    def __init__(self, port, spki):
+        self.port, self.spki = port, spki
+
+
+def _spki_sha256(cert):
+    """base64(sha256(SubjectPublicKeyInfo)) of a PEM certificate: what Chromium's
+    --ignore-certificate-errors-spki-list takes."""
+    import base64
+    import hashlib
+
+    public = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-pubkey"],
+                            check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=public,
+                         check=True, capture_output=True).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def embeddable_by_portal():
+    """``bx24 serve`` options that let the kit's portal stand-in embed the frame."""
+    from bx24_server.config import DEFAULT_FRAME_ANCESTORS
+    from bx24_testing.portal import ANCESTORS
+    return ["--frame-ancestors", f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}"]
+
+
+def stub_browser_args(host):
+    """Chromium flags that send api.bitrix24.com to the stub host, and trust its certificate
+    by its key alone. Not --ignore-certificate-errors: Chromium does not cache a response that
+    had a certificate error, so the stub would never be warm."""
+    return [f"--host-resolver-rules=MAP {STUB_HOST} 127.0.0.1:{host.port}",
+            f"--ignore-certificate-errors-spki-list={host.spki}"]

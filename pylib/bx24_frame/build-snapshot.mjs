@@ -5,7 +5,8 @@
 // every page load; doing it once here and shipping the memory image turns seconds of boot into
 // a restore (the frame's pyodide-snapshot.mjs restores it).
 //
-// The spec: {pyodide: path of pyodide.mjs, home: the interpreter's working folder, files:
+// The spec: {pyodide: path of pyodide.mjs, stdlib: the stdlib zip the page will load with the
+// image (bx24_frame/snapshot.py, stored_stdlib), home: the interpreter's working folder, files:
 // [[local path, path under home]], imports: [module names], out: folder}. The files are written
 // where PyScript will write them in the page, the modules are imported, then every module
 // loaded from those files is dropped again: the image keeps the stdlib modules they use, never
@@ -22,7 +23,7 @@
 import { createHash } from "node:crypto";
 import nodeCrypto from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 function deterministic() {
@@ -47,7 +48,7 @@ async function main() {
   deterministic();
   const { loadPyodide, version } = await import(pathToFileURL(spec.pyodide).href);
   const py = await loadPyodide({
-    _makeSnapshot: true, env: { PYTHONHASHSEED: "0", HOME: spec.home },
+    _makeSnapshot: true, env: { PYTHONHASHSEED: "0", HOME: spec.home }, stdLibURL: spec.stdlib,
     stdout: console.log, stderr: console.error,
   });
   for (const [local, target] of spec.files) {
@@ -88,8 +89,8 @@ _forget_own_modules()
   mkdirSync(spec.out, { recursive: true });
   for (const old of readdirSync(spec.out)) if (old.endsWith(".snapshot")) rmSync(join(spec.out, old));
   writeFileSync(join(spec.out, file), image);
-  const manifest = { pyodide: version, snapshot: file, imports: names, bytes: image.length,
-    modules: kept };
+  const manifest = { pyodide: version, snapshot: file, stdlib: basename(spec.stdlib),
+    imports: names, bytes: image.length, modules: kept };
   writeFileSync(join(spec.out, "manifest.json.tmp"), JSON.stringify(manifest, null, 2) + "\n");
   renameSync(join(spec.out, "manifest.json.tmp"), join(spec.out, "manifest.json"));
   console.log(`Pyodide ${version} snapshot prepared for ${names.join(", ")}: ` +

@@ -70,11 +70,38 @@ def cmd_setup(args, p) -> int:
     done = precompress(site.mounts, cache_root())
     made = [size for _, size, encoded in done if encoded]
     _say(f"{len(made)} runtime files are served gzipped")
+    brotli = compress_brotli(site.mounts, cache_root())
+    if brotli is not None:
+        _say(f"{brotli} large files are served with brotli too (to browsers on HTTPS)")
     try:
         settings.check_app()
     except SettingsError as error:
         _say(f"warning: {error}")
     return 0
+
+
+def compress_brotli(mounts, cache: Path) -> int | None:
+    """Brotli copies of the large runtime files that have none yet (brotli.mjs says why Node);
+    how many pay, or None when there was nothing to make."""
+    import json
+    import subprocess
+
+    from bx24_server.compression import brotli_jobs, brotli_made
+
+    from .runtime import node_command
+
+    jobs = brotli_jobs(mounts, cache)
+    if not jobs:
+        return None
+    _say(f"compressing {len(jobs)} large files with brotli (once; about a minute)")
+    jobs[0][1].parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [node_command(), str(Path(__file__).with_name("brotli.mjs"))],
+        input=json.dumps([[str(source), str(copy)] for source, copy in jobs]),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise RuntimeMissing(f"brotli.mjs failed: {done.stderr.strip()[-2000:]}")
+    return brotli_made(jobs, dict(json.loads(done.stdout)))
 
 
 # -- serve ------------------------------------------------------------------------------------
@@ -137,7 +164,8 @@ def cmd_export(args, p) -> int:
     try:
         options = NginxOptions(root=Path(args.root) if args.root else out / WEB_ROOT,
                                listen=args.listen, server_name=args.server_name, cert=args.cert,
-                               key=args.key, upstream=args.upstream, logs=args.logs)
+                               key=args.key, upstream=args.upstream, logs=args.logs,
+                               brotli=args.brotli)
         config = Config(frame_ancestors=args.frame_ancestors or site.settings.frame_ancestors)
         manifest = export(site, out, options, config)
     except (ValueError, ExportError) as error:
@@ -195,6 +223,9 @@ def parser() -> argparse.ArgumentParser:
                         help="nginx's log folder (default %(default)s)")
     export.add_argument("--frame-ancestors", metavar="SOURCES",
                         help="CSP frame-ancestors (default: bx24.toml's, else Bitrix24's cloud)")
+    export.add_argument("--brotli", action="store_true",
+                        help="nginx has ngx_brotli's static module (Debian: "
+                             "libnginx-mod-http-brotli-static): send the .br copies")
     export.set_defaults(run=cmd_export, parser=export)
     return p
 

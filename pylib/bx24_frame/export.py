@@ -5,7 +5,8 @@
     OUT/
       www/                  the web root: index.html (the page) and every file of the layout
                             under its content-hashed or versioned URL, with a .gz beside each
-                            file that compresses
+                            file that compresses, and a .br beside the large runtime files
+                            (the copies `bx24 setup` made)
       nginx.conf            the server block for it (bx24_frame.nginx)
       bx24-export.json      what was exported: every file's sha256
 
@@ -56,11 +57,17 @@ def _prepare(out: Path) -> None:
 
 
 def _write(path: Path, data: bytes, digests: dict, root: Path, encoded: bytes | None = None,
-           ) -> None:
-    """``data`` at ``path`` and, when it pays, its gzip beside it (``encoded``: made already)."""
+           brotli: Path | None = None) -> None:
+    """``data`` at ``path`` and, when it pays, its gzip beside it (``encoded``: made already),
+    and the set-up's ``brotli`` copy."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     digests[path.relative_to(root).as_posix()] = hashlib.sha256(data).hexdigest()
+    if brotli is not None:
+        copy = path.with_name(path.name + ".br")
+        shutil.copyfile(brotli, copy)
+        digests[copy.relative_to(root).as_posix()] = hashlib.sha256(
+            copy.read_bytes()).hexdigest()
     if worth_compressing(path, len(data)):
         if encoded is None:
             encoded = gzip_bytes(data)
@@ -89,11 +96,13 @@ def export(site: FrameSite, out: Path, options: NginxOptions | None = None,
     for mount in layout_mounts:
         for rel, path in mount.files():
             data = Path(path).read_bytes()
-            encoded = None
+            encoded = brotli = None
             if mount.persist and worth_compressing(path, len(data)):
                 real = os.path.realpath(path)
-                encoded = compressed.load_or_make(real, FileVersion(os.stat(real)), persist=True)
-            _write(www / mount.prefix / rel, data, digests, out, encoded)
+                version = FileVersion(os.stat(real))
+                encoded = compressed.load_or_make(real, version, persist=True)
+                brotli = compressed.brotli_copy(real, version)
+            _write(www / mount.prefix / rel, data, digests, out, encoded, brotli)
     options = options or NginxOptions(root=www)
     config = config or Config(frame_ancestors=site.settings.frame_ancestors)
     _write(out / "nginx.conf", render(options, config).encode(), digests, out)

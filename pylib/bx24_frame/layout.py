@@ -7,6 +7,7 @@
 | ``boot/<name>.<hash>.<ext>``               | this package's ``page/`` (boot loader)    | immutable |
 | ``bx24/<name>.<hash>.<ext>``               | the installed ``bx24`` library            | immutable |
 | ``app/<path>.<hash>.<ext>``                | the project's app folder                  | immutable |
+| ``modules/<hash>.json``                    | every module of bx24 and the app, one file| immutable |
 | ``runtime/npm/<package>@<version>/<path>`` | the pinned npm packages                   | immutable |
 | ``runtime/pypi/<wheel>``                   | the pinned wheels                         | immutable |
 | ``runtime/snapshot/<hash>.snapshot``       | the Pyodide memory snapshot               | immutable |
@@ -26,6 +27,7 @@ from .runtime import served
 BOOT = "boot/"
 LIBRARY = "bx24/"
 APP = "app/"
+MODULES = "modules/"
 NPM = "runtime/npm/"
 WHEELS = "runtime/pypi/"
 SNAPSHOT = "runtime/snapshot/"
@@ -46,6 +48,7 @@ def mounts(site) -> list[Mount]:
                 for name, version in runtime.pins.packages.items()}
     return tables + [
         Packages(NPM, packages, IMMUTABLE, persist=True),
+        Table(MODULES, lambda: site.build().tables[MODULES], IMMUTABLE),
         Table(WHEELS, lambda: site.build().tables[WHEELS], IMMUTABLE, persist=True),
         Table(SNAPSHOT, lambda: site.build().tables[SNAPSHOT], IMMUTABLE, persist=True),
     ]

@@ -29,6 +29,10 @@ BOOT_FILES = ("boot.js", "memory-indexeddb.js", "micropython-heap.mjs", "pyodide
 REPORT_URL = "frame-report"  # bx24_server's endpoint for the frames' reports
 BX24_LIBRARY_URL = "https://api.bitrix24.com/api/v1/"
 MAX_APP_FILES = 1000
+# PyScript plugins a hidden worker frame never uses (an editor, a game canvas, a terminal, the
+# warnings about old tags): each is one more request after PyScript's core, on the way to
+# Python. Excluded by name in both interpreters' configs ("!<name>", PyScript's syntax).
+UNUSED_PLUGINS = ("deprecations-manager", "donkey", "py-editor", "py-game", "py-terminal")
 DIGEST_CHARS = 16
 
 
@@ -92,6 +96,34 @@ class Source:
         self.target = target
 
 
+def _is_module(source: Source) -> bool:
+    """A Python module of bx24 or of the app (main.py aside: PyScript runs it)."""
+    return (source.prefix in (layout.LIBRARY, layout.APP) and source.target is not None
+            and source.rel.endswith(".py"))
+
+
+def _bundle(modules: list[Source], folder: Path) -> Path:
+    """Every module in one JSON file (``{path in the interpreter: source}``), kept in the cache
+    under the hash of its content. Why one file: a browser opens at most 6 connections to a
+    server speaking HTTP/1.1, and a dozen small modules queued behind them cost round trips on
+    a slow link (docs/performance.md); boot.js writes them into the interpreter's files."""
+    texts = {}
+    for source in modules:
+        try:
+            texts[source.target] = source.file.read_text("utf-8")
+        except UnicodeDecodeError:
+            raise SettingsError(f"{source.file} is not UTF-8 text: a Python module must be")
+    data = json.dumps(texts, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    digest = hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]
+    path = folder / f"{digest}.json"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{digest}.{os.getpid()}.{threading.get_ident()}"
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    return path
+
+
 def _escape_json(data) -> str:
     """JSON safe inside ``<script>``: no ``</script>`` or ``<!--`` can end it early."""
     return (json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
@@ -108,42 +140,54 @@ class Build:
         self.snapshot = snapshot
         self.core_chunks = core_chunks
         manifest = snapshot.manifest()
-        self.tables: dict[str, dict[str, Path]] = {prefix: {} for prefix in
-                                                   layout.HASHED + (layout.WHEELS, layout.SNAPSHOT)}
+        self.tables: dict[str, dict[str, Path]] = {
+            prefix: {} for prefix in layout.HASHED + (layout.MODULES, layout.WHEELS,
+                                                       layout.SNAPSHOT)}
         self.urls: dict[tuple[str, str], str] = {}
+        modules = [s for s in sources if _is_module(s)]
+        bundle = _bundle(modules, site.runtime.cache / "modules")
+        self.tables[layout.MODULES][bundle.name] = bundle
+        self.modules_url = layout.MODULES + bundle.name
         for source, stamp in zip(sources, stamps):
+            if _is_module(source):
+                continue  # in the bundle
             if source.prefix in layout.HASHED:
                 name = hashed_name(source.rel, site.digests(source.file, stamp))
             else:
                 name = source.rel
             self.tables[source.prefix][name] = source.file
             self.urls[(source.prefix, source.rel)] = source.prefix + name
-        snapshot_url = None
-        if manifest is not None:
-            self.tables[layout.SNAPSHOT][manifest["snapshot"]] = self.snapshot.dir / manifest["snapshot"]
+        snapshot_url = stdlib_url = None
+        if manifest is not None:  # the image, and the stdlib zip it was made with
+            for name in (manifest["snapshot"], manifest["stdlib"]):
+                self.tables[layout.SNAPSHOT][name] = self.snapshot.dir / name
             snapshot_url = layout.SNAPSHOT + manifest["snapshot"]
+            stdlib_url = layout.SNAPSHOT + manifest["stdlib"]
         self.snapshot_manifest = manifest
-        self.boot = self._boot_config(site, sources, snapshot_url)
+        self.boot = self._boot_config(site, sources, snapshot_url, stdlib_url)
         self._template = site.template()
         self._pages: dict[str, bytes] = {}
 
-    def _boot_config(self, site, sources, snapshot_url) -> dict:
+    def _boot_config(self, site, sources, snapshot_url, stdlib_url) -> dict:
         pins = site.runtime.pins
         url = self.urls.__getitem__
         npm = {name: (lambda path, name=name: layout.npm_url(name, pins.version(name), path))
                for name in (PYSCRIPT, PYODIDE, MICROPYTHON)}
         common = {url((s.prefix, s.rel)): "./" + s.target for s in sources
-                  if s.target is not None and s.prefix != layout.WHEELS}
+                  if s.target is not None and s.prefix != layout.WHEELS and not _is_module(s)}
         wheels = {url((s.prefix, s.rel)): "./*" for s in sources if s.prefix == layout.WHEELS}
         loader = url((layout.BOOT, "pyodide-snapshot.mjs"))
         pyodide = npm[PYODIDE]
         micropython = npm[MICROPYTHON]
-        fetches = [pyodide("pyodide.asm.wasm"), pyodide("python_stdlib.zip")]
+        plugins = ["!" + name for name in UNUSED_PLUGINS]
         if snapshot_url:
-            fetches.append(snapshot_url)
+            fetches = [pyodide("pyodide.asm.wasm"), stdlib_url, snapshot_url]
+        else:
+            fetches = [pyodide("pyodide.asm.wasm"), pyodide("python_stdlib.zip")]
         return {
             "interpreter": site.settings.interpreter,
             "main": url((layout.APP, ENTRY)),
+            "pythonModules": self.modules_url,
             "memoryIndexedDB": url((layout.BOOT, "memory-indexeddb.js")),
             "report": REPORT_URL,
             "watchdogMs": int(site.settings.watchdog_seconds * 1000),
@@ -151,16 +195,18 @@ class Build:
             "interpreters": {
                 "pyodide": {
                     "type": "py",
-                    "config": {"interpreter": loader, "files": {**wheels, **common}},
+                    "config": {"interpreter": loader, "files": {**wheels, **common},
+                               "plugins": plugins},
                     "modules": [loader, pyodide("pyodide.mjs"), pyodide("pyodide.asm.mjs")],
                     "fetches": fetches,
                     "pyodide": pyodide("pyodide.mjs"),
                     "snapshot": snapshot_url,
+                    "stdlib": stdlib_url,
                 },
                 "micropython": {
                     "type": "mpy",
                     "config": {"interpreter": url((layout.BOOT, "micropython-heap.mjs")),
-                               "files": common},
+                               "files": common, "plugins": plugins},
                     "modules": [url((layout.BOOT, "micropython-heap.mjs")),
                                 micropython("micropython.mjs")],
                     "fetches": [micropython("micropython.wasm")],
@@ -176,8 +222,9 @@ class Build:
         page = self._pages.get(bx24_library)
         if page is None:
             core = self.boot["pyscript"]
+            # PyScript's core, and the check of IndexedDB that boot.js makes before importing it
             preloads = [core] + [core.rsplit("/", 1)[0] + "/" + chunk
-                                 for chunk in self.core_chunks]
+                                 for chunk in self.core_chunks] + [self.boot["memoryIndexedDB"]]
             text = (self._template
                     .replace("{{BOOT_CONFIG}}", _escape_json(self.boot))
                     .replace("{{BOOT_JS}}", self.urls[(layout.BOOT, "boot.js")])

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import tempfile
+import zipfile
 from pathlib import Path
 
 from .runtime import PYODIDE, Runtime, RuntimeMissing, node_command
@@ -66,8 +68,9 @@ class Snapshot:
             manifest = json.loads((self.dir / "manifest.json").read_text("utf-8"))
         except (OSError, ValueError):
             return None
-        if not (self.dir / manifest.get("snapshot", "")).is_file():
-            return None
+        for name in (manifest.get("snapshot", ""), manifest.get("stdlib", "")):
+            if not (self.dir / name).is_file():
+                return None
         return manifest
 
     @property
@@ -81,8 +84,11 @@ class Snapshot:
             return False
         node = node_command()
         self.runtime.require()
+        stdlib = stored_stdlib(self.runtime.package_dir(PYODIDE) / "python_stdlib.zip",
+                               self.dir)
         spec = {
             "pyodide": str(self.runtime.package_dir(PYODIDE) / "pyodide.mjs"),
+            "stdlib": str(stdlib),
             "home": HOME,
             "files": [[str(path), target] for path, target in self.library],
             "imports": self.imports,
@@ -100,3 +106,31 @@ class Snapshot:
         if done.returncode != 0:
             raise RuntimeMissing(f"building the Pyodide snapshot failed:\n{done.stdout.strip()}")
         return True
+
+
+def stored_stdlib(source: Path, folder: Path) -> Path:
+    """Pyodide's stdlib zip with its members stored instead of deflated, as
+    ``<folder>/stdlib.<sha256 prefix>.zip`` (deterministic: the same members, order and dates).
+
+    Why: deflated file by file, the zip barely compresses again (2.55 MB, gzip or brotli); the
+    same sources stored compress as one text, 2.5 MB → 1.6 MB with the set-up's brotli: about
+    0.4 s less on a 20 Mbit/s first load. The interpreter keeps it in memory: 9.7 MB instead of
+    2.5 MB. The image is built with this very zip (zipimport keeps the members' offsets in it),
+    and the page restores the image with it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".stdlib.{os.getpid()}.zip"
+    with zipfile.ZipFile(source) as original, \
+            zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as stored:
+        for member in original.infolist():
+            copy = zipfile.ZipInfo(member.filename, member.date_time)
+            copy.external_attr = member.external_attr
+            copy.compress_type = zipfile.ZIP_STORED
+            stored.writestr(copy, original.read(member))
+    with open(temporary, "rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()[:16]
+    path = folder / f"stdlib.{digest}.zip"
+    for old in folder.glob("stdlib.*.zip"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    os.replace(temporary, path)
+    return path

@@ -8,8 +8,11 @@ Copies live in a bounded in-memory LRU; those of the large pinned files (the mou
 A copy that does not save at least 10% (a deflated .whl, Pyodide's stdlib zip) is not used:
 the identity bytes are served instead.
 
-Only gzip (stdlib): brotli at quality 11 is ~23% smaller on pyodide.asm.wasm but takes ~35 s
-per file and a compiled dependency; at the qualities usable on demand it saves ~10%.
+gzip is made here, on demand (stdlib). Brotli at quality 11 is a quarter to a third smaller on
+the largest files (pyodide.asm.wasm, the Pyodide snapshot) but takes tens of seconds per file:
+it is made once, by the set-up (``bx24_frame/brotli.mjs``: Node's zlib, no compiled Python
+dependency), for the large files of the ``persist`` mounts, and only read here
+(:meth:`EncodedCache.brotli_copy`). Browsers ask for it over HTTPS only.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from pathlib import Path
 from .mediatypes import media_type
 
 GZIP = "gzip"
+BROTLI = "br"
+BROTLI_MIN_SIZE = 32 * 1024  # smaller files: brotli's gain over gzip is a few hundred bytes
 MIN_SIZE = 1024  # smaller files gain too little to be worth a second variant
 WORTH_RATIO = 0.9  # keep a copy only when it is at most this fraction of the original
 _NOT_WORTH = b""  # memory marker: compressed once, did not pay
@@ -74,6 +79,7 @@ class EncodedCache:
 
     def __init__(self, cache_dir: Path | None, memory_bytes: int):
         self.cache_dir = Path(cache_dir) / GZIP if cache_dir is not None else None
+        self.brotli_dir = Path(cache_dir) / BROTLI if cache_dir is not None else None
         self.memory_bytes = memory_bytes
         self._memory: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._memory_used = 0
@@ -127,8 +133,18 @@ class EncodedCache:
         return encoded if _pays(len(data), encoded) else _NOT_WORTH
 
     def _disk_path(self, path: str | Path, version: FileVersion) -> Path:
-        path_hash = hashlib.blake2b(str(path).encode(), digest_size=10).hexdigest()
-        return self.cache_dir / f"{path_hash}-{version.tag}.gz"
+        return self.cache_dir / _copy_name(path, version, "gz")
+
+    def brotli_copy(self, path: str | Path, version: FileVersion) -> Path | None:
+        """The set-up's brotli copy of this version of ``path``, when there is one that pays
+        (an empty file marks a copy that did not)."""
+        if self.brotli_dir is None:
+            return None
+        copy = self.brotli_dir / _copy_name(path, version, "br")
+        try:
+            return copy if copy.stat().st_size > 0 else None
+        except OSError:
+            return None
 
     def _disk_store(self, disk: Path, encoded: bytes) -> None:
         """Write atomically, and drop the copies of older versions of the same file."""
@@ -166,12 +182,13 @@ class EncodedCache:
             self._memory_used -= len(old)
 
 
-def precompress(mounts, cache_dir: Path, workers: int = 2) -> list[tuple[Path, int, int | None]]:
-    """Warm the disk cache for the files of the ``persist`` mounts (the set-up calls this once).
+def _copy_name(path: str | Path, version: FileVersion, suffix: str) -> str:
+    path_hash = hashlib.blake2b(str(path).encode(), digest_size=10).hexdigest()
+    return f"{path_hash}-{version.tag}.{suffix}"
 
-    Returns ``(path, size, compressed size or None when it does not pay)`` per file compressed.
-    """
-    cache = EncodedCache(cache_dir, memory_bytes=0)
+
+def _persisted_files(mounts, min_size: int):
+    """(real path, version) of the compressible files of the ``persist`` mounts."""
     jobs = {}
     for mount in mounts:
         if not mount.persist:
@@ -179,8 +196,50 @@ def precompress(mounts, cache_dir: Path, workers: int = 2) -> list[tuple[Path, i
         for _, path in mount.files():
             real = Path(os.path.realpath(path))
             st = real.stat()
-            if worth_compressing(real, st.st_size):
+            if st.st_size >= min_size and worth_compressing(real, st.st_size):
                 jobs[real] = FileVersion(st)
+    return sorted(jobs.items())
+
+
+def brotli_jobs(mounts, cache_dir: Path) -> list[tuple[Path, Path]]:
+    """(file, where its brotli copy goes) for the large files of the ``persist`` mounts that
+    have no copy yet: what the set-up hands to ``bx24_frame/brotli.mjs``."""
+    folder = Path(cache_dir) / BROTLI
+    jobs = []
+    for real, version in _persisted_files(mounts, BROTLI_MIN_SIZE):
+        copy = folder / _copy_name(real, version, "br")
+        if not copy.exists():
+            jobs.append((real, copy))
+    return jobs
+
+
+def brotli_made(jobs: list[tuple[Path, Path]], made: dict) -> int:
+    """After the set-up made the copies of ``jobs`` (``made``: {copy: its size}): a copy that
+    does not pay is emptied (a marker, so it is not made again), the copies of older versions
+    of the same files are removed. Returns how many copies pay."""
+    paying = 0
+    for source, copy in jobs:
+        size = made.get(str(copy))
+        if size is None:
+            continue
+        if size > Path(source).stat().st_size * WORTH_RATIO:
+            copy.write_bytes(b"")
+        else:
+            paying += 1
+        prefix = copy.name.split("-", 1)[0] + "-"
+        for old in copy.parent.glob(prefix + "*.br"):
+            if old != copy:
+                old.unlink(missing_ok=True)
+    return paying
+
+
+def precompress(mounts, cache_dir: Path, workers: int = 2) -> list[tuple[Path, int, int | None]]:
+    """Warm the disk cache for the files of the ``persist`` mounts (the set-up calls this once).
+
+    Returns ``(path, size, compressed size or None when it does not pay)`` per file compressed.
+    """
+    cache = EncodedCache(cache_dir, memory_bytes=0)
+    jobs = dict(_persisted_files(mounts, MIN_SIZE))
 
     def one(job):
         real, version = job

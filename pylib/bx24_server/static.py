@@ -15,7 +15,8 @@ from email.utils import formatdate, parsedate_to_datetime
 
 from .asgi import HttpError, header
 from .compression import (
-    GZIP, WORTH_RATIO, EncodedCache, FileVersion, accepts_encoding, gzip_bytes, worth_compressing,
+    BROTLI, GZIP, WORTH_RATIO, EncodedCache, FileVersion, accepts_encoding, gzip_bytes,
+    worth_compressing,
 )
 from .mediatypes import media_type
 
@@ -50,12 +51,13 @@ def _file_tag(path: str) -> str:
 class _Description:
     """What the headers say about one version of one file, worked out once per version."""
 
-    __slots__ = ("etag", "etag_gz", "last_modified", "content_type", "negotiable")
+    __slots__ = ("etag", "etag_gz", "etag_br", "last_modified", "content_type", "negotiable")
 
     def __init__(self, path: str, version: FileVersion, tag: str):
         mtype = media_type(path)
         self.etag = f'"{tag}"'
         self.etag_gz = f'"{tag}-gz"'
+        self.etag_br = f'"{tag}-br"'
         self.last_modified = formatdate(version.mtime, usegmt=True).encode()
         self.content_type = mtype.content_type.encode()
         self.negotiable = worth_compressing(path, version.size)
@@ -124,12 +126,24 @@ class FileSender:
         with file:
             version = FileVersion(os.fstat(file.fileno()))
             about = await self._describe(path, version)
-            encoded = None
-            if about.negotiable and accepts_encoding(header(headers, b"accept-encoding")):
+            encoded = brotli = None
+            accept = header(headers, b"accept-encoding")
+            if about.negotiable and persist and accepts_encoding(accept, BROTLI):
+                copy = self.cache.brotli_copy(path, version)
+                try:
+                    brotli = open(copy, "rb") if copy is not None else None
+                except OSError:  # removed since it was found: gzip or identity will do
+                    brotli = None
+            if brotli is None and about.negotiable and accepts_encoding(accept):
                 try:
                     encoded = await self.cache.get(path, version, persist=persist)
                 except OSError:
                     encoded = None  # vanished or unreadable meanwhile: identity still works
+            if brotli is not None:
+                with brotli:
+                    await self._send_copy(send, brotli, about, headers, method=method,
+                                          cache_control=cache_control, version=version)
+                return
             etag = about.etag_gz if encoded is not None else about.etag
 
             common = [
@@ -159,6 +173,24 @@ class FileSender:
                 await _send_bytes(send, encoded)
             else:
                 await _send_file(send, file, version.size)
+
+    async def _send_copy(self, send, copy, about, headers, *, method, cache_control, version):
+        """The set-up's brotli copy of a file (open), streamed from disk."""
+        common = [(b"etag", about.etag_br.encode()), (b"last-modified", about.last_modified),
+                  (b"cache-control", cache_control), (b"vary", b"Accept-Encoding")]
+        if method in ("GET", "HEAD") and self._not_modified(headers, about.etag_br,
+                                                            version.mtime):
+            await send({"type": "http.response.start", "status": 304, "headers": common})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        size = os.fstat(copy.fileno()).st_size
+        await send({"type": "http.response.start", "status": 200, "headers": common + [
+            (b"content-type", about.content_type), (b"content-length", str(size).encode()),
+            (b"content-encoding", BROTLI.encode())]})
+        if method == "HEAD":
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await _send_file(send, copy, size)
 
     @staticmethod
     def _not_modified(headers: dict[bytes, bytes], etag: str, mtime: float) -> bool:

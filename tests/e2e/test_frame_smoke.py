@@ -1,9 +1,10 @@
-"""The production frame, served by `python server.py`, boots Python in Chromium with no network.
+"""The production frame, served by `bx24 serve`, boots Python in Chromium with no network.
 
 Bitrix24's library URL is routed to the BX24 stub; every other request must stay on our own
 server (a CDN reference fails the test). The frame is loaded with an HTTP POST, as Bitrix24 does.
 """
 
+import re
 import time
 
 import pytest
@@ -16,6 +17,8 @@ from bx24_testing.plugin import INTERPRETERS
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_frame_boots_and_answers_initialized(page, frame_server, interpreter):
     url = frame_url(frame_server.url, interpreter)
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     frame = open_frame(page, url)  # waits for the ready signal: Python has bound its events
     assert frame.evaluate("location.href") == url
     assert frame.target != page.main_frame  # an iframe of the portal stand-in, cross-site
@@ -26,6 +29,17 @@ def test_frame_boots_and_answers_initialized(page, frame_server, interpreter):
     assert "+79991234567" in sent["params"]["title"]
     assert frame.outside_requests == []
     assert "PythonError" not in frame.console_text()
+    # The interpreter's big files are asked for once each (the page starts them, the
+    # interpreter is handed those responses), the Python modules in one file, PyScript's
+    # plugins a worker never uses not at all.
+    boot = frame.evaluate("JSON.parse(document.getElementById('bx24-boot').textContent)")
+    for url in boot["interpreters"][interpreter]["fetches"]:
+        assert len([u for u in requested if u.endswith("/" + url)]) == 1, url
+    assert len([u for u in requested if "/modules/" in u]) == 1
+    assert not [u for u in requested if re.search(r"/bx24/\w+\.\w+\.py$", u)]
+    unused = [u for u in requested if re.search(r"/(py-editor|py-game|py-terminal|donkey|"
+                                                r"deprecations-manager)-\w+\.js$", u)]
+    assert unused == []
 
 
 def test_urllib_fetches_from_the_server_inside_pyodide(page, make_frame):

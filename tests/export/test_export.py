@@ -42,14 +42,16 @@ def test_the_same_inputs_give_the_same_bytes(project, tmp_path):
     assert again == first and tree(tmp_path / "a") == tree(tmp_path / "b")
 
 
-def test_a_changed_module_changes_only_its_own_url_and_the_page(project, tmp_path):
+def test_a_changed_module_changes_only_the_modules_url_and_the_page(project, tmp_path):
     before = export(project, tmp_path / "a", "--root", "/srv/bx24")
     (project / "frame" / "helpers.py").write_text("X = 2\n")
     after = export(project, tmp_path / "b", "--root", "/srv/bx24")
     changed = {path for path in set(before) | set(after) if before.get(path) != after.get(path)}
-    helpers = {path for path in changed if path.startswith("www/app/helpers.")}
-    assert len(helpers) == 2  # the old name gone, the new one there
-    assert changed - helpers == {"www/index.html", "www/index.html.gz"}
+    modules = {path for path in changed if path.startswith("www/modules/")}
+    assert {path.removesuffix(".gz") for path in modules} == {
+        next(p for p in before if p.startswith("www/modules/") and p.endswith(".json")),
+        next(p for p in after if p.startswith("www/modules/") and p.endswith(".json"))}
+    assert changed - modules == {"www/index.html", "www/index.html.gz"}
 
 
 def test_every_file_but_the_page_has_a_content_or_version_url_and_text_has_a_gz(project,
@@ -66,6 +68,7 @@ def test_every_file_but_the_page_has_a_content_or_version_url_and_text_has_a_gz(
     assert "www/runtime/npm/@pyscript/core@" in "".join(www)
     assert any(path.endswith(".snapshot") for path in www)
     assert any(path.endswith("pyodide.asm.wasm.gz") for path in www)
+    assert any(path.endswith("pyodide.asm.wasm.br") for path in www)  # bx24 setup's copy
     assert not any(path.endswith((".map", ".d.ts", "package.json", "README.md")) for path in www)
 
 

@@ -36,6 +36,9 @@ card.attach()
 """
 
 
+BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
+
+
 def nginx_binary():
     found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if found is None:
@@ -78,12 +81,17 @@ def deployed(tmp_path_factory):
         subprocess.run([*BX24, "export", str(out), "--project", str(project),
                         "--listen", f"127.0.0.1:{port}", "--logs", str(logs),
                         "--upstream", upstream.url.rstrip("/"),
-                        "--frame-ancestors", f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}"],
+                        "--frame-ancestors", f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}",
+                        "--brotli"],
                        check=True, capture_output=True, timeout=120)
+        if not BROTLI_MODULE.is_file():
+            pytest.fail("nginx's brotli_static module is not installed (the README's test "
+                        "command installs Debian's libnginx-mod-http-brotli-static)")
         main = tmp / "nginx.conf"
         # As root, nginx's workers would run as nobody, who may not read the temp folder.
         user = "user root;" if os.geteuid() == 0 else ""
         main.write_text(f"""
+load_module {BROTLI_MODULE};
 {user}
 daemon off;
 pid {tmp}/nginx.pid;
@@ -142,6 +150,11 @@ def test_nginx_sends_bx24_serves_headers(deployed):
     status, headers, _ = get(deployed["url"] + pyodide["pyodide"], {"Accept-Encoding": "gzip"})
     assert headers["content-encoding"] == "gzip"
     assert headers["content-type"] == "text/javascript; charset=utf-8"
+    # The large files also go out as the set-up's brotli copies, to clients that take them.
+    for url in (pyodide["snapshot"], pyodide["fetches"][0]):
+        status, headers, body = get(deployed["url"] + url, {"Accept-Encoding": "gzip, br"})
+        assert headers["content-encoding"] == "br", url
+        assert body == (deployed["out"] / "www" / (url + ".br")).read_bytes()
     assert get(deployed["url"] + "app/main.py")[0] == 404
     assert get(deployed["url"] + ".hidden")[0] == 404
 

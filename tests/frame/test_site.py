@@ -5,6 +5,7 @@ A module missing from the page is an ImportError only in the browser; a version 
 differs from the lockfile is a 404 at boot. Both are caught here.
 """
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -39,18 +40,41 @@ def make_project(tmp_path, files, toml=None):
     return tmp_path
 
 
-def test_every_bx24_module_is_in_both_interpreters_once(repo_site):
-    config = repo_site.build().boot
-    modules = sorted(p.name for p in library_dir().glob("*.py"))
-    for name, interpreter in config["interpreters"].items():
-        files = interpreter["config"]["files"]
-        listed = sorted(Path(target).name for url, target in files.items()
-                        if url.startswith(layout.LIBRARY))
-        assert listed == modules, name
-        for url, target in files.items():
-            if url.startswith(layout.LIBRARY):
-                assert target == "./bx24/" + Path(target).name
-                assert url == layout.LIBRARY + hashed_name(Path(target).name, url.split(".")[-2])
+def bundle(build):
+    """The page's one file of Python modules: {path in the interpreter: source}."""
+    url = build.boot["pythonModules"]
+    assert url.startswith(layout.MODULES)
+    path = build.tables[layout.MODULES][url[len(layout.MODULES):]]
+    assert path.name == hashlib.sha256(path.read_bytes()).hexdigest()[:16] + ".json"
+    return json.loads(path.read_text())
+
+
+def test_every_bx24_module_is_in_the_modules_file_with_its_source(repo_site):
+    build = repo_site.build()
+    modules = bundle(build)
+    library = {"bx24/" + p.name: p.read_text() for p in library_dir().glob("*.py")}
+    assert {k: v for k, v in modules.items() if k.startswith("bx24/")} == library
+    for name, interpreter in build.boot["interpreters"].items():  # not listed one by one
+        assert not any(url.startswith(layout.LIBRARY) for url in interpreter["config"]["files"])
+    assert not any(name.endswith(".py") for name in build.tables[layout.LIBRARY])
+
+
+def test_the_modules_file_is_named_by_its_content(tmp_path, runtime):
+    project = make_project(tmp_path, {"main.py": "", "helpers.py": "X = 1\n"})
+    site = FrameSite(settings.load(project), runtime)
+    first = site.build().boot["pythonModules"]
+    (tmp_path / "frame" / "helpers.py").write_text("X = 2\n")
+    second = site.build()
+    assert second.boot["pythonModules"] != first
+    assert bundle(second)["helpers.py"] == "X = 2\n"
+
+
+def test_plugins_a_worker_never_uses_are_left_out_and_the_storage_check_preloaded(repo_site):
+    build = repo_site.build()
+    for interpreter in build.boot["interpreters"].values():
+        assert interpreter["config"]["plugins"] == [
+            "!deprecations-manager", "!donkey", "!py-editor", "!py-game", "!py-terminal"]
+    assert f'rel="modulepreload" href="{build.boot["memoryIndexedDB"]}"' in build.page().decode()
 
 
 def test_runtime_urls_name_the_locked_versions(repo_site):
@@ -114,12 +138,12 @@ def test_the_apps_modules_are_found_and_listed(tmp_path, runtime):
     for interpreter in build.boot["interpreters"].values():
         targets = {target for url, target in interpreter["config"]["files"].items()
                    if url.startswith(layout.APP)}
-        assert targets == {"./helpers.py", "./pkg/__init__.py", "./pkg/deep/mod.py",
-                           "./prompts.json"}
+        assert targets == {"./prompts.json"}  # data files: PyScript writes them
+    modules = {path for path in bundle(build) if not path.startswith("bx24/")}
+    assert modules == {"helpers.py", "pkg/__init__.py", "pkg/deep/mod.py"}
     assert build.boot["main"] == build.urls[(layout.APP, "main.py")]
     assert set(build.tables[layout.APP].values()) == {
-        project / "frame" / rel for rel in ("main.py", "helpers.py", "pkg/__init__.py",
-                                            "pkg/deep/mod.py", "data/prompts.json")}
+        project / "frame" / rel for rel in ("main.py", "data/prompts.json")}
 
 
 def test_the_interpreter_default_comes_from_the_settings(tmp_path, runtime):
@@ -170,3 +194,24 @@ def test_hashed_names():
     assert hashed_name("main.py", "abc") == "main.abc.py"
     assert hashed_name("pkg/mod.py", "abc") == "pkg/mod.abc.py"
     assert hashed_name("LICENSE", "abc") == "LICENSE.abc"
+
+
+def test_the_stdlib_zip_is_stored_member_by_member_and_the_same_every_time(tmp_path):
+    import zipfile
+
+    from bx24_frame.snapshot import stored_stdlib
+    source = tmp_path / "python_stdlib.zip"
+    with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr(zipfile.ZipInfo("json/__init__.py", (2020, 1, 2, 3, 4, 6)), "X = 1\n" * 50)
+        out.writestr(zipfile.ZipInfo("abc.py", (2021, 1, 1, 0, 0, 0)), "Y = 2\n")
+    first, second = stored_stdlib(source, tmp_path / "a"), stored_stdlib(source, tmp_path / "b")
+    assert first.name == second.name and first.read_bytes() == second.read_bytes()
+    assert first.name.startswith("stdlib.") and first.suffix == ".zip"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(first) as stored:
+        assert [m.filename for m in stored.infolist()] == [m.filename for m in original.infolist()]
+        for member in stored.infolist():
+            assert member.compress_type == zipfile.ZIP_STORED
+            assert member.date_time == original.getinfo(member.filename).date_time
+            assert stored.read(member) == original.read(member.filename)
+    assert stored_stdlib(source, tmp_path / "a") == first  # again: the one file, no leftovers
+    assert [p.name for p in (tmp_path / "a").iterdir()] == [first.name]

@@ -19,8 +19,8 @@ BX24 = [sys.executable, "-m", "bx24_frame"]
 INDEX_MARK = "<title>Bitrix24 call-card worker</title>"
 # Big and repetitive enough to compress well; text types are compressed from 1 KiB on.
 MAIN_PY = "from bx24 import card\n" + "# a comment that repeats\n" * 200
-WASM = b"\x00asm\x01\x00\x00\x00" + bytes(range(256)) * 64  # 16 KiB, compresses
-SNAPSHOT = bytes(4096) + b"heap" * 2048
+WASM = b"\x00asm\x01\x00\x00\x00" + bytes(range(256)) * 160  # 40 KiB, compresses
+SNAPSHOT = bytes(4096) + b"heap" * 9000  # 40 KiB
 CORE_JS = 'import"./core-Test123.js";\n' + "export const core = 1;\n" * 100
 SECRET = "TOP-SECRET-FILE-CONTENT"
 # Extra files of the app (bx24.toml's [files]), one per content type worth checking.
@@ -87,8 +87,10 @@ def make_site(root: Path) -> dict:
     site = FrameSite(settings.load(project), runtime)
     snapshot = site.snapshot_for()
     image = write(snapshot.dir / "0123456789abcdef.snapshot", SNAPSHOT)
+    stdlib = write(snapshot.dir / "stdlib.0123456789abcdef.zip", b"PK\x05\x06" + bytes(18))
     write(snapshot.dir / "manifest.json", json.dumps(
-        {"pyodide": versions["pyodide"], "snapshot": image.name, "modules": []}))
+        {"pyodide": versions["pyodide"], "snapshot": image.name, "stdlib": stdlib.name,
+         "modules": []}))
     return {
         "root": root, "project": project, "app": app, "cache": cache, "runtime": runtime,
         "site": site, "versions": versions, "wheel": wheel, "snapshot": image,

@@ -9,7 +9,8 @@ import pytest
 
 from bx24_frame import layout
 from bx24_server.background import ServerThread
-from bx24_server.compression import accepts_encoding
+from bx24_frame.cli import compress_brotli
+from bx24_server.compression import accepts_encoding, brotli_jobs, brotli_made
 from bx24_server.config import Config
 from server_helpers import (
     BX24, MAIN_PY, WASM, env_for, make_site, npm_path, request, url_of,
@@ -74,7 +75,7 @@ def test_the_gzip_variant_revalidates_with_its_own_etag(server, site):
 
 
 def test_small_and_incompressible_files_go_as_they_are(server, site):
-    small = request(server.url, path=url_of(site, layout.APP, "sub/mod.py"), headers=GZ)
+    small = request(server.url, path=url_of(site, layout.APP, "extra/notes.txt"), headers=GZ)
     assert "content-encoding" not in small.headers and "vary" not in small.headers
     wheel = request(server.url, path=f"/runtime/pypi/{site['wheel'].name}", headers=GZ)
     assert "content-encoding" not in wheel.headers  # deflated already: gzip would not pay
@@ -165,3 +166,67 @@ def test_without_a_cache_folder_it_still_compresses_in_memory(tmp_path):
         reply = request(server.url, path=wasm_path(site), headers=GZ)
         assert gzip.decompress(reply.body) == WASM
     assert not (site["cache"] / "gzip").exists()
+
+
+
+BR = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+
+
+def brotli_copies(site, content=b"BROTLI-BYTES"):
+    """The set-up's brotli copies of the site's large runtime files, faked: the server only
+    sends them, it never decodes one."""
+    jobs = brotli_jobs(site["site"].mounts, site["cache"])
+    for _, copy in jobs:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(content)
+    return jobs
+
+
+def test_brotli_copies_of_the_set_up_go_to_clients_that_take_them(tmp_path):
+    site = make_site(tmp_path)
+    jobs = brotli_copies(site)
+    assert {source.name for source, _ in jobs} == {"pyodide.asm.wasm", "micropython.wasm",
+                                                    "0123456789abcdef.snapshot"}
+    with ServerThread(config_for(site), site["site"]) as server:
+        wasm = wasm_path(site)
+        packed = request(server.url, path=wasm, headers=BR)
+        assert packed.headers["content-encoding"] == "br" and packed.body == b"BROTLI-BYTES"
+        assert packed.headers["vary"] == "Accept-Encoding"
+        assert int(packed.headers["content-length"]) == len(b"BROTLI-BYTES")
+        gzipped = request(server.url, path=wasm, headers=GZ)  # plain HTTP clients: no br
+        assert gzipped.headers["content-encoding"] == "gzip"
+        assert len({packed.headers["etag"], gzipped.headers["etag"],
+                    request(server.url, path=wasm).headers["etag"]}) == 3
+        again = request(server.url, path=wasm,
+                        headers={**BR, "If-None-Match": packed.headers["etag"]})
+        assert again.status == 304
+        head = request(server.url, path=wasm, headers=BR, method="HEAD")
+        assert head.headers["content-encoding"] == "br" and head.body == b""
+        # small files have no copy: gzip as before
+        main = request(server.url, path=url_of(site, layout.APP, "main.py"), headers=BR)
+        assert main.headers["content-encoding"] == "gzip"
+
+
+def test_a_brotli_copy_that_did_not_pay_is_not_sent_nor_made_again(tmp_path):
+    site = make_site(tmp_path)
+    jobs = brotli_copies(site, content=b"x" * len(WASM))  # no smaller than the file
+    assert brotli_made(jobs, {str(copy): len(WASM) for _, copy in jobs}) == 0
+    assert all(copy.stat().st_size == 0 for _, copy in jobs)  # the marker
+    with ServerThread(config_for(site), site["site"]) as server:
+        reply = request(server.url, path=wasm_path(site), headers=BR)
+        assert reply.headers["content-encoding"] == "gzip"
+    assert brotli_jobs(site["site"].mounts, site["cache"]) == []
+
+
+def test_the_set_up_makes_real_brotli_copies_with_node(tmp_path):
+    """bx24 setup's compressor (brotli.mjs): what it writes, Node's zlib decodes to the file."""
+    site = make_site(tmp_path)
+    jobs = brotli_jobs(site["site"].mounts, site["cache"])
+    assert compress_brotli(site["site"].mounts, site["cache"]) == 3
+    for source, copy in jobs:
+        decoded = subprocess.run(
+            ["node", "-e", "process.stdout.write(require('zlib').brotliDecompressSync("
+             "require('fs').readFileSync(process.argv[1])))", str(copy)],
+            capture_output=True, check=True).stdout
+        assert decoded == source.read_bytes(), source
+    assert compress_brotli(site["site"].mounts, site["cache"]) is None  # nothing left to make

@@ -56,10 +56,13 @@ def test_the_page_names_every_file_by_its_content(server, site):
     config = boot_config(request(server.url).text)
     pyodide = config["interpreters"]["pyodide"]
     files = pyodide["config"]["files"]
-    assert files["app/sub/mod.0abae1e0ae728216.py"] == "./sub/mod.py"  # sha256("X = 1\n")[:16]
+    assert files["app/extra/notes.98ea6e4f216f2fb4.txt"] == "./notes.txt"  # sha256("hi\n")[:16]
     assert config["main"].startswith("app/main.") and config["main"].endswith(".py")
     assert pyodide["snapshot"] == "runtime/snapshot/0123456789abcdef.snapshot"
-    for url in [config["main"], *files, pyodide["config"]["interpreter"]]:
+    modules = request(server.url, path="/" + config["pythonModules"])
+    assert json.loads(modules.decoded())["sub/mod.py"] == "X = 1\n"
+    for url in [config["main"], config["pythonModules"], *files,
+                pyodide["config"]["interpreter"]]:
         reply = request(server.url, path="/" + url)
         assert reply.status == 200, url
         assert reply.headers["cache-control"] == "public, max-age=31536000, immutable", url
@@ -72,14 +75,14 @@ def test_an_edited_module_gets_a_new_url_and_the_page_says_so(server, site):
     try:
         with_module = request(server.url, headers={"If-None-Match": before.headers["etag"]})
         assert with_module.status == 200
-        old_url = next(u for u in boot_config(with_module.text)["interpreters"]["micropython"]
-                       ["config"]["files"] if u.startswith("app/sub/edited."))
+        old_url = boot_config(with_module.text)["pythonModules"]
+        assert json.loads(request(server.url, path="/" + old_url).decoded())["sub/edited.py"] == "X = 1\n"
         write(module, "X = 2  # edited\n")
         edited = request(server.url)
-        new_url = next(u for u in boot_config(edited.text)["interpreters"]["micropython"]
-                       ["config"]["files"] if u.startswith("app/sub/edited."))
+        new_url = boot_config(edited.text)["pythonModules"]
         assert new_url != old_url
-        assert request(server.url, path="/" + new_url).text == "X = 2  # edited\n"
+        assert json.loads(request(server.url, path="/" + new_url).decoded())["sub/edited.py"] == \
+            "X = 2  # edited\n"
         assert request(server.url, path="/" + old_url).status == 404  # never other bytes
     finally:
         module.unlink()

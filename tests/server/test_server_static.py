@@ -34,8 +34,7 @@ def test_app_library_and_boot_files_are_immutable_under_content_urls(server, sit
     main = request(server.url, path=url_of(site, layout.APP, "main.py"))
     assert main.decoded().decode() == MAIN_PY
     assert main.headers["content-type"] == "text/x-python; charset=utf-8"
-    for prefix, rel in ((layout.LIBRARY, "callcard.py"), (layout.LIBRARY, "bridge.js"),
-                        (layout.BOOT, "boot.js")):
+    for prefix, rel in ((layout.LIBRARY, "bridge.js"), (layout.BOOT, "boot.js")):
         reply = request(server.url, path=url_of(site, prefix, rel))
         assert reply.status == 200 and reply.headers["cache-control"] == IMMUTABLE, rel
     # Only the names the page gives: the plain name, or another hash, is not a file here.
@@ -45,12 +44,12 @@ def test_app_library_and_boot_files_are_immutable_under_content_urls(server, sit
 
 
 def test_etags_come_from_the_content(server, site):
-    first = request(server.url, path=url_of(site, layout.APP, "sub/mod.py"))
-    again = request(server.url, path=url_of(site, layout.APP, "sub/mod.py"),
+    first = request(server.url, path=url_of(site, layout.APP, "extra/notes.txt"))
+    again = request(server.url, path=url_of(site, layout.APP, "extra/notes.txt"),
                     headers={"If-None-Match": first.headers["etag"]})
     assert again.status == 304
-    (site["app"] / "sub" / "mod.py").touch()  # a new mtime, the same bytes
-    touched = request(server.url, path=url_of(site, layout.APP, "sub/mod.py"))
+    (site["app"] / "extra" / "notes.txt").touch()  # a new mtime, the same bytes
+    touched = request(server.url, path=url_of(site, layout.APP, "extra/notes.txt"))
     assert touched.headers["etag"] == first.headers["etag"]
 
 

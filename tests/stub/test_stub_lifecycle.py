@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from stub_frame import open_frame
+from stub_helpers import raise_call
 
 # A frame script that runs before the DOM is ready, as the production frame's scripts do.
 LIFECYCLE_PROBE = """<script>
@@ -39,6 +40,29 @@ def test_init_callbacks_registered_later_run_promptly_but_not_inline(card_page):
     inline = card_page.evaluate("() => { let ran = false; BX24.init(() => { ran = true; }); return ran; }")
     assert inline is False
     assert card_page.evaluate("new Promise(resolve => BX24.init(() => resolve('ran')))") == "ran"
+
+
+def test_answers_and_events_come_as_messages_not_timers(card_page):
+    """Bitrix24 answers and fires events by postMessage from the portal: message tasks, which
+    browsers never clamp (timers nested 5 deep wait at least 4 ms), and which come even while
+    the page's timers are all busy."""
+    raise_call(card_page, options={"uiState": "connected"})
+    timers = card_page.evaluate("""async () => {
+        let timers = 0;
+        const real = window.setTimeout;
+        window.setTimeout = (...args) => { timers += 1; return real(...args); };
+        try {
+            await new Promise(r => BX24.placement.call("CallCardSetMute", {muted: true}, r));
+            await new Promise(r => {
+                BX24.placement.bindEvent("BackgroundCallCard::holdButtonClick", r);
+                BX24Stub.fire("holdButtonClick", true);
+            });
+        } finally {
+            window.setTimeout = real;
+        }
+        return timers;
+    }""")
+    assert timers == 0
 
 
 def test_placement_info_after_init(card_page):

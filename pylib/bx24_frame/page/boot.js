@@ -162,9 +162,27 @@ async function storage() {
     "PyScript's caches live in memory for this page");
 }
 
+// The Python modules of bx24 and the app, one file (bx24_frame/site.py says why), written
+// into the interpreter's files before main.py runs (where PyScript writes its `files`).
+function writeModules(FS, modules) {
+  const home = FS.cwd().replace(/\/$/, "");
+  for (const [path, text] of Object.entries(modules)) {
+    let folder = home;
+    for (const part of path.split("/").slice(0, -1)) {
+      folder += "/" + part;
+      try { FS.mkdir(folder); } catch { /* it exists */ }
+    }
+    FS.writeFile(`${home}/${path}`, text);
+  }
+}
+
 async function boot(name, interpreter) {
+  const modules = fetch(new URL(config.pythonModules, document.baseURI)).then((response) => {
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return response.json();
+  });
+  modules.catch(() => {}); // reported where it is awaited
   for (const href of interpreter.modules) preload("modulepreload", href);
-  for (const href of interpreter.fetches) preload("preload", href);
   preload("preload", config.main);
   for (const href of Object.keys(interpreter.config.files)) preload("preload", href);
   // PyScript reads the config of the <script type="py|mpy" config> present when it is imported,
@@ -174,6 +192,15 @@ async function boot(name, interpreter) {
   script.src = config.main;
   script.setAttribute("config", JSON.stringify(interpreter.config));
   document.head.append(script);
+  // PyScript sets up both of its script types, and a type without a config loads every
+  // plugin: the other type gets a config of its own, with the same plugins left out.
+  for (const other of Object.values(config.interpreters)) {
+    if (other.type === interpreter.type) continue;
+    const element = document.createElement(`${other.type}-config`);
+    element.setAttribute("type", "json");
+    element.textContent = JSON.stringify({ plugins: interpreter.config.plugins });
+    document.head.append(element);
+  }
   let hooks;
   try {
     await storage();
@@ -186,6 +213,12 @@ async function boot(name, interpreter) {
   progress(`starting ${name}`);
   // PyScript awaits this once the interpreter is ready, before it touches <body> or runs main.py.
   hooks.main.onReady.add(async (wrap) => {
+    try {
+      writeModules(wrap.interpreter.FS, await modules);
+    } catch (error) {
+      fail(`cannot load the Python modules from ${config.pythonModules}`, error);
+      throw error;
+    }
     progress("running main.py");
     // A Python exception that ends main.py reaches PyScript's stderr as an Error object
     // (plain writes to sys.stderr arrive as text and are left alone).

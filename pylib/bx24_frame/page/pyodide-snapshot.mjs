@@ -30,6 +30,8 @@ export async function loadPyodide(options = {}) {
     return pyodide.loadPyodide(settings);
   }
   const url = new URL(boot.snapshot, document.baseURI);
+  // The image was made with this stdlib zip (its members stored: bx24_frame/snapshot.py)
+  const stdLibURL = new URL(boot.stdlib, document.baseURI).href;
   // Not awaited here: Pyodide gets the promise and fetches and compiles its wasm meanwhile
   // (the page preloads the image from the start).
   const image = fetch(url).then((response) => {
@@ -37,7 +39,7 @@ export async function loadPyodide(options = {}) {
     return response.arrayBuffer();
   });
   try {
-    const interpreter = await pyodide.loadPyodide({ ...settings, _loadSnapshot: image });
+    const interpreter = await pyodide.loadPyodide({ ...settings, _loadSnapshot: image, stdLibURL });
     // Every page restores the same memory: reseed `random` from the browser's entropy so pages
     // do not share one sequence. (The str hash seed stays the image's: it is fixed at start.)
     interpreter.runPython("import sys\nif 'random' in sys.modules: sys.modules['random'].seed()");

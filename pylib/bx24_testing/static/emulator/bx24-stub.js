@@ -119,7 +119,15 @@
   function isFunction(value) { return typeof value === "function"; }
   function isObject(value) { return value !== null && typeof value === "object" && !Array.isArray(value); }
   function copy(value) { return value === undefined ? undefined : JSON.parse(JSON.stringify(value)); }
-  function later(fn) { setTimeout(fn, 0); }
+  // A later task, as Bitrix24's answers and events come: by postMessage from the portal (a
+  // message task, not a timer: browsers clamp timers nested 5 deep to 4 ms, messages never).
+  var laterQueue = [];
+  var laterChannel = new MessageChannel();
+  laterChannel.port1.onmessage = function () { laterQueue.shift()(); };
+  function later(fn) {
+    laterQueue.push(fn);
+    laterChannel.port2.postMessage(null);
+  }
 
   function fail(message) { throw new Error("BX24 stub: " + message); }
 

@@ -64,6 +64,16 @@ setup_nginx() {  # the exported frame is tested behind Debian's nginx, with brot
     || { log "cannot install nginx (no apt-get?)"; exit 1; }
 }
 
+kamailio_found() { command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ]; }
+
+setup_kamailio() {  # the SIP softphone is tested against Debian's Kamailio (registrar, WebSocket)
+  kamailio_found \
+    && ls /usr/lib/*/kamailio/modules/websocket.so >/dev/null 2>&1 && return
+  log "installing Debian's kamailio and its WebSocket modules (tests run a SIP server)"
+  apt_install kamailio kamailio-websocket-modules \
+    || { log "cannot install kamailio (no apt-get?)"; exit 1; }
+}
+
 setup_bench_tools() {  # wrk and nginx for the server benchmarks, from Debian
   command -v wrk >/dev/null && nginx_found && return
   log "installing wrk and nginx (server benchmarks)"
@@ -95,9 +105,9 @@ setup() {
 cmd=${1:-serve}
 [ $# -gt 0 ] && shift
 case "$cmd" in
-  setup) setup; setup_browser; setup_nginx ;;
+  setup) setup; setup_browser; setup_nginx; setup_kamailio ;;
   serve) setup; exec "$VENV/bin/bx24" serve --project . --emulator "$@" ;;
-  test) setup; setup_browser; setup_nginx; exec "$VENV/bin/python" -m pytest "$@" ;;
+  test) setup; setup_browser; setup_nginx; setup_kamailio; exec "$VENV/bin/python" -m pytest "$@" ;;
   bench) setup; setup_browser; setup_bench_tools; exec "$VENV/bin/python" bench/run.py "$@" ;;
   *) echo "usage: ./dev.sh {serve|test|bench|setup} [options]" >&2; exit 2 ;;
 esac

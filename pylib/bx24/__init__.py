@@ -26,6 +26,7 @@ from .errors import (
 from .events import EVENTS, CallInfo, CrmBinding, Entity, TransferTarget
 from .placement import PAGE_BACKGROUND_WORKER, Interface, PlacementInfo
 from .rest import Rest, RestResult
+from .sip import SipSoftphone
 from .softphone import Softphone, StandInSoftphone
 from .tasks import spawn
 from .telephony import Registered, Status, Telephony
@@ -53,3 +54,11 @@ def calls(softphone, line_number=None, user_id=None, log=None):
     """The page's :class:`~bx24.calls.Calls` for ``softphone`` (one per page)."""
     from .browser import calls as browser_calls
     return browser_calls(softphone, line_number=line_number, user_id=user_id, log=log)
+
+
+def sip_softphone(server, uri=None, password=None, display_name=None, domain=None,
+                  dtmf="rfc4733", log=None, account=None):
+    """A SIP softphone over JsSIP in the page (see :mod:`bx24.sip`), for :func:`calls`."""
+    from .browser import sip_softphone as browser_sip_softphone
+    return browser_sip_softphone(server, uri, password=password, display_name=display_name,
+                                 domain=domain, dtmf=dtmf, log=log, account=account)

@@ -31,6 +31,14 @@
  *   refreshAuth(waitMs)                   BX24.refreshAuth → Promise<envelope JSON>
  *   beacon(method, body)                  the same POST, fire and forget (a page closing)
  *   onPageHide(handler)                   handler() on pagehide (navigation, tab closed)
+ *   onLeader(handler)                     handler(isLeader): this frame leads the operator's
+ *                                         frames (frames.js), or stopped; at once without it
+ *   leaveNote(text), takeNotes()          a note for the next leader; the notes, JSON
+ *   sip(optionsJson, receive)             Promise of a SIP phone (sip.mjs over JsSIP)
+ *
+ * With frames.js on the page (the production page has it), only the leader's Python gets the
+ * card's events: a follower forwards those Bitrix24 fires in it, and carries out the leader's
+ * commands for the card it shows (the frame that got `initialized` for the call).
  *   events, initialized, attached, queued()   for debugging and tests
  */
 (function () {
@@ -157,12 +165,99 @@
     });
   }
 
-  function call(command, paramsJson, waitMs) {
+  function localCall(command, paramsJson, waitMs, onLate) {
     return request(waitMs, function (done) {
       var params = paramsJson ? JSON.parse(paramsJson) : {};
       window.BX24.placement.call(command, params, done);
     }, function (data) {
-      deliver({ type: "late", command: command, data: data });
+      (onLate || deliver)({ type: "late", command: command, data: data });
+    });
+  }
+
+  /* A card command: sent here, or, in the leader while another frame's card shows the call,
+   * by that frame (frames.js) with the same answers and timeouts. */
+  function call(command, paramsJson, waitMs) {
+    if (frames && frames.leader && cardFrame) {
+      var body = { command: command, params: paramsJson, waitMs: waitMs };
+      return frames.request(cardFrame, body, waitMs + REMOTE_EXTRA_MS).then(function (reply) {
+        return reply === null ? JSON.stringify({ status: "no_answer" }) : reply;
+      });
+    }
+    return localCall(command, paramsJson, waitMs);
+  }
+
+  // -- the operator's other frames (frames.js): the leader acts, the others relay ----------
+
+  var frames = window.bx24Frames || null;
+  var REMOTE_EXTRA_MS = 500;  // a command relayed to another frame: its channel round trip
+  var undecided = [];         // card events that came before this frame knew its role
+  var cardFrame = null;       // the frame whose card shows the call, when not this one
+  var leaderHandlers = [];
+
+  function cardEvent(message, from) {
+    if (frames && frames.leader === null) {
+      undecided.push(message);
+    } else if (frames && frames.leader === false) {
+      frames.forward(message);  // the leader's Python acts on it
+    } else {
+      if (message.type === "event" && message.name === "initialized") cardFrame = from || null;
+      deliver(message);
+    }
+  }
+
+  if (frames) {
+    frames.onLeader(function (leading) {
+      undecided.splice(0).forEach(function (message) { cardEvent(message); });
+      if (!leading) cardFrame = null;
+      leaderHandlers.forEach(function (fn) {
+        try { fn(leading); } catch (error) { log("error", "a leader handler failed: " + quote(error)); }
+      });
+    });
+    frames.onForwarded(function (message, from) {
+      if (frames.leader) cardEvent(message, from);
+    });
+    frames.onRequest(function (body) {  // the leader's command for the card in this frame
+      return localCall(body.command, body.params, body.waitMs, function (late) {
+        frames.forward(late);
+      });
+    });
+    frames.onGone(function (id) { if (id === cardFrame) cardFrame = null; });
+  }
+
+  function onLeader(handler) {
+    if (typeof handler !== "function") throw new TypeError("bx24Bridge.onLeader needs a function");
+    leaderHandlers.push(handler);
+    if (!frames) handler(true);
+    else if (frames.leader !== null) handler(frames.leader);
+  }
+
+  function leaveNote(text) {
+    if (frames) frames.note(text);
+  }
+
+  function takeNotes() {
+    return JSON.stringify(frames ? frames.takeNotes() : []);
+  }
+
+  /* The SIP softphone's phone (sip.mjs, which imports the JsSIP bundle): both URLs are in the
+   * page's boot config, so nothing is downloaded unless an app makes one. A page with
+   * window.bx24SipStandIn (the kit's and the emulator's sip-stub.js) gets that phone instead. */
+  function sip(optionsJson, receive) {
+    var glue;
+    var jssip = null;
+    if (window.bx24SipStandIn) {
+      glue = Promise.resolve(window.bx24SipStandIn);
+    } else {
+      var urls = JSON.parse(document.getElementById("bx24-boot").textContent).sip;
+      var absolute = function (url) { return new URL(url, document.baseURI).href; };
+      jssip = absolute(urls.jssip);
+      glue = import(absolute(urls.glue));
+    }
+    return glue.then(function (module) {
+      return module.createPhone(jssip, optionsJson, receive);
+    }).then(function (phone) {
+      bridge.sipPhone = phone;  // for tests and the curious: the phone in use
+      return phone;
     });
   }
 
@@ -263,7 +358,7 @@
     }
     EVENTS.forEach(function (name) {
       window.BX24.placement.bindEvent(PREFIX + name, function (payload) {
-        deliver({ type: "event", name: name, payload: payload });
+        cardEvent({ type: "event", name: name, payload: payload });
       });
     });
     afterInit.splice(0).forEach(function (send) { send(); });
@@ -284,6 +379,10 @@
   var bridge = {
     attach: attach,
     onPageHide: onPageHide,
+    onLeader: onLeader,
+    leaveNote: leaveNote,
+    takeNotes: takeNotes,
+    sip: sip,
     call: call,
     info: info,
     getInterface: getInterface,

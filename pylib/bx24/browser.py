@@ -13,6 +13,7 @@ from .callcard import CallCard
 from .errors import PlacementError
 from .log import stderr
 from .rest import Rest
+from .sip import SipSoftphone
 from .softphone import StandInSoftphone
 from .telephony import Telephony
 
@@ -50,6 +51,25 @@ class BrowserBridge:
         """``handler()`` when the page goes away (navigation, tab or slider closed)."""
         self._page_hide = create_proxy(handler)
         self._js.onPageHide(self._page_hide)
+
+    def on_leader(self, handler):
+        """``handler(leading)`` when this frame becomes, or stops being, the operator's leading
+        frame (frames.js; at once when alone)."""
+        proxy = create_proxy(lambda leading: handler(bool(leading)))
+        _exposed.append(proxy)
+        self._js.onLeader(proxy)
+
+    def leave_note(self, text):
+        self._js.leaveNote(text)
+
+    def take_notes(self):
+        return self._js.takeNotes()
+
+    def sip_phone(self, options_json, receive):
+        """A promise of the page's SIP phone (bridge.js → sip.mjs → JsSIP)."""
+        proxy = create_proxy(receive)
+        _exposed.append(proxy)
+        return self._js.sip(options_json, proxy)
 
 
 _card = None
@@ -106,7 +126,9 @@ def telephony(timeout=10.0):
 
 def calls(softphone, line_number=None, user_id=None, log=None):
     """The page's :class:`~bx24.calls.Calls` (one per page): over the page's card and REST,
-    finishing its calls when the page goes away. A :class:`~bx24.softphone.StandInSoftphone` is
+    finishing its calls when the page goes away. A softphone with ``lead(leading)`` (a
+    :class:`~bx24.sip.SipSoftphone`) runs in the operator's leading frame only: it is told
+    when this frame leads and stops leading. A :class:`~bx24.softphone.StandInSoftphone` is
     driven from JavaScript as ``window.bx24StandInSoftphone`` (``ring(number, line)``,
     ``pickUp()``, ``hangUp()``, ``fail(status, reason)``)."""
     global _calls
@@ -115,7 +137,23 @@ def calls(softphone, line_number=None, user_id=None, log=None):
                        user_id=user_id, log=log or report)
         if isinstance(softphone, StandInSoftphone):
             _expose_stand_in(softphone)
+        if hasattr(softphone, "lead"):
+            _page_bridge().on_leader(softphone.lead)
     return _calls
+
+
+def sip_softphone(server, uri=None, password=None, display_name=None, domain=None,
+                  dtmf="rfc4733", log=None, account=None):
+    """A :class:`~bx24.sip.SipSoftphone` over the page's JsSIP (loaded on first use). Give it
+    to :func:`calls`: it registers from the operator's leading frame only."""
+    bridge = _page_bridge()
+
+    async def new_phone(options_json, receive):
+        return await bridge.sip_phone(options_json, receive)
+
+    return SipSoftphone(server, uri, password=password, display_name=display_name,
+                        domain=domain, dtmf=dtmf, new_phone=new_phone, log=log or report,
+                        account=account)
 
 
 def _expose_stand_in(softphone):

@@ -177,6 +177,24 @@ class CallCard:
         last moment to send something (:meth:`bx24.rest.Rest.beacon`)."""
         self._bridge.on_page_hide(handler)
 
+    def leave_note(self, text):
+        """A note for the operator's next card, shown by whichever frame leads next (this page
+        is closing: a call it held was cut off). Nothing without a bridge that carries notes."""
+        leave = getattr(self._bridge, "leave_note", None)
+        if leave is not None:
+            leave(str(text))
+
+    def take_notes(self):
+        """The notes left by frames that went away (:meth:`leave_note`), once: a list of str."""
+        take = getattr(self._bridge, "take_notes", None)
+        if take is None:
+            return []
+        try:
+            notes = json.loads(take())
+        except (TypeError, ValueError):
+            return []
+        return [str(note) for note in notes] if isinstance(notes, list) else []
+
     def attach(self):
         """Start receiving events: everything Bitrix24 fired since the page loaded,
         in order, once, then live events. Register handlers first. In the browser

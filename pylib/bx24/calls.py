@@ -90,6 +90,7 @@ class Call:
         self.failed_reason = None
         self.finish_record = None
         self.dialing = False     # outgoing: the softphone is calling the other side
+        self.notes = []          # what frames that went away left for this card (cut-off calls)
         self._finish_sent = False
 
     def __repr__(self):
@@ -325,6 +326,7 @@ class Calls:
 
     async def _show(self, call, info):
         call.info = info
+        call.notes = self.card.take_notes()
         self.current = call
         if self._early_entity is not None:
             call.entity, self._early_entity = self._early_entity, None
@@ -409,8 +411,12 @@ class Calls:
 
     def page_closing(self):
         """The page goes away (navigation, tab or slider closed): every call still going is
-        finished now, without waiting for an answer (answered ones as answered)."""
+        finished now, without waiting for an answer (answered ones as answered), a note says so
+        on the operator's next card (``call.notes``), and a softphone with ``page_closing()``
+        is told (a SIP phone hangs up and unregisters)."""
         for call in self.active:
+            self.card.leave_note("The call with {} was cut off: the page it was on closed.".format(
+                call.phone_number))
             if call.connected_at is not None:
                 status = Status.ANSWERED
             else:
@@ -423,3 +429,9 @@ class Calls:
                                               user_id=self.user_id)
                 except Exception as exc:
                     self.log("finishing {!r} as the page closed failed: {}".format(call, exc))
+        closing = getattr(self.softphone, "page_closing", None)
+        if closing is not None:
+            try:
+                closing()
+            except Exception as exc:
+                self.log("the softphone failed as the page closed: {!r}".format(exc))

@@ -96,12 +96,20 @@ class Telephony:
         self.rest = rest
         self._new_external_id = new_external_id or default_external_id
         self._user_id = None
+        self._current_user = None
+
+    async def current_user(self):
+        """The operator (``user.current``'s answer: ``ID``, ``NAME``, ``UF_PHONE_INNER``...),
+        asked once per page."""
+        if self._current_user is None:
+            answer = await self.rest.call("user.current")
+            self._current_user = answer.data if isinstance(answer.data, dict) else {}
+        return self._current_user
 
     async def user_id(self):
-        """The operator's own user id (``user.current``), asked once per page."""
+        """The operator's own user id (from :meth:`current_user`)."""
         if self._user_id is None:
-            answer = await self.rest.call("user.current")
-            self._user_id = _int((answer.data or {}).get("ID"))
+            self._user_id = _int((await self.current_user()).get("ID"))
         return self._user_id
 
     async def _user(self, user_id, user_phone_inner=None):

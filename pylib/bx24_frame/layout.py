@@ -9,6 +9,7 @@
 | ``app/<path>.<hash>.<ext>``                | the project's app folder                  | immutable |
 | ``modules/<hash>.json``                    | every module of bx24 and the app, one file| immutable |
 | ``runtime/npm/<package>@<version>/<path>`` | the pinned npm packages                   | immutable |
+| ``runtime/bundle/<name>.<hash>.mjs``       | bundles made at install (JsSIP)           | immutable |
 | ``runtime/pypi/<wheel>``                   | the pinned wheels                         | immutable |
 | ``runtime/snapshot/<hash>.snapshot``       | the Pyodide memory snapshot               | immutable |
 
@@ -29,6 +30,7 @@ LIBRARY = "bx24/"
 APP = "app/"
 MODULES = "modules/"
 NPM = "runtime/npm/"
+BUNDLES = "runtime/bundle/"
 WHEELS = "runtime/pypi/"
 SNAPSHOT = "runtime/snapshot/"
 HASHED = (BOOT, LIBRARY, APP)
@@ -49,6 +51,7 @@ def mounts(site) -> list[Mount]:
     return tables + [
         Packages(NPM, packages, IMMUTABLE, persist=True),
         Table(MODULES, lambda: site.build().tables[MODULES], IMMUTABLE),
+        Table(BUNDLES, lambda: site.build().tables[BUNDLES], IMMUTABLE, persist=True),
         Table(WHEELS, lambda: site.build().tables[WHEELS], IMMUTABLE, persist=True),
         Table(SNAPSHOT, lambda: site.build().tables[SNAPSHOT], IMMUTABLE, persist=True),
     ]

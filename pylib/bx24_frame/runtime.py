@@ -7,6 +7,7 @@ cache folder keyed by the pins' hash, shared by every project on the machine:
 
     $BX24_CACHE, else $XDG_CACHE_HOME/bx24, else ~/.cache/bx24
         runtime/<pins hash>/node_modules/...   npm ci of the lockfile
+        runtime/<pins hash>/bundles/...        browser bundles of build-time packages (JsSIP)
         runtime/<pins hash>/wheels/...         pip download --require-hashes
         snapshots/<inputs hash>/...            Pyodide memory snapshots (bx24_frame.snapshot)
         gzip/...                               compressed copies the server sends
@@ -37,6 +38,11 @@ SERVED_PARTS = {
 }
 SERVED_SUFFIXES = (".js", ".mjs", ".wasm", ".zip", ".css", ".json")
 NOT_SERVED = ("package.json",)
+
+# Browser bundles made at install from the pinned build-time packages (devDependencies):
+# {file: (package, its entry)}. JsSIP ships CommonJS only; esbuild makes it one ES module.
+BUNDLES = {"jssip.mjs": ("jssip", "lib/JsSIP.js")}
+ESBUILD = "esbuild"
 
 PYSCRIPT = "@pyscript/core"
 PYODIDE = "pyodide"
@@ -153,6 +159,14 @@ class Runtime:
     def wheels_dir(self) -> Path:
         return self.dir / "wheels"
 
+    @property
+    def bundles_dir(self) -> Path:
+        return self.dir / "bundles"
+
+    def bundle_files(self) -> dict[str, Path]:
+        """The browser bundles made at install: {name: file}."""
+        return {name: self.bundles_dir / name for name in BUNDLES}
+
     def package_dir(self, package: str) -> Path:
         return self.node_modules.joinpath(*package.split("/"))
 
@@ -190,6 +204,15 @@ class Runtime:
             say(f"installing the pinned PyScript runtime into {self.dir} (npm ci, integrity-checked)")
             _run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
                  "npm ci of the pinned runtime", cwd=work)
+            for name, (package, entry) in BUNDLES.items():
+                say(f"bundling {package} for the browser ({name}, esbuild)")
+                modules = work / "node_modules"
+                _run([node_command(), str(modules / ESBUILD / "bin" / "esbuild"),
+                      str(modules.joinpath(*package.split("/"), entry)), "--bundle",
+                      "--format=esm", "--platform=browser", "--target=es2020", "--minify",
+                      "--legal-comments=eof", "--log-level=warning",
+                      f"--outfile={work / 'bundles' / name}"],
+                     f"bundling {package}")
             if self.pins.wheels:
                 say("downloading the pinned wheels (hash-checked)")
                 _run([sys.executable, "-m", "pip", "download", "--quiet",

@@ -28,6 +28,9 @@ TEMPLATE = PAGE_DIR / "index.html"
 BOOT_FILES = ("boot.js", "memory-indexeddb.js", "micropython-heap.mjs", "pyodide-snapshot.mjs")
 REPORT_URL = "frame-report"  # bx24_server's endpoint for the frames' reports
 BX24_LIBRARY_URL = "https://api.bitrix24.com/api/v1/"
+# The library's JavaScript: the page loads frames.js and bridge.js; sip.mjs is imported by the
+# SIP softphone when an app makes one (with the JsSIP bundle), never otherwise.
+LIBRARY_SCRIPTS = ("frames.js", "bridge.js", "sip.mjs")
 MAX_APP_FILES = 1000
 # PyScript plugins a hidden worker frame never uses (an editor, a game canvas, a terminal, the
 # warnings about old tags): each is one more request after PyScript's core, on the way to
@@ -141,13 +144,17 @@ class Build:
         self.core_chunks = core_chunks
         manifest = snapshot.manifest()
         self.tables: dict[str, dict[str, Path]] = {
-            prefix: {} for prefix in layout.HASHED + (layout.MODULES, layout.WHEELS,
-                                                       layout.SNAPSHOT)}
+            prefix: {} for prefix in layout.HASHED + (layout.MODULES, layout.BUNDLES,
+                                                       layout.WHEELS, layout.SNAPSHOT)}
         self.urls: dict[tuple[str, str], str] = {}
         modules = [s for s in sources if _is_module(s)]
         bundle = _bundle(modules, site.runtime.cache / "modules")
         self.tables[layout.MODULES][bundle.name] = bundle
         self.modules_url = layout.MODULES + bundle.name
+        for name, path in site.runtime.bundle_files().items():
+            hashed = hashed_name(name, site.digests(path, _stamp(path)))
+            self.tables[layout.BUNDLES][hashed] = path
+            self.urls[(layout.BUNDLES, name)] = layout.BUNDLES + hashed
         for source, stamp in zip(sources, stamps):
             if _is_module(source):
                 continue  # in the bundle
@@ -188,6 +195,9 @@ class Build:
             "interpreter": site.settings.interpreter,
             "main": url((layout.APP, ENTRY)),
             "pythonModules": self.modules_url,
+            # the SIP softphone's (bx24.sip): its glue and the JsSIP bundle, imported on use
+            "sip": {"glue": url((layout.LIBRARY, "sip.mjs")),
+                    "jssip": url((layout.BUNDLES, "jssip.mjs"))},
             "memoryIndexedDB": url((layout.BOOT, "memory-indexeddb.js")),
             "report": REPORT_URL,
             "watchdogMs": int(site.settings.watchdog_seconds * 1000),
@@ -216,9 +226,9 @@ class Build:
             },
         }
 
-    def page(self, bx24_library: str = BX24_LIBRARY_URL) -> bytes:
+    def page(self, bx24_library: str | tuple[str, ...] = BX24_LIBRARY_URL) -> bytes:
         """The page, loading Bitrix24's library from ``bx24_library`` (the emulator's stub
-        in its variant)."""
+        and SIP stand-in in its variant: several scripts, in order)."""
         page = self._pages.get(bx24_library)
         if page is None:
             core = self.boot["pyscript"]
@@ -231,7 +241,10 @@ class Build:
                     .replace("{{REPORT}}", REPORT_URL)
                     .replace("{{MODULE_PRELOADS}}", "\n  ".join(
                         f'<link rel="modulepreload" href="{href}">' for href in preloads))
-                    .replace("{{BX24_LIBRARY}}", bx24_library)
+                    .replace('<script src="{{BX24_LIBRARY}}"></script>', "\n  ".join(
+                        f'<script src="{src}"></script>' for src in (
+                            (bx24_library,) if isinstance(bx24_library, str) else bx24_library)))
+                    .replace("{{FRAMES_JS}}", self.urls[(layout.LIBRARY, "frames.js")])
                     .replace("{{BRIDGE_JS}}", self.urls[(layout.LIBRARY, "bridge.js")]))
             page = self._pages[bx24_library] = text.encode("utf-8")
         return page
@@ -240,12 +253,14 @@ class Build:
 class FrameSite:
     """The frame of ``settings``' project, over ``runtime`` (default: the installed pins).
 
-    ``variants`` maps a query parameter of ``/`` to another BX24 library URL (the emulator:
-    ``{"emulator": "emulator/bx24-stub.js"}``); ``extra_mounts`` are served beside the layout.
+    ``variants`` maps a query parameter of ``/`` to another BX24 library URL, or to several
+    scripts in its place (the emulator: its BX24 stub and SIP stand-in); ``extra_mounts`` are
+    served beside the layout.
     """
 
     def __init__(self, settings: Settings, runtime: Runtime | None = None, *,
-                 library: Path | None = None, variants: dict[str, str] | None = None,
+                 library: Path | None = None,
+                 variants: dict[str, str | tuple[str, ...]] | None = None,
                  extra_mounts=()):
         self.settings = settings
         self.runtime = runtime or Runtime()
@@ -266,7 +281,8 @@ class FrameSite:
                    for path in sorted(self.library.glob("*.py"))]
         if not sources:
             raise SettingsError(f"no bx24 modules in {self.library}")
-        return sources + [Source(layout.LIBRARY, "bridge.js", self.library / "bridge.js")]
+        return sources + [Source(layout.LIBRARY, name, self.library / name)
+                          for name in LIBRARY_SCRIPTS]
 
     def app_sources(self) -> list[Source]:
         app = self.settings.app_dir
@@ -367,7 +383,7 @@ class FrameSite:
                     out.append((entry.path, None))
 
         scan(PAGE_DIR, False)
-        scan(self.library, False, (".py", ".js"))
+        scan(self.library, False, (".py", ".js", ".mjs"))
         scan(self.settings.app_dir, True)
         scan(self.runtime.wheels_dir, False, ".whl")
         for path in (self.runtime.package_dir(PYSCRIPT) / "dist" / "core.js",

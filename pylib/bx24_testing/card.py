@@ -11,6 +11,8 @@ wait from explicitly: ``wait_for_command(..., after=mark)``; ``after=0`` looks a
 
 import json
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 DEFAULT_TIMEOUT_MS = 10_000
 
 # JS: does a recorded entry's params hold `wanted` (scalars compared as text: REST params
@@ -42,6 +44,9 @@ def _matches(received, params):
     return True
 
 
+PHONE_TIMEOUT_MS = 5000
+
+
 class StandInPhone:
     """The other side of the app's :class:`bx24.StandInSoftphone` (``card.softphone``): what
     the caller or the callee does."""
@@ -54,8 +59,21 @@ class StandInPhone:
         self._card._stub("softphone", action, *args)
 
     def ring(self, phone_number, line_number=None):
-        """A call comes in from ``phone_number``."""
+        """A call comes in from ``phone_number`` (once the app's softphone is there: a SIP
+        softphone starts after the frame knows it leads and has the operator's account)."""
+        self.wait_ready()
         self._do("ring", phone_number, *([line_number] if line_number else []))
+
+    def wait_ready(self, timeout_ms=PHONE_TIMEOUT_MS):
+        """Wait until the app's phone can take a call (``window.bx24StandInSoftphone``)."""
+        try:
+            self._card.frame.target.wait_for_function(
+                "() => !!window.bx24StandInSoftphone", timeout=timeout_ms)
+        except PlaywrightTimeoutError:
+            raise AssertionError(
+                f"the app's softphone was not ready within {timeout_ms} ms: does the app make "
+                "one (bx24.sip_softphone or bx24.StandInSoftphone in bx24.calls)? console:\n"
+                + self._card.frame.console_text()[-4000:]) from None
 
     def pick_up(self):
         """The callee answers the outgoing call."""

@@ -203,6 +203,9 @@ class FakePortal:
         # (Bitrix24 does not say which comes first; True: before it).
         self.card_before_answer = True
         self.page_calls = None             # the bx24.calls() of an app run by load_app
+        self.phone_inner = "101"           # user.current's UF_PHONE_INNER
+        self.user_options: dict = {}       # what user.option.get reads
+        self.softphone = FakeSipPhone()    # the SIP phone of bx24.sip_softphone, and its far end
 
     # -- wiring bx24 to it ----------------------------------------------------------------------
 
@@ -286,9 +289,19 @@ class FakePortal:
                 self.page_calls = bx24.Calls(card(log=log), self.telephony(), softphone,
                                              line_number=line_number, user_id=user_id,
                                              log=log, clock=self.clock)
+                if hasattr(softphone, "lead"):
+                    softphone.lead(True)  # the page is alone: it leads
             return self.page_calls
 
-        return {"card": card, "rest": rest, "telephony": telephony, "calls": calls}
+        def sip_softphone(server, uri=None, password=None, display_name=None, domain=None,
+                          dtmf="rfc4733", log=None, account=None):
+            import bx24
+            return bx24.SipSoftphone(server, uri, password=password, display_name=display_name,
+                                     domain=domain, dtmf=dtmf, log=log, account=account,
+                                     new_phone=self.softphone.create)
+
+        return {"card": card, "rest": rest, "telephony": telephony, "calls": calls,
+                "sip_softphone": sip_softphone}
 
     def advance(self, seconds: float) -> None:
         """Move the clock (durations) by ``seconds``."""
@@ -409,7 +422,13 @@ class FakePortal:
         return {"http": 400, "json": {"error": "ERROR_CORE", "error_description": description}}
 
     def _user_current(self, params):
-        return {"http": 200, "json": {"result": {"ID": str(self.user_id), "NAME": "Operator"}}}
+        return {"http": 200, "json": {"result": {"ID": str(self.user_id), "NAME": "Operator",
+                                                 "UF_PHONE_INNER": self.phone_inner}}}
+
+    def _user_option_get(self, params):
+        if "option" not in params:
+            return {"http": 200, "json": {"result": dict(self.user_options)}}
+        return {"http": 200, "json": {"result": self.user_options.get(params["option"], "")}}
 
     def _telephony_externalcall_register(self, params):
         if not (params.get("USER_ID") or params.get("USER_PHONE_INNER")):
@@ -471,3 +490,110 @@ class FakePortal:
         if command in ("CallCardStartTimer", "CallCardStopTimer"):
             return json.dumps({"status": "no_answer"})  # the browser's success: no callback
         return _envelope([])
+
+
+class FakeSipPhone:
+    """The phone under :class:`bx24.SipSoftphone` without a SIP server (what the page's
+    ``sip-stub.js`` is in the browser): it registers at once, records what the app asked
+    (``said``: ``"answer the call from +1555..."``, ``"hang up"``...), and plays the far end:
+    :meth:`ring`, :meth:`pick_up`, :meth:`hang_up`, :meth:`fail`. ``options``: what the app
+    gave the phone (the password included: never printed)."""
+
+    def __init__(self):
+        self.said: list[str] = []
+        self.options: dict | None = None
+        self.registered = False
+        self._receive = None
+        self._calls: list[dict] = []
+        self._serial = 0
+
+    async def create(self, options_json, receive):
+        self.options = json.loads(options_json)
+        self._receive = receive
+        self.registered = True
+        self._emit(type="registration", state="registered", cause=None, code=None)
+        return self
+
+    def _emit(self, **event):
+        if self._receive is not None:
+            self._receive(json.dumps(event))
+
+    def _say(self, text):
+        self.said.append(text)
+
+    def _find(self, handle):
+        for call in self._calls:
+            if call["id"] == handle:
+                return call
+        raise RuntimeError(f"no SIP session {handle}")
+
+    def _newest(self):
+        live = [c for c in self._calls if not c["ended"]]
+        return live[-1] if live else None
+
+    # the far end
+    def ring(self, number, line=None):
+        """A call comes in from ``number``."""
+        if not self.registered:
+            raise AssertionError("the app's SIP phone is not registered: no call can ring")
+        self._serial += 1
+        call = {"id": f"in-{self._serial}", "number": str(number), "ended": False}
+        self._calls.append(call)
+        self._emit(type="incoming", id=call["id"], number=call["number"], display=None)
+
+    def pick_up(self):
+        call = self._newest()
+        if call:
+            self._emit(type="answered", id=call["id"])
+
+    def hang_up(self):
+        call = self._newest()
+        if call:
+            call["ended"] = True
+            self._emit(type="ended", id=call["id"], originator="remote", cause="Terminated")
+
+    def fail(self, status, reason=None):
+        call = self._newest()
+        if call:
+            call["ended"] = True
+            self._emit(type="failed", id=call["id"], originator="remote", cause=reason,
+                       code=str(status))
+
+    # what the app asks (the phone API of bx24.sip)
+    def call(self, target):
+        self._serial += 1
+        number = str(target).removeprefix("sip:").split("@")[0]
+        self._calls.append({"id": f"out-{self._serial}", "number": number, "ended": False})
+        self._say("dial " + number)
+        return f"out-{self._serial}"
+
+    def answer(self, handle):
+        self._say("answer the call from " + self._find(handle)["number"])
+
+    def reject(self, handle, code):
+        self._find(handle)["ended"] = True
+        self._say(f"reject the call ({code})")
+
+    def hangup(self, handle):
+        call = self._find(handle)
+        if not call["ended"]:
+            call["ended"] = True
+            self._say("hang up")
+
+    def mute(self, handle, on):
+        self._say("microphone " + ("muted" if on else "on"))
+
+    def hold(self, handle, on):
+        self._say("call " + ("held" if on else "resumed"))
+
+    def dtmf(self, handle, key):
+        self._say("DTMF " + key)
+
+    def transfer(self, handle, target):
+        self._find(handle)["ended"] = True
+        self._say("transfer to " + str(target).removeprefix("sip:").split("@")[0])
+
+    def stop(self):
+        self.registered = False
+        for call in self._calls:
+            call["ended"] = True

@@ -155,7 +155,7 @@ def _origin(url):
 
 
 def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx24=False,
-               cross_site=True):
+               cross_site=True, sip_stand_in=True):
     """Load the frame at ``url`` in ``page`` as Bitrix24 does; return a :class:`LoadedFrame`.
 
     ``cross_site`` (the default): in an iframe of the portal stand-in, on another site; False:
@@ -164,7 +164,9 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx
     placementOptions, restResponses...). With ``wait``, returns once the frame is ready.
     ``hold_bx24`` keeps the BX24 library unanswered until ``frame.release_bx24()``: on a portal
     it comes from Bitrix24's network and may arrive after the interpreter is ready (implies
-    ``wait=False``).
+    ``wait=False``). ``sip_stand_in`` (the default): the app's SIP softphone (``bx24.sip``) gets
+    the stand-in phone, which registers at once and is played by ``BX24Stub.softphone``; False:
+    JsSIP, for tests against a real SIP server (``bx24_testing.sip``).
     """
     origin = _origin(url)
     fields = {**BITRIX_POST_FIELDS, **(post_fields or {})}
@@ -172,7 +174,7 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx
     allowed = [origin + "/", "data:"] + ([stand_in.origin_for(url) + "/"] if stand_in else [])
     frame = LoadedFrame(page, hold_bx24, origin)
     config = json.dumps(stub_config or {})
-    stub = f"window.BX24_STUB_CONFIG = {config};\n{stub_script()}"
+    stub = f"window.BX24_STUB_CONFIG = {config};\n{stub_script(sip_stand_in)}"
 
     def route(route):
         request_url = route.request.url

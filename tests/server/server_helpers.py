@@ -80,6 +80,8 @@ def make_site(root: Path) -> dict:
     micropython = modules.joinpath(*"@micropython/micropython-webassembly-pyscript".split("/"))
     write(micropython / "micropython.mjs", "export {};\n")
     write(micropython / "micropython.wasm", WASM)
+    for bundle in runtime.bundle_files().values():
+        write(bundle, "export default {};\n")
     wheel = write(runtime.wheels_dir / "pyodide_http-0.2.2-py3-none-any.whl",
                   b"PK\x03\x04" + os.urandom(8192))  # deflated archives do not shrink again
     write(runtime.dir / Runtime.STAMP, "{}")

@@ -1,10 +1,11 @@
 """``bx24 serve --emulator``: ``/?emulator`` is the frame as the emulator embeds it, with the stub
-in place of Bitrix24's library, and the stub is served beside the emulator."""
+and the SIP stand-in in place of Bitrix24's library, both served beside the emulator."""
 
 from server_helpers import request
 
 BX24_LIBRARY = '<script src="https://api.bitrix24.com/api/v1/"></script>'
-STUB = '<script src="emulator/bx24-stub.js"></script>'
+STUB = ('<script src="emulator/bx24-stub.js"></script>\n'
+        '  <script src="emulator/sip-stub.js"></script>')
 
 
 def test_emulator_query_swaps_only_the_bx24_script(server):
@@ -29,3 +30,8 @@ def test_stub_is_served_beside_the_emulator(server):
     stub = request(server.url, path="/emulator/bx24-stub.js")
     assert stub.status == 200 and "window.BX24Stub" in stub.decoded().decode()
     assert stub.headers["content-type"].startswith("text/javascript")
+
+
+def test_sip_stand_in_is_served_beside_the_emulator(server):
+    script = request(server.url, path="/emulator/sip-stub.js")
+    assert script.status == 200 and "window.bx24SipStandIn" in script.decoded().decode()

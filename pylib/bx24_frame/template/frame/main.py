@@ -1,19 +1,31 @@
 """Sample call-card logic: what an integrator writes with the bx24 library.
 
-The softphone's calls go onto Bitrix24's card through ``bx24.calls``: a call that rings is
-registered (the card opens), the operator's clicks drive the softphone (answer, skip, hang up,
-mute, hold, dial pad, transfer), and the call is finished in Bitrix24 with its duration and how
-it ended. This file only says what the card shows.
+A SIP softphone in the frame (JsSIP over WebSocket, ``settings.py``) and Bitrix24's card, joined
+by ``bx24.calls``: a call that rings is registered (the card opens), the operator's clicks drive
+the softphone (answer, skip, hang up, mute, hold, dial pad, transfer), and the call is finished
+in Bitrix24 with its duration and how it ended. This file only says what the card shows.
 
-The softphone here is a stand-in with no telephony (it prints what a real one would do; the
-emulator's "Softphone" panel plays the other side). Put your SIP/WebRTC client in its place
-(``bx24.Softphone`` says what it must do).
+Only one frame of the operator's (tabs, sliders) registers the phone: the leader; if it goes
+away, another takes over. In the emulator and the tests the phone is a stand-in that registers
+at once (the Softphone panel and ``bx24_card.softphone`` play the other side).
 """
 
 import bx24
+import settings
 
-softphone = bx24.StandInSoftphone()
-calls = bx24.calls(softphone, line_number="line1")
+
+
+async def operator_account():
+    """The operator's SIP account: their inner number and the app's ``sip_password`` option."""
+    me = await calls.telephony.current_user()
+    password = (await calls.telephony.rest.call("user.option.get", {"option": "sip_password"})).data
+    return {"user": me.get("UF_PHONE_INNER"), "password": password or None,
+            "display_name": " ".join(filter(None, (me.get("NAME"), me.get("LAST_NAME"))))}
+
+
+softphone = bx24.sip_softphone(settings.SIP_SERVER, account=operator_account,
+                               domain=settings.SIP_DOMAIN, dtmf=settings.DTMF)
+calls = bx24.calls(softphone, line_number=settings.LINE_NUMBER)
 card = calls.card
 
 DIRECTIONS = {"incoming": "Incoming call", "outgoing": "Outgoing call", "callback": "Callback"}
@@ -25,7 +37,11 @@ async def show(call):
     ``call.entity`` then, so nothing written early is overwritten."""
     await card.set_title(DIRECTIONS.get(call.direction, "Call") + " " + call.phone_number)
     entity = call.entity
-    if entity is not None and entity.crm_entity_type:
+    if call.notes:  # a call cut off when the page that held it closed
+        await card.set_status_text(" ".join(call.notes))
+    elif softphone.registration_problem:
+        await card.set_status_text(softphone.registration_problem)
+    elif entity is not None and entity.crm_entity_type:
         await card.set_status_text("CRM {} #{}".format(entity.crm_entity_type, entity.crm_entity_id))
     else:
         await card.set_status_text("Line " + (call.line_number or "unknown"))
@@ -43,6 +59,11 @@ async def talking(call):
 @calls.on("ended")
 def ended(call):
     print("call {} ended: {} after {} s".format(call.call_id, call.status, call.duration))
+
+
+@softphone.on_registration
+def registration(phone):
+    print("softphone {}: {}".format(phone.registration, phone.registration_problem or phone.uri))
 
 
 @card.on("addCommentButtonClick")

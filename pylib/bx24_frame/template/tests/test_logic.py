@@ -1,8 +1,9 @@
 """Unit tests of frame/main.py in CPython, no browser: each takes milliseconds.
 
 ``FakePortal`` plays Bitrix24 (a card that answers commands and fires the events a test clicks,
-REST answered as Bitrix24 answers a softphone worker, a clock the test moves); ``load_app`` runs
-main.py over it and returns main.py's globals.
+REST answered as Bitrix24 answers a softphone worker, a clock the test moves, ``softphone``: the
+SIP phone without a SIP server, and the caller); ``load_app`` runs main.py over it and returns
+main.py's globals.
 """
 
 from pathlib import Path
@@ -24,7 +25,8 @@ def run_app(scenario):
 
 def test_an_answered_call_is_finished_with_its_duration():
     async def scenario(portal, app):
-        app["softphone"].ring("+15550001122")
+        await portal.settle()  # the SIP phone registers
+        portal.softphone.ring("+15550001122")
         await portal.settle()
         assert ("CallCardSetCardTitle", {"title": "Incoming call +15550001122"}) in portal.commands
         portal.click("answer")
@@ -35,13 +37,31 @@ def test_an_answered_call_is_finished_with_its_duration():
         [finish] = portal.rest_calls("telephony.externalcall.finish")
         assert finish["params"]["STATUS_CODE"] == "200"
         assert finish["params"]["DURATION"] == "42"
+        assert portal.softphone.said == ["answer the call from +15550001122", "hang up"]
     run_app(scenario)
+
+
+def test_the_operator_registers_with_their_inner_number_and_password_option():
+    async def scenario(portal, app):
+        await portal.settle()
+        assert portal.softphone.options["uri"] == "sip:101@pbx.example.com"
+        assert portal.softphone.options["password"] == "s3cret"
+        assert app["softphone"].registration == "registered"
+    portal_options = {"sip_password": "s3cret"}
+
+    async def main():
+        portal = FakePortal()
+        portal.user_options.update(portal_options)
+        app = await portal.load_app(MAIN)
+        await scenario(portal, app)
+    run(main())
 
 
 def test_the_crm_client_known_before_the_card_is_shown_is_not_overwritten():
     async def scenario(portal, app):
         portal.card_before_answer = False  # the card opens after the registration's answer
-        app["softphone"].ring("+15550001122")
+        await portal.settle()
+        portal.softphone.ring("+15550001122")
         portal.fire("entityChanged", {"PHONE_NUMBER": "+15550001122",
                                       "CRM_ENTITY_TYPE": "CONTACT", "CRM_ENTITY_ID": 7})
         await portal.settle()

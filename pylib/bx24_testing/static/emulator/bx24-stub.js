@@ -14,10 +14,12 @@
  * the emulator page around it by postMessage, which works cross-site (see "the emulator link").
  * window.BX24Stub  the control API for tests and the emulator:
  *   configure({mode: "browser"|"desktop", domain, lang, isAdmin, memberId, placementOptions,
- *              auth: {...token overrides} | false, restResponses: {method: response}})
+ *              auth: {...token overrides} | false, restResponses: {method: response},
+ *              user: user.current's answer, userOptions: what user.option.get reads})
  *   respond(method, answer | [answers in turn]): {result, total?, next?} | {error,
  *              error_description} (+ status) | {status, body} | {network: true} | {items: [...]}
- *              (the REST server section says more; telephony and user.current answer unasked)
+ *              (the REST server section says more; telephony, user.current and user.option.*
+ *              answer unasked)
  *   raiseCall(payloadOverrides, {uiState, transferred, own})   null in overrides removes a key
  *   fire(event, payload)       any event (with or without "BackgroundCallCard::"), any payload;
  *                              none for a card that is not the app's own (raiseCall own: false)
@@ -96,6 +98,8 @@
     memberId: "0123456789abcdef0123456789abcdef",
     auth: {},
     placementOptions: { ID: "PAGE_BACKGROUND_WORKER", URI: "/crm/deal/" },
+    user: { ID: "1", NAME: "Operator", LAST_NAME: "Stub", ACTIVE: true, UF_PHONE_INNER: "101" },
+    userOptions: {},
   };
 
   var config = null;
@@ -177,7 +181,8 @@
       fail('mode must be "browser" or "desktop", got ' + JSON.stringify(options.mode));
     }
     var next = Object.assign({}, config || DEFAULT_CONFIG);
-    ["mode", "domain", "lang", "isAdmin", "memberId", "placementOptions"].forEach(function (key) {
+    ["mode", "domain", "lang", "isAdmin", "memberId", "placementOptions", "user",
+      "userOptions"].forEach(function (key) {
       if (options[key] !== undefined) next[key] = copy(options[key]);
     });
     if (options.auth !== undefined) {
@@ -528,7 +533,8 @@
   // (503 QUERY_LIMIT_EXCEEDED, 401 expired_token...), {status, body} (a body that is not JSON:
   // a proxy's HTML page), {network: true} (no answer at all: a network failure),
   // {items: [...]} (a list method paged by `start`, 50 items a page, with total and next).
-  // Telephony methods and user.current answer as Bitrix24 does without being programmed.
+  // Telephony methods, user.current and user.option.* answer as Bitrix24 does without being
+  // programmed.
 
   var PAGE_SIZE = 50;
   var externalCalls = {};   // CALL_ID -> {params, finished}
@@ -616,7 +622,19 @@
   // Answers without a programmed one: what Bitrix24 answers a softphone worker.
   var BUILT_IN = {
     "user.current": function () {
-      return jsonAnswer(200, { result: { ID: "1", NAME: "Operator", LAST_NAME: "Stub", ACTIVE: true } });
+      return jsonAnswer(200, { result: copy(config.user) });
+    },
+    // The application's options for the operator (user.option.set stores, .get reads one by
+    // `option`, or all): where an app keeps per-operator settings such as a SIP password.
+    "user.option.get": function (params) {
+      var options = config.userOptions || {};
+      if (params.option === undefined) return jsonAnswer(200, { result: copy(options) });
+      return jsonAnswer(200, { result: options[params.option] === undefined ? "" : options[params.option] });
+    },
+    "user.option.set": function (params) {
+      if (!isObject(params.options)) return coreError("options should be set");
+      config.userOptions = Object.assign({}, config.userOptions, params.options);
+      return jsonAnswer(200, { result: true });
     },
     "telephony.externalcall.register": telephonyRegister,
     "telephony.externalcall.finish": telephonyFinish,

@@ -1,0 +1,185 @@
+// bx24 SIP glue: a JsSIP user agent for bx24.sip (Python), everything crossing as JSON text.
+//
+// bridge.js imports this module when the app makes a SIP softphone (never otherwise), with the
+// URL of the JsSIP bundle the set-up made (runtime/bundle/jssip.<hash>.mjs). The BX24 stub's
+// kit has a stand-in with the same exports (bx24_testing/static/emulator/sip-stub.mjs).
+//
+// createPhone(jssipUrl, optionsJson, receive) → phone
+//   options: {server: "wss://...", uri: "sip:user@domain", password, displayName, dtmf:
+//             "rfc4733" | "info"}: the password goes to JsSIP only, never to a log
+//   receive(json) gets {type: "registration", state: "registered" | "unregistered" |
+//             "failed" | "disconnected", cause, code}, {type: "incoming", id, number, display},
+//             {type: "answered", id}, {type: "ended", id, originator, cause},
+//             {type: "failed", id, originator, cause, code}, {type: "dtmf", id, key,
+//             originator, transport}, {type: "transfer", id, state: "accepted" | "failed"}
+//   phone.call(target) → id; answer(id); reject(id, code); hangup(id); mute(id, on);
+//   hold(id, on); dtmf(id, key); transfer(id, target); stop(); stats(id) → Promise of
+//   {inboundBytes, outboundBytes, inboundEnergy, outboundEnergy} (for tests)
+
+const MEDIA = { audio: true, video: false };
+const PC_CONFIG = { iceServers: [] }; // media goes browser to browser through the SIP server's peers
+
+let serial = 0;
+
+export async function createPhone(jssipUrl, optionsJson, receive) {
+  const JsSIP = (await import(jssipUrl)).default;
+  const options = JSON.parse(optionsJson);
+  const emit = (event) => {
+    try {
+      receive(JSON.stringify(event));
+    } catch (error) {
+      console.error("[bx24 sip] the Python handler failed", error);
+    }
+  };
+  const sessions = new Map();
+  const audio = new Map();
+
+  const socket = new JsSIP.WebSocketInterface(options.server);
+  const ua = new JsSIP.UA({
+    sockets: [socket],
+    uri: options.uri,
+    password: options.password || undefined,
+    display_name: options.displayName || undefined,
+    register: true,
+    session_timers: false,
+    connection_recovery_min_interval: 1,
+    connection_recovery_max_interval: 4,
+    user_agent: "bx24 (JsSIP)",
+  });
+
+  function registration(state) {
+    return (event = {}) => emit({
+      type: "registration", state, cause: event.cause || null,
+      code: event.response ? event.response.status_code : null,
+    });
+  }
+  ua.on("registered", registration("registered"));
+  ua.on("unregistered", registration("unregistered"));
+  ua.on("registrationFailed", registration("failed"));
+  ua.on("disconnected", registration("disconnected"));
+
+  function playRemote(id, session) {
+    const connection = session.connection;
+    if (!connection) return;
+    connection.addEventListener("track", (event) => {
+      let element = audio.get(id);
+      if (!element) {
+        element = new Audio();
+        element.autoplay = true;
+        audio.set(id, element);
+      }
+      element.srcObject = event.streams[0] || new MediaStream([event.track]);
+      element.play().catch(() => { /* no autoplay: the media still flows */ });
+    });
+  }
+
+  function wire(id, session) {
+    sessions.set(id, session);
+    session.on("peerconnection", () => playRemote(id, session));
+    session.on("accepted", () => { if (session.direction === "outgoing") emit({ type: "answered", id }); });
+    session.on("ended", (e) => { forget(id); emit({ type: "ended", id, originator: e.originator, cause: e.cause }); });
+    session.on("failed", (e) => {
+      forget(id);
+      emit({ type: "failed", id, originator: e.originator, cause: e.cause,
+        code: e.message && e.message.status_code ? e.message.status_code : null });
+    });
+    session.on("newDTMF", (e) => emit({
+      type: "dtmf", id, key: e.dtmf.tone, originator: e.originator, transport: "info" }));
+  }
+
+  function forget(id) {
+    sessions.delete(id);
+    const element = audio.get(id);
+    if (element) {
+      element.srcObject = null;
+      audio.delete(id);
+    }
+  }
+
+  ua.on("newRTCSession", (event) => {
+    if (event.originator !== "remote") return;
+    const id = `in-${++serial}`;
+    const session = event.session;
+    wire(id, session);
+    const caller = session.remote_identity;
+    emit({ type: "incoming", id, number: caller.uri.user, display: caller.display_name || null });
+  });
+
+  ua.start();
+
+  const session = (id) => {
+    const found = sessions.get(id);
+    if (!found) throw new Error(`no SIP session ${id}`);
+    return found;
+  };
+
+  const phone = {
+    call(target) {
+      const id = `out-${++serial}`;
+      const created = ua.call(target, { mediaConstraints: MEDIA, pcConfig: PC_CONFIG });
+      wire(id, created);
+      if (created.connection) playRemote(id, created);
+      return id;
+    },
+    answer(id) {
+      const s = session(id);
+      s.answer({ mediaConstraints: MEDIA, pcConfig: PC_CONFIG });
+      playRemote(id, s);
+    },
+    reject(id, code) { session(id).terminate({ status_code: code || 603 }); },
+    hangup(id) { if (sessions.has(id)) sessions.get(id).terminate(); },
+    mute(id, on) { if (on) session(id).mute({ audio: true }); else session(id).unmute({ audio: true }); },
+    hold(id, on) { if (on) session(id).hold(); else session(id).unhold(); },
+    dtmf(id, key) {
+      const s = session(id);
+      const sender = s.connection && s.connection.getSenders().find((x) => x.dtmf);
+      const rfc4733 = options.dtmf !== "info" && sender && sender.dtmf.canInsertDTMF;
+      if (rfc4733) {
+        sender.dtmf.addEventListener("tonechange", (e) => {
+          if (e.tone) emit({ type: "dtmf", id, key: e.tone, originator: "local", transport: "rfc4733" });
+        }, { once: true });
+        sender.dtmf.insertDTMF(key, 100, 70);
+      } else {
+        s.sendDTMF(key, { transportType: "INFO" });
+      }
+    },
+    transfer(id, target) {
+      const s = session(id);
+      s.refer(target, {
+        eventHandlers: {
+          accepted: () => { emit({ type: "transfer", id, state: "accepted" }); s.terminate(); },
+          failed: () => { emit({ type: "transfer", id, state: "failed" }); s.terminate(); },
+        },
+      });
+    },
+    stop() {
+      for (const s of sessions.values()) {
+        try { s.terminate(); } catch (error) { /* ended meanwhile */ }
+      }
+      ua.stop();
+    },
+    async stats(id) {
+      const s = sessions.get(id);
+      const out = { inboundBytes: 0, outboundBytes: 0, inboundEnergy: 0, outboundEnergy: 0 };
+      if (!s || !s.connection) return out;
+      (await s.connection.getStats()).forEach((report) => {
+        if (report.kind !== "audio") return;
+        if (report.type === "inbound-rtp") {
+          out.inboundBytes += report.bytesReceived || 0;
+          out.inboundEnergy += report.totalAudioEnergy || 0;
+        } else if (report.type === "outbound-rtp") {
+          out.outboundBytes += report.bytesSent || 0;
+        } else if (report.type === "media-source") {
+          out.outboundEnergy += report.totalAudioEnergy || 0;
+        }
+      });
+      return out;
+    },
+    direction(id) {
+      const s = sessions.get(id);
+      const transceiver = s && s.connection && s.connection.getTransceivers()[0];
+      return transceiver ? transceiver.currentDirection : null;
+    },
+  };
+  return phone;
+}

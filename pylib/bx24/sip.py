@@ -1,0 +1,263 @@
+"""A real softphone for the call session: SIP over WebSocket, with JsSIP in the page.
+
+    softphone = bx24.sip_softphone("wss://pbx.example.com/ws", "sip:101@pbx.example.com",
+                                   password=secret)
+    calls = bx24.calls(softphone, line_number="101")
+
+What :class:`SipSoftphone` does for :class:`bx24.calls.Calls` (the interface of
+:mod:`bx24.softphone`): registers with the SIP server (JsSIP re-registers by itself when the
+WebSocket comes back), turns an incoming INVITE into ``calls.incoming`` and a dialled call into
+an INVITE, answers, rejects (486 busy or 603 declined), hangs up, mutes (the microphone track
+disabled: RTP goes on, silent), holds and resumes (re-INVITE), sends DTMF (RFC 4733 where the
+connection can, SIP INFO otherwise or when asked: ``dtmf="info"``), transfers blind (REFER;
+then its own leg ends), and reports the other side's answer, hang-up and failures with their SIP
+cause mapped to ``telephony.externalcall.finish``'s status codes (:func:`status_for`).
+
+Only one frame of the operator's registers: the page's leader (``bridge.js``/``frames.js``);
+the others start their phone only if they become the leader. The password goes to JsSIP and
+nowhere else: not to a log, not to the server.
+
+Pure logic over a phone (``sip.mjs`` in the page; tests pass a fake): ``start()`` asks
+``new_phone(options_json, receive)`` for one.
+"""
+
+import json
+
+from .log import stderr
+from .tasks import spawn
+from .telephony import Status
+
+# JsSIP's causes (JsSIP.C.causes) → STATUS_CODE of telephony.externalcall.finish
+CAUSES = {
+    "Busy": Status.BUSY,
+    "Rejected": Status.DECLINED,
+    "Unavailable": Status.UNAVAILABLE,
+    "Not Found": Status.WRONG_NUMBER,
+    "Address Incomplete": Status.DIRECTION_UNAVAILABLE,
+    "Authentication Error": Status.FORBIDDEN,
+    "Request Timeout": Status.UNAVAILABLE,
+    "Connection Error": Status.SERVICE_UNAVAILABLE,
+    "No Answer": Status.MISSED,
+    "Expires": Status.MISSED,
+    "Canceled": Status.MISSED,
+}
+REGISTERED = "registered"
+
+
+def _check_uri(uri):
+    if not isinstance(uri, str) or not uri.startswith("sip:") or "@" not in uri:
+        raise ValueError("uri is the operator's SIP address (sip:user@domain), not "
+                         "{!r}".format(uri))
+
+
+def _host(url):
+    """The host of a ws(s):// URL: the default SIP domain."""
+    rest = url.split("://", 1)[1]
+    host = rest.split("/", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def status_for(cause, code=None):
+    """The :class:`~bx24.telephony.Status` of a SIP failure: its cause, else its response code
+    when Bitrix24 has it, else ``OTHER``."""
+    if cause in CAUSES:
+        return CAUSES[cause]
+    if code is not None and str(code) in Status.ALL and str(code) != Status.ANSWERED:
+        return str(code)
+    return Status.OTHER
+
+
+class SipSoftphone:
+    """The softphone interface over a SIP phone. ``server``: the WebSocket URL
+    (``wss://``); ``uri``: the operator's SIP address; ``password`` (never logged);
+    ``domain``: where to call numbers (default: the URI's); ``dtmf``: ``"rfc4733"`` (the
+    default, SIP INFO when the connection cannot) or ``"info"``. ``account``: instead of
+    ``uri``/``password``, an ``async`` function returning ``{"user" or "uri", "password",
+    "display_name"}``, asked when the phone starts (the operator's account from REST)."""
+
+    calls = None
+
+    def __init__(self, server, uri=None, password=None, display_name=None, domain=None,
+                 dtmf="rfc4733", new_phone=None, log=None, account=None):
+        if not isinstance(server, str) or not server.startswith(("wss://", "ws://")):
+            raise ValueError("server is the SIP server's WebSocket URL (wss://...), not "
+                             "{!r}".format(server))
+        if account is None:
+            _check_uri(uri)
+        if dtmf not in ("rfc4733", "info"):
+            raise ValueError('dtmf is "rfc4733" or "info", not {!r}'.format(dtmf))
+        self.server = server
+        self.uri = uri
+        self.domain = domain or (uri.split("@", 1)[1] if uri else _host(server))
+        self.registration = None        # registered | unregistered | failed | disconnected
+        self.registration_problem = None  # why the last registration failed, for a card
+        self.phone = None
+        self.log = log or stderr
+        self._options = {"server": server, "uri": uri, "password": password,
+                         "displayName": display_name, "dtmf": dtmf}
+        self._account = account
+        self._new_phone = new_phone
+        self._starting = None
+        self._generation = 0
+        self._by_id = {}
+        self._registration_hooks = []
+
+    def __repr__(self):  # no password
+        return "SipSoftphone({!r}, {!r})".format(self.server, self.uri)
+
+    def connect(self, calls):
+        self.calls = calls
+
+    def on_registration(self, fn):
+        """Decorator: ``fn(softphone)`` whenever the registration state changes."""
+        self._registration_hooks.append(fn)
+        return fn
+
+    # -- the phone's life -----------------------------------------------------------------------
+
+    def start(self):
+        """Make the phone (it registers); once. The page does it when this frame leads."""
+        if self._starting is None:
+            self._generation += 1
+            self._starting = spawn(self._start(self._generation), self.log,
+                                   "starting the SIP phone")
+        return self._starting
+
+    async def _start(self, generation):
+        if self._account is not None:
+            account = await self._account() or {}
+            uri = account.get("uri") or (
+                "sip:{}@{}".format(account["user"], self.domain) if account.get("user") else None)
+            try:
+                _check_uri(uri)
+            except ValueError:
+                self._registered({"state": "failed",
+                                  "cause": "no SIP account for this operator"})
+                return
+            self.uri = self._options["uri"] = uri
+            self._options["password"] = account.get("password")
+            if account.get("display_name"):
+                self._options["displayName"] = account["display_name"]
+        phone = await self._new_phone(json.dumps(self._options), self._receive)
+        if generation != self._generation:  # stopped while it started
+            phone.stop()
+        else:
+            self.phone = phone
+
+    def lead(self, leading):
+        """This frame leads the operator's frames (start the phone), or no longer does (stop
+        it): :func:`bx24.calls` wires it to the page."""
+        if leading:
+            self.start()
+        else:
+            self.stop()
+
+    def page_closing(self):
+        """The page goes away: hang up and unregister now, so the next leader registers alone."""
+        self.stop()
+
+    def stop(self):
+        """Hang up and unregister (this frame no longer leads)."""
+        self._generation += 1
+        if self.phone is not None:
+            self.phone.stop()
+        self.phone = None
+        self._starting = None
+
+    def _receive(self, text):
+        try:
+            event = json.loads(text)
+        except ValueError:
+            self.log("the SIP phone sent something that is not JSON: {!r}".format(text[:200]))
+            return
+        kind = event.get("type")
+        if kind == "registration":
+            self._registered(event)
+            return
+        call_id = event.get("id")
+        if kind == "incoming":
+            if self.calls is None:
+                return
+            call = self.calls.incoming(event.get("number") or "unknown", handle=call_id)
+            self._by_id[call_id] = call
+            return
+        call = self._by_id.get(call_id)
+        if call is None:
+            return
+        remote = event.get("originator") == "remote"
+        if kind == "answered":
+            call.remote_answered()
+        elif kind == "ended":
+            self._by_id.pop(call_id, None)
+            if remote:
+                call.remote_hung_up()
+        elif kind == "failed":
+            self._by_id.pop(call_id, None)
+            if not remote:
+                return  # we ended it: the session knows how
+            cause = event.get("cause")
+            if cause == "Canceled" or (cause in ("No Answer", "Expires")
+                                       and call.direction == "incoming"):
+                call.remote_hung_up()  # the caller gave up while it rang: missed
+            else:
+                call.failed(status_for(cause, event.get("code")), cause)
+        elif kind == "transfer" and event.get("state") == "failed":
+            self.log("the transfer of {!r} failed: the call was dropped".format(call))
+
+    def _registered(self, event):
+        state = event.get("state")
+        self.registration = state
+        if state == REGISTERED:
+            self.registration_problem = None
+        elif state in ("failed", "disconnected"):
+            cause = event.get("cause") or "no answer from the SIP server"
+            code = event.get("code")
+            self.registration_problem = "softphone offline: {}{}".format(
+                cause, " ({})".format(code) if code else "")
+            self.log("SIP registration of {} at {} {}: {}".format(
+                self.uri, self.server, state, self.registration_problem))
+        for fn in list(self._registration_hooks):
+            try:
+                fn(self)
+            except Exception as exc:
+                self.log("a registration hook raised: {!r}".format(exc))
+
+    # -- what the call session asks -------------------------------------------------------------
+
+    def _target(self, number):
+        number = str(number)
+        return number if number.startswith("sip:") else "sip:{}@{}".format(number, self.domain)
+
+    async def _phone(self):
+        if self.phone is None and self._starting is not None:
+            await self._starting  # a click while the phone starts: it is for this phone
+        if self.phone is None:
+            raise RuntimeError("the SIP phone is not running in this frame (it runs in the "
+                               "operator's leading frame, once registered)")
+        return self.phone
+
+    async def answer(self, call):
+        (await self._phone()).answer(call.handle)
+
+    async def reject(self, call, status):
+        (await self._phone()).reject(call.handle, 486 if status == Status.BUSY else 603)
+
+    async def hang_up(self, call):
+        if call.handle is not None:
+            (await self._phone()).hangup(call.handle)
+
+    async def dial(self, call):
+        call.handle = (await self._phone()).call(self._target(call.phone_number))
+        self._by_id[call.handle] = call
+
+    async def set_muted(self, call, muted):
+        (await self._phone()).mute(call.handle, bool(muted))
+
+    async def set_held(self, call, held):
+        (await self._phone()).hold(call.handle, bool(held))
+
+    async def send_dtmf(self, call, key):
+        (await self._phone()).dtmf(call.handle, key)
+
+    async def transfer(self, call, target):
+        (await self._phone()).transfer(call.handle, self._target(target))

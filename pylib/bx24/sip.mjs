@@ -6,15 +6,18 @@
 //
 // createPhone(jssipUrl, optionsJson, receive) → phone
 //   options: {server: "wss://...", uri: "sip:user@domain", password, displayName, dtmf:
-//             "rfc4733" | "info"}: the password goes to JsSIP only, never to a log
+//             "rfc4733" | "info", acceptTransfers}: the password goes to JsSIP only, never to
+//             a log; acceptTransfers: follow the other side's REFER (else it is rejected)
 //   receive(json) gets {type: "registration", state: "registered" | "unregistered" |
 //             "failed" | "disconnected", cause, code}, {type: "incoming", id, number, display},
 //             {type: "answered", id}, {type: "ended", id, originator, cause},
 //             {type: "failed", id, originator, cause, code}, {type: "dtmf", id, key,
-//             originator, transport}, {type: "transfer", id, state: "accepted" | "failed"}
+//             originator, transport}, {type: "transfer", id, state: "accepted" | "failed"},
+//             {type: "referred", id, newId, target}
 //   phone.call(target) → id; answer(id); reject(id, code); hangup(id); mute(id, on);
-//   hold(id, on); dtmf(id, key); transfer(id, target); stop(); stats(id) → Promise of
-//   {inboundBytes, outboundBytes, inboundEnergy, outboundEnergy} (for tests)
+//   hold(id, on); dtmf(id, key); transfer(id, target); stop(); for tests: sessionIds(),
+//   direction(id), stats(id) → Promise of {inboundBytes, outboundBytes, inboundEnergy,
+//   outboundEnergy}
 
 const MEDIA = { audio: true, video: false };
 const PC_CONFIG = { iceServers: [] }; // media goes browser to browser through the SIP server's peers
@@ -75,6 +78,7 @@ export async function createPhone(jssipUrl, optionsJson, receive) {
 
   function wire(id, session) {
     sessions.set(id, session);
+    onRefer(id, session);
     session.on("peerconnection", () => playRemote(id, session));
     session.on("accepted", () => { if (session.direction === "outgoing") emit({ type: "answered", id }); });
     session.on("ended", (e) => { forget(id); emit({ type: "ended", id, originator: e.originator, cause: e.cause }); });
@@ -94,6 +98,20 @@ export async function createPhone(jssipUrl, optionsJson, receive) {
       element.srcObject = null;
       audio.delete(id);
     }
+  }
+
+  // A REFER from the other side (it transfers us): followed only when asked (acceptTransfers:
+  // the kit's caller pages); the new call is "referred" with its id.
+  function onRefer(id, session) {
+    session.on("refer", (event) => {
+      if (!options.acceptTransfers) { event.reject(); return; }
+      const newId = `out-${++serial}`;
+      event.accept((created) => {
+        wire(newId, created);
+        playRemote(newId, created);
+        emit({ type: "referred", id, newId, target: String(event.request.refer_to.uri) });
+      }, { mediaConstraints: MEDIA, pcConfig: PC_CONFIG });
+    });
   }
 
   ua.on("newRTCSession", (event) => {
@@ -175,6 +193,7 @@ export async function createPhone(jssipUrl, optionsJson, receive) {
       });
       return out;
     },
+    sessionIds() { return [...sessions.keys()]; },
     direction(id) {
       const s = sessions.get(id);
       const transceiver = s && s.connection && s.connection.getTransceivers()[0];

@@ -17,6 +17,17 @@ OFFLINE_ARGS = [
     "--disable-quic",
 ]
 
+# What a softphone in the frame needs from a test browser (Bitrix24 gives the frame `microphone`
+# and `autoplay`): a synthetic microphone with permission granted, sound that plays without a
+# click, and ICE candidates on loopback (without them JsSIP never sends its INVITE).
+MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+
 
 def chromium_executable():
     """Path of the Chromium to launch, or None for Playwright's bundled browser."""
@@ -36,13 +47,13 @@ def chromium_executable():
 
 def launch_args(base=None, browser_name="chromium"):
     """Keyword arguments for ``playwright.chromium.launch``: ``base`` (pytest-playwright's, with
-    ``--headed``, ``--slowmo``, ``--browser-channel``...) plus the offline flags and the Chromium
-    to use. A channel or an executable already chosen is kept; other browsers are left alone."""
+    ``--headed``, ``--slowmo``, ``--browser-channel``...) plus the offline and media flags and
+    the Chromium to use. A channel or an executable already chosen is kept; other browsers are left alone."""
     args = dict(base or {})
     if browser_name != "chromium":
         return args
     args["args"] = list(args.get("args") or []) + [
-        flag for flag in OFFLINE_ARGS if flag not in (args.get("args") or [])]
+        flag for flag in OFFLINE_ARGS + MEDIA_ARGS if flag not in (args.get("args") or [])]
     if "executable_path" not in args and "channel" not in args:
         path = chromium_executable()
         if path:

@@ -15,6 +15,7 @@ def test_upstream_options_are_kept_and_the_offline_flags_added_once(monkeypatch)
     assert args["args"][:2] == ["--mute-audio", "--disable-quic"]
     assert args["args"].count("--disable-quic") == 1
     assert set(browser.OFFLINE_ARGS) <= set(args["args"])
+    assert set(browser.MEDIA_ARGS) <= set(args["args"])  # a softphone in the frame has a mic
     assert args["executable_path"] == "/bin/sh"
     assert base == {"headless": False, "slow_mo": 50, "args": ["--mute-audio", "--disable-quic"]}
 

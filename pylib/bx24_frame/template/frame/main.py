@@ -66,6 +66,13 @@ def registration(phone):
     print("softphone {}: {}".format(phone.registration, phone.registration_problem or phone.uri))
 
 
+@card.on("initialized")
+async def say_if_offline(info):
+    """Any card (one Bitrix24 raised too, click-to-call): say why no call can be made."""
+    if softphone.registration_problem:
+        await card.set_status_text(softphone.registration_problem)
+
+
 @card.on("addCommentButtonClick")
 def comment(text):
     print("comment: " + text)

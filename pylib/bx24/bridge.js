@@ -193,6 +193,7 @@
   var undecided = [];         // card events that came before this frame knew its role
   var cardFrame = null;       // the frame whose card shows the call, when not this one
   var leaderHandlers = [];
+  var readyWhenDecided = false;
 
   function cardEvent(message, from) {
     if (frames && frames.leader === null) {
@@ -208,6 +209,10 @@
   if (frames) {
     frames.onLeader(function (leading) {
       undecided.splice(0).forEach(function (message) { cardEvent(message); });
+      if (readyWhenDecided) {
+        readyWhenDecided = false;
+        document.documentElement.dataset.bx24 = "ready";
+      }
       if (!leading) cardFrame = null;
       leaderHandlers.forEach(function (fn) {
         try { fn(leading); } catch (error) { log("error", "a leader handler failed: " + quote(error)); }
@@ -341,7 +346,10 @@
     receiver = handler;
     bridge.attached = true;
     flush();
-    document.documentElement.dataset.bx24 = "ready";
+    // Ready means every event fired so far reached Python: with frames.js, once this frame
+    // knows whether it leads (the events held meanwhile are delivered then).
+    if (frames && frames.leader === null) readyWhenDecided = true;
+    else document.documentElement.dataset.bx24 = "ready";
   }
 
   function onInit() {
@@ -392,7 +400,7 @@
     events: EVENTS.slice(),
     initialized: false,
     attached: false,
-    queued: function () { return queue.length; },
+    queued: function () { return queue.length + undecided.length; },
   };
   window.bx24Bridge = bridge;
 

@@ -34,7 +34,7 @@
   "use strict";
 
   var CHANNEL = "bx24-frames";
-  var SETTLE_MS = 250;
+  var SETTLE_MS = 200;  // long enough for the others' answer (~1 ms), short for the ready signal
   var PING_MS = 5000;
   var PONG_MS = 2000;
   var NOTES_KEY = "bx24-frames-notes";

@@ -16,7 +16,7 @@
 //             {type: "referred", id, newId, target}
 //   phone.call(target) → id; answer(id); reject(id, code); hangup(id); mute(id, on);
 //   hold(id, on); dtmf(id, key); transfer(id, target); stop(); for tests: sessionIds(),
-//   direction(id), stats(id) → Promise of {inboundBytes, outboundBytes, inboundEnergy,
+//   recent() (the last 50 events), direction(id), stats(id) → Promise of {inboundBytes, outboundBytes, inboundEnergy,
 //   outboundEnergy}
 
 const MEDIA = { audio: true, video: false };
@@ -27,7 +27,10 @@ let serial = 0;
 export async function createPhone(jssipUrl, optionsJson, receive) {
   const JsSIP = (await import(jssipUrl)).default;
   const options = JSON.parse(optionsJson);
+  const recent = []; // the last events, for tests and the curious (never the password)
   const emit = (event) => {
+    recent.push(event);
+    if (recent.length > 50) recent.shift();
     try {
       receive(JSON.stringify(event));
     } catch (error) {
@@ -194,6 +197,7 @@ export async function createPhone(jssipUrl, optionsJson, receive) {
       return out;
     },
     sessionIds() { return [...sessions.keys()]; },
+    recent() { return recent.slice(); },
     direction(id) {
       const s = sessions.get(id);
       const transceiver = s && s.connection && s.connection.getTransceivers()[0];

@@ -25,8 +25,8 @@ MEDIA_ARGS = [
     "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
     "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
+# (not --disable-features=...: Chromium honours one such list, and Playwright passes its own)
 
 
 def chromium_executable():

@@ -228,10 +228,13 @@ class FakePortal:
         return bx24.Telephony(self.rest(), new_external_id=lambda: f"fake-{next(counter)}")
 
     def calls(self, softphone, card=None, **options):
-        """A :class:`bx24.Calls` over this portal, on its clock; the card attached."""
+        """A :class:`bx24.Calls` over this portal, on its clock; the card attached; a softphone
+        that leads (:class:`bx24.SipSoftphone`) told it does."""
         import bx24
         calls = bx24.Calls(card or self.card(), self.telephony(), softphone, clock=self.clock,
                            **options)
+        if hasattr(softphone, "lead"):
+            softphone.lead(True)  # the page is alone: it leads (a SipSoftphone starts)
         return calls.start()
 
     def clock(self) -> float:

@@ -40,6 +40,14 @@ def sip_frame_server(make_frame, sip):
     return make_frame((TEMPLATE / "main.py").read_text(), {"settings.py": settings})
 
 
+@pytest.fixture(scope="module")
+def rfc4733_frame_server(make_frame, sip):
+    """The sample app with its default DTMF: RFC 4733, in the audio."""
+    settings = (TEMPLATE / "settings.py").read_text().replace(
+        'SIP_SERVER = "wss://pbx.example.com/ws"', f'SIP_SERVER = "{sip.url}"')
+    return make_frame((TEMPLATE / "main.py").read_text(), {"settings.py": settings})
+
+
 def open_operator(page, server, sip, interpreter, password=None):
     frame = open_frame(page, frame_url(server.url, interpreter), sip_stand_in=False,
                        stub_config={"userOptions": {
@@ -146,6 +154,28 @@ def test_a_customer_calls_the_operator_answers_talks_and_hangs_up(operator, cust
     assert int(finish["params"]["DURATION"]) >= 1
     operator.wait_for_command("CallCardClose")
     assert len(operator.rest_calls(FINISH)) == 1
+
+
+def test_dtmf_in_the_audio_by_default(page, rfc4733_frame_server, sip, interpreter, browser):
+    """RFC 4733: the key goes as RTP events (the operator's RTCDTMFSender plays it out; JsSIP
+    reports nothing on the receiving side, so that is what is observed), not as SIP INFO."""
+    card = open_operator(page, rfc4733_frame_server, sip, interpreter)
+    wait_until(page, lambda: sip.contacts(OPERATOR), what="registered")
+    context = browser.new_context()
+    customer = SipPhone.open(context.new_page(), card.frame, sip, CUSTOMER)
+    customer.wait_registered()
+    call, _ = answered_call(card, customer, sip)
+    card.click("dialpad", "5")
+    wait_until(page, lambda: [e for e in operator_phone(card, "return p.recent();")
+                              if e["type"] == "dtmf"], what="the tone played")
+    [tone] = [e for e in operator_phone(card, "return p.recent();") if e["type"] == "dtmf"]
+    assert tone["key"] == "5" and tone["transport"] == "rfc4733"
+    assert customer.events("dtmf") == []  # no SIP INFO
+    card.click("hangup")
+    customer.wait_event("ended", id=call)
+    context.close()
+    page.close()
+    wait_until(None, lambda: not sip.contacts(OPERATOR), what="the operator's contact gone")
 
 
 def test_the_customer_hangs_up(operator, customer, sip):

@@ -2,8 +2,9 @@
 
 ``bx24_card`` loads the frame the way Bitrix24 does (an HTTP POST, cross-site), with a BX24
 stub in place of Bitrix24's library and REST server, once per interpreter in pytest.ini's
-``bx24_interpreters``. ``bx24_card.softphone`` plays the other side of the stand-in softphone
-(a caller rings, the callee picks up or hangs up); ``click`` presses the card's buttons; the
+``bx24_interpreters``. The app's SIP softphone gets a stand-in phone there (it registers at
+once; no SIP server needed), and ``bx24_card.softphone`` plays the other side (a caller rings,
+the callee picks up or hangs up); ``click`` presses the card's buttons; the
 waits look at what the frame sent since the test's last action.
 """
 

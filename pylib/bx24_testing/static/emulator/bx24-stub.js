@@ -24,7 +24,8 @@
  *   fire(event, payload)       any event (with or without "BackgroundCallCard::"), any payload;
  *                              none for a card that is not the app's own (raiseCall own: false)
  *   click(button, arg)         a button the card shows now; throws, listing them, otherwise
- *   softphone(action, ...args) the other side of the app's bx24.StandInSoftphone: ring(number,
+ *   softphone(action, ...args) the other side of the app's softphone (window.bx24StandInSoftphone:
+ *                              sip-stub.js's phone, or bx24.StandInSoftphone): ring(number,
  *                              line), pickUp(), hangUp(), fail(status, reason)
  *   card(), buttons(), commands(), events(), bindings(), restCalls(), config(), initialized(),
  *   auth() (the token the portal's REST takes now, expired or not)
@@ -998,12 +999,12 @@
     click: click,
     card: snapshotCard,
     buttons: buttonsShown,
-    // The other side of the app's stand-in softphone (bx24.StandInSoftphone, which the page
-    // exposes as window.bx24StandInSoftphone): ring(number, line), pickUp(), hangUp(),
+    // The other side of the app's softphone (window.bx24StandInSoftphone: the SIP stand-in's
+    // phone, sip-stub.js, or bx24.StandInSoftphone): ring(number, line), pickUp(), hangUp(),
     // fail(status, reason).
     softphone: function (action) {
       var phone = window.bx24StandInSoftphone;
-      if (!phone) fail("the frame has no stand-in softphone (bx24.calls(bx24.StandInSoftphone()))");
+      if (!phone) fail("the frame has no stand-in softphone (bx24.sip_softphone with the SIP stand-in, or bx24.StandInSoftphone; a SIP phone starts a moment after the frame)");
       if (["ring", "pickUp", "hangUp", "fail"].indexOf(action) < 0 || !isFunction(phone[action])) {
         fail('unknown softphone action "' + action + '"; actions: ring, pickUp, hangUp, fail');
       }

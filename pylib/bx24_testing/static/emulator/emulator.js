@@ -271,7 +271,7 @@
       .then(function () { notice(""); }, function (error) { notice(error.message); });
   }
 
-  // The other side of the app's stand-in softphone.
+  // The other side of the app's softphone (the SIP stand-in, or bx24.StandInSoftphone).
   function softphone(event) {
     event.preventDefault();
     var button = event.submitter || event.target;

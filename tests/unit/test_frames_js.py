@@ -1,0 +1,192 @@
+"""frames.js and bridge.js in Node: several frames of one operator (each its own JS context,
+its own BX24), one BroadcastChannel between them, on a virtual clock. One leader, the oldest; a
+new one when it leaves or stops answering; the card's events reach the leader's Python from
+any frame and its commands run in the frame whose card has the call; notes for the next leader.
+The browser tests (tests/e2e/test_sip_browser.py) cover the same in Chromium, with real SIP."""
+
+import json
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+BX24_DIR = pathlib.Path(__file__).resolve().parents[2] / "pylib" / "bx24"
+NODE = shutil.which("node")
+
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+HARNESS = r"""
+const vm = require("vm");
+const fs = require("fs");
+const FRAMES = fs.readFileSync(process.env.BX24_DIR + "/frames.js", "utf8");
+const BRIDGE = fs.readFileSync(process.env.BX24_DIR + "/bridge.js", "utf8");
+
+// a virtual clock: timers run in order when run(ms) moves time; microtasks flush between
+const clock = { now: 0, timers: [], seq: 0 };
+function setT(fn, ms) { const t = { at: clock.now + (ms || 0), fn, id: ++clock.seq }; clock.timers.push(t); return t.id; }
+function clearT(id) { clock.timers = clock.timers.filter((t) => t.id !== id); }
+function setI(fn, ms) { const loop = () => { fn(); state.id = setT(loop, ms); }; const state = { id: setT(loop, ms) }; return state; }
+async function run(ms) {
+  const end = clock.now + ms;
+  for (;;) {
+    await new Promise((r) => setImmediate(r));
+    clock.timers.sort((a, b) => a.at - b.at || a.id - b.id);
+    const next = clock.timers[0];
+    if (!next || next.at > end) break;
+    clock.timers.shift();
+    clock.now = next.at;
+    next.fn();
+  }
+  clock.now = end;
+  await new Promise((r) => setImmediate(r));
+}
+
+// one channel name, every frame's instance; a closed one (a crashed tab) hears nothing
+const hub = [];
+class Channel {
+  constructor(name) { this.name = name; this.open = true; hub.push(this); }
+  postMessage(m) {
+    const text = JSON.stringify(m);
+    hub.filter((c) => c !== this && c.open && c.name === this.name).forEach((c) =>
+      setT(() => { if (c.open && c.onmessage) c.onmessage({ data: JSON.parse(text) }); }, 1));
+  }
+  close() { this.open = false; }
+}
+
+function fakeBX24(name) {
+  const fake = { calls: [], handlers: {}, inits: [] };
+  fake.init = (fn) => fn();
+  fake.placement = {
+    info: () => ({ placement: "PAGE_BACKGROUND_WORKER", options: {} }),
+    getInterface: (cb) => cb({}),
+    bindEvent: (event, cb) => { (fake.handlers[event] ||= []).push(cb); },
+    call: (command, params, cb) => { fake.calls.push(command); setT(() => cb({ from: name }), 1); },
+  };
+  fake.fire = (event, payload) =>
+    (fake.handlers["BackgroundCallCard::" + event] || []).forEach((cb) => cb(payload));
+  return fake;
+}
+
+function frame(name) {
+  const listeners = {};
+  const storage = {};
+  const ctx = {
+    console: { error() {}, warn() {}, log() {} },
+    setTimeout: setT, clearTimeout: clearT, setInterval: setI, JSON, Promise, Math, Date,
+    BroadcastChannel: Channel,
+    performance: { timeOrigin: 0, now: () => clock.now },
+    sessionStorage: { getItem: (k) => (k in storage ? storage[k] : null),
+                      setItem: (k, v) => { storage[k] = String(v); },
+                      removeItem: (k) => { delete storage[k]; } },
+    addEventListener: (type, fn) => { (listeners[type] ||= []).push(fn); },
+    document: { documentElement: { dataset: {} } },
+  };
+  ctx.window = ctx;
+  ctx.BX24 = fakeBX24(name);
+  vm.createContext(ctx);
+  vm.runInContext(FRAMES, ctx);
+  const channel = hub[hub.length - 1];
+  vm.runInContext(BRIDGE, ctx);
+  const received = [];
+  ctx.bx24Bridge.attach((json) => received.push(JSON.parse(json)));
+  const roles = [];
+  ctx.bx24Bridge.onLeader((leading) => roles.push(leading));
+  return {
+    name, ctx, received, roles, BX24: ctx.BX24,
+    leads: () => ctx.bx24Frames.leader,
+    hide: () => (listeners.pagehide || []).forEach((fn) => fn({})),
+    crash: () => channel.close(),  // a tab that froze or crashed: no bye, no answers
+  };
+}
+(async () => {
+  const result = await (async () => { SCENARIO })();
+  process.stdout.write(JSON.stringify(result), () => process.exit(0));
+})().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
+"""
+
+
+def scenario(body):
+    script = HARNESS.replace("SCENARIO", body)
+    done = subprocess.run([NODE, "-e", script], capture_output=True, text=True, timeout=30,
+                          env={"BX24_DIR": str(BX24_DIR)})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_oldest_frame_leads_and_the_others_know_it():
+    out = scenario("""
+      const a = frame("a"); await run(10);
+      const b = frame("b"); await run(10);
+      const c = frame("c"); await run(400);
+      return { leads: [a, b, c].map((f) => f.leads()), roles: [a, b, c].map((f) => f.roles),
+               ids: [a, b, c].map((f) => f.ctx.bx24Frames.leaderId === a.ctx.bx24Frames.id) };
+    """)
+    assert out["leads"] == [True, False, False]
+    assert out["roles"] == [[True], [False], [False]]  # decided once each, never both
+    assert out["ids"] == [True, True, True]
+
+
+def test_a_leader_that_leaves_is_replaced_at_once():
+    out = scenario("""
+      const a = frame("a"); await run(10);
+      const b = frame("b"); await run(10);
+      const c = frame("c"); await run(400);
+      a.hide(); await run(50);  // within 50 ms: bye, then the next oldest
+      return { leads: [b.leads(), c.leads()] };
+    """)
+    assert out["leads"] == [True, False]
+
+
+def test_a_leader_that_stops_answering_is_replaced_after_the_ping_timeout():
+    out = scenario("""
+      const a = frame("a"); await run(10);
+      const b = frame("b"); await run(400);
+      a.crash();
+      await run(4000);
+      const before = b.leads();
+      await run(4000);  // a ping (every 5 s) unanswered for 2 s
+      return { before, after: b.leads(), roles: b.roles };
+    """)
+    assert out == {"before": False, "after": True, "roles": [False, True]}
+
+
+def test_card_events_reach_the_leader_and_its_commands_run_where_the_card_is():
+    out = scenario("""
+      const a = frame("a"); await run(10);
+      const b = frame("b"); await run(400);
+      // Bitrix24 opens the card in b, the follower
+      b.BX24.fire("initialized", { CALL_ID: "c1" });
+      b.BX24.fire("muteButtonClick", true);
+      await run(20);
+      const answer = a.ctx.bx24Bridge.call("CallCardSetMute", '{"muted": true}', 1000);
+      await run(50);
+      return { leader: a.received.map((m) => m.name), follower: b.received.length,
+               ranIn: [a.BX24.calls, b.BX24.calls], answer: JSON.parse(await answer) };
+    """)
+    assert out["leader"] == ["initialized", "muteButtonClick"]
+    assert out["follower"] == 0  # the follower's Python acts on nothing
+    assert out["ranIn"] == [[], ["CallCardSetMute"]]
+    assert out["answer"] == {"status": "answer", "data": {"from": "b"}}
+
+
+def test_a_note_left_by_a_leaving_frame_reaches_the_next_leader_once():
+    out = scenario("""
+      const a = frame("a"); await run(10);
+      const b = frame("b"); await run(400);
+      a.ctx.bx24Bridge.leaveNote("The call with 200 was cut off");
+      a.hide(); await run(50);
+      return { first: JSON.parse(b.ctx.bx24Bridge.takeNotes()),
+               again: JSON.parse(b.ctx.bx24Bridge.takeNotes()) };
+    """)
+    assert out == {"first": ["The call with 200 was cut off"], "again": []}
+
+
+def test_a_frame_alone_leads_after_listening_a_moment():
+    out = scenario("""
+      const a = frame("a");
+      const early = a.leads();
+      await run(300);
+      return { early, later: a.leads(), queued: a.received.length };
+    """)
+    assert out == {"early": None, "later": True, "queued": 0}

@@ -1,0 +1,214 @@
+"""bx24.sip in CPython: the SIP softphone's logic over the kit's fake phone (FakeSipPhone, what
+sip-stub.js is in the page): what the phone reports becomes the call session's, SIP causes
+become Bitrix24's status codes, the phone starts and stops with the frame's leadership, and the
+password reaches the phone and nothing else."""
+
+import json
+
+import pytest
+
+from bx24 import SipSoftphone, Status
+from bx24.sip import status_for
+from bx24_testing.fake import FakePortal, FakeSipPhone
+from fake_bridge import run
+
+SERVER = "wss://pbx.example.com/ws"
+
+
+def setup(**options):
+    portal = FakePortal(user_id=7)
+    phone = FakeSipPhone()
+    logged = []
+    softphone = SipSoftphone(SERVER, options.pop("uri", "sip:101@pbx.example.com"),
+                             password="s3cret", new_phone=phone.create, log=logged.append,
+                             **options)
+    calls = portal.calls(softphone, line_number="line1", log=logged.append)
+    return portal, phone, softphone, calls, logged
+
+
+def finishes(portal):
+    return [c["params"] for c in portal.rest_calls("telephony.externalcall.finish")]
+
+
+@pytest.mark.parametrize("cause, code, status", [
+    ("Busy", 486, Status.BUSY), ("Rejected", 603, Status.DECLINED),
+    ("Not Found", 404, Status.WRONG_NUMBER), ("Unavailable", 480, Status.UNAVAILABLE),
+    ("Authentication Error", 401, Status.FORBIDDEN), ("No Answer", None, Status.MISSED),
+    ("SIP Failure Code", 503, Status.SERVICE_UNAVAILABLE), ("SIP Failure Code", 487, Status.OTHER),
+    ("SIP Failure Code", 200, Status.OTHER), (None, None, Status.OTHER)])
+def test_sip_causes_become_bitrix24_status_codes(cause, code, status):
+    assert status_for(cause, code) == status
+
+
+def test_settings_are_checked_at_once():
+    with pytest.raises(ValueError, match="WebSocket URL"):
+        SipSoftphone("https://pbx.example.com", "sip:101@pbx.example.com")
+    with pytest.raises(ValueError, match="SIP address"):
+        SipSoftphone(SERVER, "101")
+    with pytest.raises(ValueError, match="dtmf"):
+        SipSoftphone(SERVER, "sip:101@x", dtmf="inband")
+    assert SipSoftphone(SERVER, account=lambda: None).domain == "pbx.example.com"
+
+
+def test_the_phone_starts_with_leadership_and_stops_without_it():
+    out = {}
+
+    async def go():
+        portal, phone, softphone, calls, logged = setup()
+        out.update(logged=logged, softphone=softphone)
+        await portal.settle()
+        assert softphone.registration == "registered" and phone.registered
+        assert phone.options == {"server": SERVER, "uri": "sip:101@pbx.example.com",
+                                 "password": "s3cret", "displayName": None, "dtmf": "rfc4733"}
+        softphone.lead(False)
+        assert not phone.registered and softphone.phone is None
+        softphone.lead(True)
+        await portal.settle()
+        assert phone.registered
+    run(go())
+
+
+def test_a_phone_stopped_while_it_starts_does_not_stay_registered():
+    phone = FakeSipPhone()
+    softphone = SipSoftphone(SERVER, "sip:101@x", new_phone=phone.create)
+
+    async def go():
+        task = softphone.start()
+        softphone.stop()  # the frame lost the lead before the phone was up
+        await task
+        assert softphone.phone is None and not phone.registered
+    run(go())
+
+
+def test_the_password_is_never_in_a_log_or_a_repr():
+    out = {}
+
+    async def go():
+        portal, phone, softphone, calls, logged = setup()
+        out.update(logged=logged, softphone=softphone)
+        await portal.settle()
+        phone._emit(type="registration", state="failed", cause="Authentication Error", code=401)
+        assert softphone.registration_problem == "softphone offline: Authentication Error (401)"
+    run(go())
+    assert out["logged"] and not any("s3cret" in line for line in out["logged"])
+    assert "s3cret" not in repr(out["softphone"])
+
+
+def test_an_incoming_call_answered_and_hung_up_from_the_card():
+    out = {}
+
+    async def go():
+        portal, phone, softphone, calls, logged = setup()
+        out.update(logged=logged, softphone=softphone)
+        await portal.settle()
+        phone.ring("+15550001122")
+        await portal.settle()
+        [call] = calls.calls
+        assert call.handle == "in-1" and calls.current is call
+        portal.click("answer")
+        await portal.settle()
+        portal.click("mute", True)
+        portal.click("hold", True)
+        portal.click("dialpad", "5")
+        await portal.settle()
+        portal.advance(30)
+        portal.click("hangup")
+        await portal.settle()
+        assert phone.said == ["answer the call from +15550001122", "microphone muted",
+                              "call held", "DTMF 5", "hang up"]
+        assert finishes(portal)[-1]["STATUS_CODE"] == "200"
+        assert finishes(portal)[-1]["DURATION"] == "30"
+    run(go())
+    assert out["logged"] == []
+
+
+@pytest.mark.parametrize("far_end, status", [
+    (lambda phone: phone.hang_up(), "304"),                      # gave up while it rang
+    (lambda phone: phone.fail("486", "Busy"), "486"),
+    (lambda phone: phone.fail("404", "Not Found"), "404")])
+def test_what_the_far_end_does_before_an_answer(far_end, status):
+    out = {}
+
+    async def go():
+        portal, phone, softphone, calls, logged = setup()
+        out.update(logged=logged, softphone=softphone)
+        await portal.settle()
+        phone.ring("+15550001122")
+        await portal.settle()
+        far_end(phone)
+        await portal.settle()
+        assert finishes(portal)[-1]["STATUS_CODE"] == status
+    run(go())
+
+
+def test_an_outgoing_call_dials_the_number_at_the_sip_domain():
+    out = {}
+
+    async def go():
+        portal, phone, softphone, calls, logged = setup(domain="calls.example.com")
+        out.update(logged=logged, softphone=softphone)
+        await portal.settle()
+        call = await calls.dial("+15550009999")
+        assert call.handle == "out-1" and phone.said == ["dial +15550009999"]
+        phone.pick_up()
+        await portal.settle()
+        assert call.state == "connected"
+        portal.click("transfer", "17")
+        portal.click("completeTransfer")
+        await portal.settle()
+        assert phone.said[-1] == "transfer to 17"
+        assert finishes(portal)[-1]["STATUS_CODE"] == "200"
+    run(go())
+
+
+def test_the_account_comes_from_the_app_when_the_phone_starts():
+    async def account():
+        return {"user": "205", "password": "pw", "display_name": "Ann"}
+    phone = FakeSipPhone()
+    softphone = SipSoftphone(SERVER, account=account, new_phone=phone.create)
+
+    async def go():
+        await softphone.start()
+        assert phone.options["uri"] == "sip:205@pbx.example.com"
+        assert phone.options["displayName"] == "Ann" and phone.options["password"] == "pw"
+    run(go())
+
+
+def test_an_operator_without_a_sip_account_is_told_not_crashed():
+    async def account():
+        return {"user": None}
+    phone, logged = FakeSipPhone(), []
+    softphone = SipSoftphone(SERVER, account=account, new_phone=phone.create, log=logged.append)
+
+    async def go():
+        await softphone.start()
+    run(go())
+    assert phone.options is None and softphone.registration == "failed"
+    assert softphone.registration_problem == "softphone offline: no SIP account for this operator"
+
+
+def test_a_page_closing_mid_call_leaves_a_note_and_stops_the_phone():
+    out = {}
+
+    async def go():
+        portal, phone, softphone, calls, logged = setup()
+        out.update(logged=logged, softphone=softphone)
+        notes = []
+        portal.bridge.leave_note = notes.append
+        await portal.settle()
+        phone.ring("+15550001122")
+        await portal.settle()
+        portal.click("answer")
+        await portal.settle()
+        calls.page_closing()
+        assert notes == ["The call with +15550001122 was cut off: the page it was on closed."]
+        assert not phone.registered
+    run(go())
+
+
+def test_what_the_phone_sends_that_is_not_json_is_logged_and_dropped():
+    logged = []
+    softphone = SipSoftphone(SERVER, "sip:101@x", log=logged.append)
+    softphone._receive("not json")
+    softphone._receive(json.dumps({"type": "dtmf", "id": "nobody", "key": "1"}))
+    assert logged == ["the SIP phone sent something that is not JSON: 'not json'"]

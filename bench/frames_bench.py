@@ -44,6 +44,11 @@ async (n) => {
   });
   const next = (command) => new Promise((resolve) => { waiting = {command, resolve}; });
   const title = next("CallCardSetCardTitle");
+  // an app's SIP softphone (the sample's) starts a moment after ready: the frame's role, then
+  // the operator's account; the naive row's app never has one
+  for (let i = 0; i < 40 && !window.bx24StandInSoftphone && window.bx24Frames; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   if (window.bx24StandInSoftphone) {
     stub.softphone("ring", "+15550001122");
     await title;

@@ -119,6 +119,7 @@ def answered_call(operator, customer, sip):
 def test_a_customer_calls_the_operator_answers_talks_and_hangs_up(operator, customer, sip):
     page = customer.page
     call, call_id = answered_call(operator, customer, sip)
+    answered = time.monotonic()
     rises(page, lambda: customer.stats(call), "inboundBytes")     # the operator's voice
     rises(page, lambda: operator_stats(operator), "inboundBytes")  # the customer's
     rises(page, lambda: customer.stats(call), "inboundEnergy", by=0)
@@ -149,9 +150,10 @@ def test_a_customer_calls_the_operator_answers_talks_and_hangs_up(operator, cust
     customer.wait_event("dtmf", id=call, key="7", originator="remote")
 
     operator.click("hangup")
+    talked = time.monotonic() - answered
     customer.wait_event("ended", id=call, originator="remote")
     finish = operator.wait_for_rest(FINISH, CALL_ID=call_id, STATUS_CODE="200")
-    assert int(finish["params"]["DURATION"]) >= 1
+    assert abs(int(finish["params"]["DURATION"]) - talked) <= 1.5, talked  # the talk time
     operator.wait_for_command("CallCardClose")
     assert len(operator.rest_calls(FINISH)) == 1
 

@@ -92,7 +92,7 @@
         stopped = true;
         calls.forEach(end);
         if (window.bx24StandInSoftphone) delete window.bx24StandInSoftphone;
-        say("unregistered");
+        console.log("[sip stand-in] unregistered");
       },
     };
   }

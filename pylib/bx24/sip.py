@@ -184,7 +184,9 @@ class SipSoftphone:
         call = self._by_id.get(call_id)
         if call is None:
             return
-        remote = event.get("originator") == "remote"
+        # "local": this phone ended it (the session knows how); "remote" or "system" (the
+        # connection dropped, a timeout): the call is over for a reason the session must hear
+        remote = event.get("originator") != "local"
         if kind == "answered":
             call.remote_answered()
         elif kind == "ended":
@@ -199,6 +201,8 @@ class SipSoftphone:
             if cause == "Canceled" or (cause in ("No Answer", "Expires")
                                        and call.direction == "incoming"):
                 call.remote_hung_up()  # the caller gave up while it rang: missed
+            elif call.connected_at is not None:
+                call.failed(Status.ANSWERED, cause)  # talked, then cut off: answered, and why
             else:
                 call.failed(status_for(cause, event.get("code")), cause)
         elif kind == "transfer" and event.get("state") == "failed":

@@ -212,3 +212,25 @@ def test_what_the_phone_sends_that_is_not_json_is_logged_and_dropped():
     softphone._receive("not json")
     softphone._receive(json.dumps({"type": "dtmf", "id": "nobody", "key": "1"}))
     assert logged == ["the SIP phone sent something that is not JSON: 'not json'"]
+
+
+def test_a_call_the_connection_drops_is_not_left_going():
+    """JsSIP ends a session with originator "system" when the WebSocket or a timer gives up."""
+    out = {}
+
+    async def go():
+        portal, phone, softphone, calls, logged = setup()
+        await portal.settle()
+        phone.ring("+15550001122")
+        await portal.settle()
+        portal.click("answer")
+        await portal.settle()
+        phone._emit(type="failed", id="in-1", originator="system", cause="Connection Error",
+                    code=None)
+        await portal.settle()
+        finish = finishes(portal)[-1]
+        out.update(status=finish["STATUS_CODE"], reason=finish.get("FAILED_REASON"),
+                   active=calls.active)
+    run(go())
+    # it was answered and talked: an answered call, cut off, and why
+    assert out == {"status": "200", "reason": "Connection Error", "active": []}

@@ -34,7 +34,11 @@
   "use strict";
 
   var CHANNEL = "bx24-frames";
-  var SETTLE_MS = 200;  // long enough for the others' answer (~1 ms), short for the ready signal
+  // Long enough for the others' answer (~1 ms when their main thread is free), short for the
+  // ready signal (it waits for the role: MicroPython is ready ~0.2 s after the page starts). A
+  // leader too busy to answer in time (a Pyodide boot) makes the newcomer lead for a moment:
+  // it steps down, its phone stopped, as soon as the answer comes.
+  var SETTLE_MS = 100;
   var PING_MS = 5000;
   var PONG_MS = 2000;
   var NOTES_KEY = "bx24-frames-notes";

@@ -124,8 +124,11 @@ def test_the_page_loads_bx24_from_the_production_url_in_order(repo_site):
     page = repo_site.build().page().decode()
     order = [page.index(tag) for tag in (
         'id="bx24-boot"', '<script type="module" async src="boot/boot.',
-        f'<script src="{BX24_LIBRARY_URL}"></script>', '<script src="bx24/bridge.')]
-    assert order == sorted(order), "config, boot.js (async), BX24, then the bridge"
+        '<script src="bx24/frames.', f'<script src="{BX24_LIBRARY_URL}"></script>',
+        '<script src="bx24/bridge.')]
+    assert order == sorted(order), "config, boot.js (async), frames.js, BX24, then the bridge"
+    assert "sip." not in page.split("</head>")[0].split('id="bx24-boot"')[0]
+    assert '<script src="bx24/sip.' not in page  # imported only by an app that makes a phone
 
 
 def test_the_apps_modules_are_found_and_listed(tmp_path, runtime):

@@ -2,7 +2,9 @@
 
     import bx24
 
-    calls = bx24.calls(bx24.StandInSoftphone())   # your softphone's calls, on Bitrix24's card
+    softphone = bx24.sip_softphone("wss://pbx.example.com/ws", "sip:101@pbx.example.com",
+                                   password=secret)   # JsSIP in the page (bx24.sip)
+    calls = bx24.calls(softphone)   # its calls on Bitrix24's card; it registers in one frame
 
     @calls.on("shown")
     async def show(call):
@@ -11,7 +13,8 @@
     calls.start()   # deliver the events queued since the page loaded, then live ones
 
 :func:`card` alone gives the card (commands and events), :func:`rest` Bitrix24's REST,
-:func:`telephony` the telephony methods. Importing this package does not import ``pyscript``:
+:func:`telephony` the telephony methods; any other softphone plugs into :func:`calls` through
+:class:`Softphone` (:class:`StandInSoftphone` has no telephony: for logic tests). Importing this package does not import ``pyscript``:
 those functions do, so the pure modules run (and are tested) in CPython.
 """
 

@@ -1,6 +1,6 @@
 """Call sessions: a softphone's calls, mirrored onto Bitrix24's card and reported to its REST.
 
-    softphone = bx24.StandInSoftphone()          # or your SIP client (bx24.softphone)
+    softphone = bx24.sip_softphone(server, uri)  # or any bx24.Softphone
     calls = bx24.calls(softphone, line_number="line1")
 
     @calls.on("shown")                           # the card shows the call: fill it in

@@ -26,6 +26,15 @@ def setup(**options):
     return portal, phone, softphone, calls, logged
 
 
+async def ringing(**options):
+    """:func:`setup`, the phone registered, and a call from +15550001122 ringing on the card."""
+    portal, phone, softphone, calls, logged = setup(**options)
+    await portal.settle()
+    phone.ring("+15550001122")
+    await portal.settle()
+    return portal, phone, softphone, calls, logged
+
+
 def finishes(portal):
     return [c["params"] for c in portal.rest_calls("telephony.externalcall.finish")]
 
@@ -98,11 +107,8 @@ def test_an_incoming_call_answered_and_hung_up_from_the_card():
     out = {}
 
     async def go():
-        portal, phone, softphone, calls, logged = setup()
+        portal, phone, softphone, calls, logged = await ringing()
         out.update(logged=logged, softphone=softphone)
-        await portal.settle()
-        phone.ring("+15550001122")
-        await portal.settle()
         [call] = calls.calls
         assert call.handle == "in-1" and calls.current is call
         portal.click("answer")
@@ -130,11 +136,8 @@ def test_what_the_far_end_does_before_an_answer(far_end, status):
     out = {}
 
     async def go():
-        portal, phone, softphone, calls, logged = setup()
+        portal, phone, softphone, calls, logged = await ringing()
         out.update(logged=logged, softphone=softphone)
-        await portal.settle()
-        phone.ring("+15550001122")
-        await portal.settle()
         far_end(phone)
         await portal.settle()
         assert finishes(portal)[-1]["STATUS_CODE"] == status
@@ -191,13 +194,10 @@ def test_a_page_closing_mid_call_leaves_a_note_and_stops_the_phone():
     out = {}
 
     async def go():
-        portal, phone, softphone, calls, logged = setup()
+        portal, phone, softphone, calls, logged = await ringing()
         out.update(logged=logged, softphone=softphone)
         notes = []
         portal.bridge.leave_note = notes.append
-        await portal.settle()
-        phone.ring("+15550001122")
-        await portal.settle()
         portal.click("answer")
         await portal.settle()
         calls.page_closing()
@@ -219,10 +219,7 @@ def test_a_call_the_connection_drops_is_not_left_going():
     out = {}
 
     async def go():
-        portal, phone, softphone, calls, logged = setup()
-        await portal.settle()
-        phone.ring("+15550001122")
-        await portal.settle()
+        portal, phone, softphone, calls, logged = await ringing()
         portal.click("answer")
         await portal.settle()
         phone._emit(type="failed", id="in-1", originator="system", cause="Connection Error",

@@ -28,7 +28,8 @@
  *   request(to, body, waitMs)   to frame `to`: its onRequest fn(body) → Promise of a reply;
  *                               resolves with the reply, or null after waitMs
  *   onGone(fn)                  fn(id) when a frame said bye or was found gone
- *   note(text), takeNotes()     leave a note for the next leader; read (and drop) them
+ *   note(text), takeNotes()     leave a note for the next leader; read (and drop) them: every
+ *                               frame drops its copies once one took them
  */
 (function () {
   "use strict";
@@ -98,6 +99,7 @@
         taken = JSON.parse(sessionStorage.getItem(NOTES_KEY) || "[]").concat(taken);
         sessionStorage.removeItem(NOTES_KEY);
       } catch (error) { /* no storage */ }
+      if (taken.length) post({ type: "notes-taken" });  // the others drop their copies
       return taken.filter(function (text, i) { return taken.indexOf(text) === i; });
     },
     peers: function () { return Object.keys(peers); },
@@ -186,6 +188,9 @@
       case "note":
         notes.push(String(m.text));
         notes = notes.slice(-MAX_NOTES);
+        break;
+      case "notes-taken":
+        notes = [];
         break;
     }
   }

@@ -173,13 +173,18 @@ def test_card_events_reach_the_leader_and_its_commands_run_where_the_card_is():
 def test_a_note_left_by_a_leaving_frame_reaches_the_next_leader_once():
     out = scenario("""
       const a = frame("a"); await run(10);
-      const b = frame("b"); await run(400);
+      const b = frame("b"); await run(10);
+      const c = frame("c"); await run(400);
       a.ctx.bx24Bridge.leaveNote("The call with 200 was cut off");
       a.hide(); await run(50);
-      return { first: JSON.parse(b.ctx.bx24Bridge.takeNotes()),
-               again: JSON.parse(b.ctx.bx24Bridge.takeNotes()) };
+      const first = JSON.parse(b.ctx.bx24Bridge.takeNotes());
+      await run(50);
+      b.hide(); await run(50);  // c leads next: the note was shown already
+      return { first, again: JSON.parse(b.ctx.bx24Bridge.takeNotes()),
+               later: JSON.parse(c.ctx.bx24Bridge.takeNotes()), leads: c.leads() };
     """)
-    assert out == {"first": ["The call with 200 was cut off"], "again": []}
+    assert out == {"first": ["The call with 200 was cut off"], "again": [], "later": [],
+                   "leads": True}
 
 
 def test_a_frame_alone_leads_after_listening_a_moment():

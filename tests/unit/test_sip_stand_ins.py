@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from bx24 import StandInSoftphone
 from bx24_testing.fake import FakeSipPhone
 from bx24_testing.stub import SIP_STUB_PATH
 from fake_bridge import run
@@ -49,6 +50,9 @@ process.stdout.write(JSON.stringify({ said, events, methods: Object.keys(phone) 
 """
 
 FAR = {"ring": "ring", "pickUp": "pick_up", "hangUp": "hang_up", "fail": "fail"}
+SAID = ["answer the call from +15550001122", "microphone muted", "microphone on", "call held",
+        "call resumed", "DTMF 5", "transfer to 300", "dial +15550009999", "reject the call (486)",
+        "hang up"]
 
 
 def python_stand_in():
@@ -72,10 +76,7 @@ def test_both_stand_ins_say_and_report_the_same():
     said, events = python_stand_in()
     page_said = [line.split("] ", 1)[1] for line in page["said"]
                  if line.startswith("[softphone stand-in] ")]
-    assert page_said == said == [
-        "answer the call from +15550001122", "microphone muted", "microphone on", "call held",
-        "call resumed", "DTMF 5", "transfer to 300", "dial +15550009999", "reject the call (486)",
-        "hang up"]
+    assert page_said == said == SAID
     assert [{k: v for k, v in e.items() if k != "line"} for e in page["events"]] == events
     assert not any("s3cret" in line for line in page["said"])
     # the real phone's interface, all of it
@@ -84,3 +85,25 @@ def test_both_stand_ins_say_and_report_the_same():
         "sessionIds", "recent", "direction", "stats"}  # sip.mjs's test helpers
     assert {"call", "answer", "reject", "hangup", "transfer", "stop"} <= real
     assert real <= set(page["methods"]) and real <= set(dir(FakeSipPhone))
+
+
+class _Call:
+    def __init__(self, number):
+        self.phone_number = number
+
+
+def test_the_stand_in_softphone_without_sip_says_the_same():
+    """bx24.StandInSoftphone (no SIP phone under it) prints the same lines for the same steps:
+    the kit reads them alike."""
+    softphone, caller = StandInSoftphone(say=lambda text: None), _Call("+15550001122")
+    softphone.answer(caller)
+    softphone.set_muted(caller, True)
+    softphone.set_muted(caller, False)
+    softphone.set_held(caller, True)
+    softphone.set_held(caller, False)
+    softphone.send_dtmf(caller, "5")
+    softphone.transfer(caller, "300")
+    softphone.dial(_Call("+15550009999"))
+    softphone.reject(caller, "486")
+    softphone.hang_up(caller)
+    assert softphone.said == SAID

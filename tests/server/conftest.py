@@ -1,4 +1,8 @@
-"""The real ``bx24 serve``, run as a child process over a throwaway project, shared per module."""
+"""The real ``bx24 serve``, run as a child process over a throwaway project, shared per module;
+a test certificate."""
+
+import shutil
+import subprocess
 
 import pytest
 
@@ -18,3 +22,19 @@ def server(site):
     with ServerProcess(serve_command(site, "--emulator", "--notices-per-minute", "100000"),
                        env=env_for(site)) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made with the openssl command: (cert, key)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=30,
+    )
+    return cert, key

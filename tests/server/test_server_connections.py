@@ -4,7 +4,6 @@ import asyncio
 import concurrent.futures
 import gzip
 import http.client
-import shutil
 import signal
 import ssl
 import subprocess
@@ -17,22 +16,6 @@ from server_helpers import (
     INDEX_MARK, MAIN_PY, address, env_for, make_site, npm_path, read_response, request,
     serve_command, url_of,
 )
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=30,
-    )
-    return cert, key
 
 
 def test_tls_when_cert_and_key_are_given(tmp_path, certificate):

@@ -5,7 +5,6 @@ Every limit answers at once, with the security headers, and closes the connectio
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,8 @@ import pytest
 from bx24_server.background import ServerProcess
 from bx24_server.cli import default_workers
 from server_helpers import (
-    address, env_for, make_site, npm_path, raw_request, request, serve_command, status_of, write,
+    address, alive, children, env_for, make_site, npm_path, raw_request, request, serve_command,
+    status_of, write,
 )
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -147,30 +147,6 @@ def test_hsts_over_tls_only(tmp_path, certificate):
         assert "strict-transport-security" not in request(plain.url).headers
 
 
-@pytest.fixture
-def certificate(tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=30,
-    )
-    return cert, key
-
-
-def children(pid):
-    try:
-        return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-    except FileNotFoundError:
-        return set()
-
-
-def alive(pid):
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def port_free(port):

@@ -7,30 +7,16 @@ import socket
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from bx24_frame.cli import main
 from bx24_server.background import ServerProcess
 from bx24_server.workers import run_workers
-from server_helpers import env_for, make_site, serve_command
+from server_helpers import alive, children, env_for, make_site, serve_command
 # Workers need fork; these tests watch them in /proc.
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
-
-def children(pid):
-    try:
-        return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-    except FileNotFoundError:
-        return set()
-
-
-def alive(pid):
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def wait_until(condition, what, timeout=10.0):

@@ -25,6 +25,15 @@ def setup(**options):
     return portal, softphone, calls, seen, logged
 
 
+async def answered(portal, calls, number="+15550001122"):
+    """A call from ``number`` rings, its card opens, the operator answers on it."""
+    call = calls.incoming(number)
+    await portal.settle()
+    portal.click("answer")
+    await portal.settle()
+    return call
+
+
 def finishes(portal):
     return [c["params"] for c in portal.rest_calls("telephony.externalcall.finish")]
 
@@ -159,10 +168,7 @@ def test_finish_is_sent_once_whatever_ends_the_call():
     portal, softphone, calls, _, _ = setup()
 
     async def go():
-        call = calls.incoming("+15550001122")
-        await portal.settle()
-        portal.click("answer")
-        await portal.settle()
+        call = await answered(portal, calls)
         softphone.hang_up_remote()
         softphone.hang_up_remote()
         portal.click("hangup") if portal.card_open else None
@@ -178,10 +184,7 @@ def test_a_page_closing_mid_call_finishes_it_without_waiting():
     portal, softphone, calls, _, _ = setup()
 
     async def go():
-        call = calls.incoming("+15550001122")
-        await portal.settle()
-        portal.click("answer")
-        await portal.settle()
+        call = await answered(portal, calls)
         portal.advance(9.6)
         portal.bridge.page_hide()  # what bx24.browser wires to pagehide
         return call
@@ -235,10 +238,7 @@ def test_a_failing_hook_is_logged_and_the_call_goes_on():
         raise RuntimeError("no title for you")
 
     async def go():
-        call = calls.incoming("+15550001122")
-        await portal.settle()
-        portal.click("answer")
-        await portal.settle()
+        call = await answered(portal, calls)
         return call
 
     assert scenario(go).state == CONNECTED
@@ -299,10 +299,7 @@ def test_the_other_side_hangs_up_a_connected_call():
     portal, softphone, calls, _, _ = setup()
 
     async def go():
-        call = calls.incoming("+15550001122")
-        await portal.settle()
-        portal.click("answer")
-        await portal.settle()
+        call = await answered(portal, calls)
         portal.advance(7)
         softphone.hang_up_remote()
         await portal.settle()

@@ -59,9 +59,9 @@ def calls(softphone, line_number=None, user_id=None, log=None):
     return browser_calls(softphone, line_number=line_number, user_id=user_id, log=log)
 
 
-def sip_softphone(server, uri=None, password=None, display_name=None, domain=None,
-                  dtmf="rfc4733", log=None, account=None):
-    """A SIP softphone over JsSIP in the page (see :mod:`bx24.sip`), for :func:`calls`."""
+def sip_softphone(server, uri=None, **options):
+    """A SIP softphone over JsSIP in the page, for :func:`calls`: :class:`SipSoftphone`'s
+    arguments (``password``, ``account``, ``display_name``, ``domain``, ``dtmf``, ``log``;
+    see :mod:`bx24.sip`)."""
     from .browser import sip_softphone as browser_sip_softphone
-    return browser_sip_softphone(server, uri, password=password, display_name=display_name,
-                                 domain=domain, dtmf=dtmf, log=log, account=account)
+    return browser_sip_softphone(server, uri, **options)

@@ -126,9 +126,9 @@ def telephony(timeout=10.0):
 
 def calls(softphone, line_number=None, user_id=None, log=None):
     """The page's :class:`~bx24.calls.Calls` (one per page): over the page's card and REST,
-    finishing its calls when the page goes away. A softphone with ``lead(leading)`` (a
-    :class:`~bx24.sip.SipSoftphone`) runs in the operator's leading frame only: it is told
-    when this frame leads and stops leading. A :class:`~bx24.softphone.StandInSoftphone` is
+    finishing its calls when the page goes away (a softphone with ``lead(leading)``, the SIP
+    one, runs in the operator's leading frame only: see :class:`~bx24.calls.Calls`). A
+    :class:`~bx24.softphone.StandInSoftphone` is
     driven from JavaScript as ``window.bx24StandInSoftphone`` (``ring(number, line)``,
     ``pickUp()``, ``hangUp()``, ``fail(status, reason)``)."""
     global _calls
@@ -137,23 +137,19 @@ def calls(softphone, line_number=None, user_id=None, log=None):
                        user_id=user_id, log=log or report)
         if isinstance(softphone, StandInSoftphone):
             _expose_stand_in(softphone)
-        if hasattr(softphone, "lead"):
-            _page_bridge().on_leader(softphone.lead)
     return _calls
 
 
-def sip_softphone(server, uri=None, password=None, display_name=None, domain=None,
-                  dtmf="rfc4733", log=None, account=None):
-    """A :class:`~bx24.sip.SipSoftphone` over the page's JsSIP (loaded on first use). Give it
-    to :func:`calls`: it registers from the operator's leading frame only."""
+def sip_softphone(server, uri=None, **options):
+    """A :class:`~bx24.sip.SipSoftphone` (its arguments) over the page's JsSIP, loaded on first
+    use. Give it to :func:`calls`: it registers from the operator's leading frame only."""
     bridge = _page_bridge()
 
     async def new_phone(options_json, receive):
         return await bridge.sip_phone(options_json, receive)
 
-    return SipSoftphone(server, uri, password=password, display_name=display_name,
-                        domain=domain, dtmf=dtmf, new_phone=new_phone, log=log or report,
-                        account=account)
+    options["log"] = options.get("log") or report
+    return SipSoftphone(server, uri, new_phone=new_phone, **options)
 
 
 def _expose_stand_in(softphone):

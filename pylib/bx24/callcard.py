@@ -19,6 +19,9 @@ Bridge protocol (what :mod:`bx24.browser` and test fakes implement):
   every queued, then every live, message: ``{"type": "event", "name": ...,
   "payload": ...}`` or ``{"type": "late", "command": ..., "data": ...}`` (an
   answer that came after its ``wait_ms``).
+- Optional (the page's frames, ``frames.js``): ``on_leader(handler)``,
+  ``leave_note(text)``, ``take_notes()``; a bridge without them is a frame alone,
+  which leads.
 """
 
 import json
@@ -176,6 +179,16 @@ class CallCard:
         """Run ``handler()`` when the page goes away (navigation, tab or slider closed): the
         last moment to send something (:meth:`bx24.rest.Rest.beacon`)."""
         self._bridge.on_page_hide(handler)
+
+    def on_leader(self, handler):
+        """Run ``handler(leading)`` when this frame becomes, or stops being, the operator's
+        leading frame (only the leader gets card events and runs a softphone); at once with
+        ``True`` over a bridge that knows no other frames."""
+        on_leader = getattr(self._bridge, "on_leader", None)
+        if on_leader is None:
+            handler(True)
+        else:
+            on_leader(handler)
 
     def leave_note(self, text):
         """A note for the operator's next card, shown by whichever frame leads next (this page

@@ -225,7 +225,9 @@ class Calls:
     """The page's calls: ``card`` (:class:`~bx24.callcard.CallCard`), ``telephony``
     (:class:`~bx24.telephony.Telephony`), ``softphone`` (see :mod:`bx24.softphone`).
     ``line_number`` goes with every registration; ``user_id`` is the operator (asked with
-    ``user.current`` when None); ``log`` takes what cannot be raised."""
+    ``user.current`` when None); ``log`` takes what cannot be raised. A softphone with
+    ``lead(leading)`` (:class:`~bx24.sip.SipSoftphone`) is told whenever this frame becomes or
+    stops being the operator's leading frame (:meth:`~bx24.callcard.CallCard.on_leader`)."""
 
     def __init__(self, card, telephony, softphone, line_number=None, user_id=None, log=None,
                  clock=None):
@@ -255,6 +257,8 @@ class Calls:
             card.on(event)(handler)
         card.on_page_hide(self.page_closing)
         softphone.connect(self)
+        if hasattr(softphone, "lead"):  # a softphone that must run in one frame only (SIP)
+            card.on_leader(softphone.lead)
 
     def on(self, hook):
         """Decorator: run ``fn(call)`` at ``hook`` (one of :data:`HOOKS`)."""

@@ -228,13 +228,11 @@ class FakePortal:
         return bx24.Telephony(self.rest(), new_external_id=lambda: f"fake-{next(counter)}")
 
     def calls(self, softphone, card=None, **options):
-        """A :class:`bx24.Calls` over this portal, on its clock; the card attached; a softphone
-        that leads (:class:`bx24.SipSoftphone`) told it does."""
+        """A :class:`bx24.Calls` over this portal, on its clock; the card attached (the page is
+        alone: it leads, so a :class:`bx24.SipSoftphone` starts)."""
         import bx24
         calls = bx24.Calls(card or self.card(), self.telephony(), softphone, clock=self.clock,
                            **options)
-        if hasattr(softphone, "lead"):
-            softphone.lead(True)  # the page is alone: it leads (a SipSoftphone starts)
         return calls.start()
 
     def clock(self) -> float:
@@ -292,16 +290,11 @@ class FakePortal:
                 self.page_calls = bx24.Calls(card(log=log), self.telephony(), softphone,
                                              line_number=line_number, user_id=user_id,
                                              log=log, clock=self.clock)
-                if hasattr(softphone, "lead"):
-                    softphone.lead(True)  # the page is alone: it leads
             return self.page_calls
 
-        def sip_softphone(server, uri=None, password=None, display_name=None, domain=None,
-                          dtmf="rfc4733", log=None, account=None):
+        def sip_softphone(server, uri=None, **options):
             import bx24
-            return bx24.SipSoftphone(server, uri, password=password, display_name=display_name,
-                                     domain=domain, dtmf=dtmf, log=log, account=account,
-                                     new_phone=self.softphone.create)
+            return bx24.SipSoftphone(server, uri, new_phone=self.softphone.create, **options)
 
         return {"card": card, "rest": rest, "telephony": telephony, "calls": calls,
                 "sip_softphone": sip_softphone}

@@ -202,3 +202,23 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx
     if wait and not hold_bx24:
         frame.wait_ready()
     return frame
+
+
+def wait_until(page, condition, timeout_s: float = 10.0, what: str = "a condition",
+               interval_ms: int = 100):
+    """Poll ``condition()`` (an asynchronous browser value such as getStats, which Playwright's
+    wait_for_function cannot await; or Kamailio's location table) until it is truthy; its last
+    value, or AssertionError. Between polls ``page`` waits, so Playwright keeps serving the
+    test's routes and events meanwhile (a ``time.sleep`` would hold every routed request);
+    ``page=None`` where no page is left to serve."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout_s} s (last: {value!r})")
+        if page is None:  # no browser to keep serving
+            time.sleep(interval_ms / 1000)
+        else:
+            page.wait_for_timeout(interval_ms)

@@ -6,9 +6,8 @@ the SIP stand-in (no SIP server needed; tests/e2e/test_sip_browser.py has the re
 import pytest
 
 from bx24_testing.card import StubCard
-from bx24_testing.frame import frame_url, open_frame
+from bx24_testing.frame import frame_url, open_frame, wait_until
 from bx24_testing.plugin import INTERPRETERS
-from bx24_testing.sip import wait_until
 
 
 @pytest.fixture(params=INTERPRETERS)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bx24_testing.card import StubCard
-from bx24_testing.frame import frame_url, open_frame
+from bx24_testing.frame import frame_url, open_frame, wait_until
 from bx24_testing.plugin import INTERPRETERS
-from bx24_testing.sip import SipPhone, SipServer, wait_until
+from bx24_testing.sip import SipPhone, SipServer
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "pylib" / "bx24_frame" / "template" / "frame"
 REGISTER = "telephony.externalcall.register"

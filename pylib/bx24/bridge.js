@@ -35,11 +35,11 @@
  *                                         frames (frames.js), or stopped; at once without it
  *   leaveNote(text), takeNotes()          a note for the next leader; the notes, JSON
  *   sip(optionsJson, receive)             Promise of a SIP phone (sip.mjs over JsSIP)
+ *   events, initialized, attached, queued()   for debugging and tests
  *
  * With frames.js on the page (the production page has it), only the leader's Python gets the
  * card's events: a follower forwards those Bitrix24 fires in it, and carries out the leader's
  * commands for the card it shows (the frame that got `initialized` for the call).
- *   events, initialized, attached, queued()   for debugging and tests
  */
 (function () {
   "use strict";

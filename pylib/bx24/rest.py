@@ -143,14 +143,16 @@ class Rest:
         or a list of such pairs. Returns the same shape with, for each call, its
         :class:`RestResult` or the :class:`~bx24.errors.RestError` it ended with (not raised).
         With ``halt``, Bitrix24 stops at the first error (the calls after it are missing)."""
-        keyed = list(calls.items()) if isinstance(calls, dict) else list(enumerate(calls))
-        if not 0 < len(keyed) <= MAX_BATCH:
-            raise ValueError("a batch holds 1 to {} calls, not {}".format(MAX_BATCH, len(keyed)))
+        pairs = list(calls.items()) if isinstance(calls, dict) else list(enumerate(calls))
+        if not 0 < len(pairs) <= MAX_BATCH:
+            raise ValueError("a batch holds 1 to {} calls, not {}".format(MAX_BATCH, len(pairs)))
+        keyed = []  # (key, method, params), each call read once
         commands = {}
-        for key, call in keyed:
+        for key, call in pairs:
             method, params = call if isinstance(call, (list, tuple)) else (call, None)
             if not isinstance(method, str) or not method:
                 raise ValueError("batch call {!r} has no method name".format(key))
+            keyed.append((key, method, params or {}))
             commands[str(key)] = method + "?" + form.encode(params or {})
         answer = await self._send("batch", form.encode({"halt": 1 if halt else 0,
                                                         "cmd": commands}))
@@ -163,9 +165,7 @@ class Rest:
         results, errors, totals, nexts = (part("result"), part("result_error"),
                                           part("result_total"), part("result_next"))
         out = {} if isinstance(calls, dict) else [None] * len(keyed)
-        for key, call in keyed:
-            method = call[0] if isinstance(call, (list, tuple)) else call
-            params = (call[1] if isinstance(call, (list, tuple)) and len(call) > 1 else None) or {}
+        for key, method, params in keyed:
             name = str(key)
             if name in errors:
                 error = errors[name] if isinstance(errors[name], dict) else {"error": errors[name]}

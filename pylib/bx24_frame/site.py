@@ -241,7 +241,7 @@ class Build:
                     .replace("{{REPORT}}", REPORT_URL)
                     .replace("{{MODULE_PRELOADS}}", "\n  ".join(
                         f'<link rel="modulepreload" href="{href}">' for href in preloads))
-                    .replace('<script src="{{BX24_LIBRARY}}"></script>', "\n  ".join(
+                    .replace("{{BX24_LIBRARY}}", "\n  ".join(
                         f'<script src="{src}"></script>' for src in (
                             (bx24_library,) if isinstance(bx24_library, str) else bx24_library)))
                     .replace("{{FRAMES_JS}}", self.urls[(layout.LIBRARY, "frames.js")])

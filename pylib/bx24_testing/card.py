@@ -29,27 +29,13 @@ class CommandNotSent(AssertionError):
     """An expected command (or REST call) did not come; the message lists what did."""
 
 
-def _matches(received, params):
-    for key, value in params.items():
-        if not isinstance(received, dict) or key not in received:
-            return False
-        got = received[key]
-        if isinstance(value, (dict, list)):
-            if json.dumps(got, sort_keys=True) != json.dumps(value, sort_keys=True):
-                return False
-        elif isinstance(got, (dict, list)) or (
-                got != value and str(got) != (str(value).lower() if isinstance(value, bool)
-                                              else str(value))):
-            return False
-    return True
-
-
 PHONE_TIMEOUT_MS = 5000
 
 
 class StandInPhone:
-    """The other side of the app's :class:`bx24.StandInSoftphone` (``card.softphone``): what
-    the caller or the callee does."""
+    """The other side of the app's softphone (``card.softphone``): the SIP stand-in's phone
+    under ``bx24.sip_softphone``, or :class:`bx24.StandInSoftphone`; what the caller or the
+    callee does."""
 
     def __init__(self, card):
         self._card = card
@@ -175,10 +161,11 @@ class StubCard:
     def _wait(self, kind, read, name, field, timeout_ms, after, params):
         start = self._after(after, kind)
         predicate = MATCHES + """
-            return BX24Stub[read]().slice(start).some(e =>
-                e[field].toLowerCase() === name.toLowerCase() && matches(e.params, params));"""
+            return BX24Stub[read]().slice(start).find(e =>
+                e[field].toLowerCase() === name.toLowerCase() && matches(e.params, params))
+                || false;"""
         try:
-            self.frame.target.wait_for_function(
+            found = self.frame.target.wait_for_function(
                 f"([read, field, name, params, start]) => {{ {predicate} }}",
                 arg=[read, field, name, params, start], timeout=timeout_ms, polling=50)
         except Exception:
@@ -190,8 +177,7 @@ class StubCard:
                 f"{'since the last action' if after is None else 'after the mark'}; it sent: "
                 f"{json.dumps(sent) if sent else 'nothing'}\n"
                 f"console:\n{self.frame.console_text()}") from None
-        return next(e for e in self._stub(read)[start:]
-                    if e[field].lower() == name.lower() and _matches(e.get("params"), params))
+        return found.json_value()  # the first match, as the wait saw it
 
     def wait_for_command(self, command, timeout_ms=DEFAULT_TIMEOUT_MS, after=None, **params):
         """Wait until the frame sends ``command`` with at least ``params``, since the last

@@ -13,7 +13,7 @@
 // as a chain (its core, the interpreter, each `files` entry, main.py). The page loads this
 // module `async` and first, so it starts while the BX24 library and the bridge still load, and
 // asks for every link of that chain at once; PyScript then finds each file already on its way.
-// Python runs only after the page's classic scripts (BX24, then bridge.js) have run.
+// Python runs only after the page's classic scripts (frames.js, BX24, then bridge.js) have run.
 //
 // Never silently deaf (docs/bitrix24.md: the frame is a hidden, cross-site iframe):
 // - storage: when the browser denies this frame IndexedDB (third-party storage blocked),
@@ -147,8 +147,8 @@ function preload(rel, href) {
   document.head.append(link);
 }
 
-// index.html's classic scripts (BX24, then bridge.js) have run once the document is parsed;
-// this async module may run before them.
+// index.html's classic scripts (frames.js, BX24, then bridge.js) have run once the document
+// is parsed; this async module may run before them.
 const parsed = document.readyState === "loading"
   ? new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }))
   : Promise.resolve();

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from . import settings as settings_module
+from .nginx import PLAIN_LISTEN, TLS_LISTEN
 from .runtime import Runtime, RuntimeMissing, cache_root
 from .scaffold import ScaffoldError
 from .settings import SettingsError
@@ -33,11 +34,15 @@ def _say(message: str) -> None:
 
 
 def _site(args, **kwargs):
+    """The project's site over the installed runtime, the cache checked (integrity.py)."""
+    from . import integrity
     from .site import FrameSite
 
     settings = settings_module.load(args.project)
     settings.check_app()
-    return FrameSite(settings, Runtime().require(), **kwargs)
+    site = FrameSite(settings, Runtime().require(), **kwargs)
+    integrity.check(site)
+    return site
 
 
 # -- new --------------------------------------------------------------------------------------
@@ -57,10 +62,13 @@ def cmd_new(args, p) -> int:
 def cmd_setup(args, p) -> int:
     from bx24_server.compression import precompress
 
+    from . import integrity
     from .site import FrameSite
 
     settings = settings_module.load(args.project)
     runtime = Runtime()
+    if args.repair:
+        repair(FrameSite(settings, runtime))
     if not runtime.install(say=_say):
         _say(f"the pinned runtime is installed ({runtime.dir})")
     site = FrameSite(settings, runtime)
@@ -73,11 +81,26 @@ def cmd_setup(args, p) -> int:
     brotli = compress_brotli(site.mounts, cache_root())
     if brotli is not None:
         _say(f"{brotli} large files are served with brotli too (to browsers on HTTPS)")
+    integrity.check(site)
     try:
         settings.check_app()
     except SettingsError as error:
         _say(f"warning: {error}")
     return 0
+
+
+def repair(site) -> None:
+    """Remove what the set-up made for this project (the runtime, the snapshot, the compressed
+    copies), so that it is made again from the pins."""
+    import shutil
+
+    from bx24_server.compression import BROTLI, GZIP
+
+    for folder in (site.runtime.dir, site.snapshot_for().dir, site.runtime.cache / GZIP,
+                   site.runtime.cache / BROTLI):
+        if folder.exists():
+            _say(f"removing {folder}")
+            shutil.rmtree(folder)
 
 
 def compress_brotli(mounts, cache: Path) -> int | None:
@@ -197,6 +220,9 @@ def parser() -> argparse.ArgumentParser:
                            "memory snapshot and compress the runtime files once. Quick when "
                            "nothing changed. Needs Node.js 20+ with npm.")
     _add_project(setup)
+    setup.add_argument("--repair", action="store_true",
+                       help="remove the runtime, the snapshot and the compressed copies first, "
+                       "and make them again (when a check found them changed)")
     setup.set_defaults(run=cmd_setup, parser=setup)
 
     serve = serve_parser(sub)
@@ -212,8 +238,8 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--root", metavar="PATH",
                         help="where the www folder will be on the web server (default: OUT/www)")
     export.add_argument("--listen", metavar="ADDR",
-                        help="nginx's listen (default: '443 ssl' with --cert, else "
-                        "127.0.0.1:8080 behind your TLS proxy)")
+                        help=f"nginx's listen (default: '{TLS_LISTEN}' with --cert, else "
+                        f"{PLAIN_LISTEN} behind your TLS proxy)")
     export.add_argument("--server-name", default="_", metavar="NAME", help="nginx's server_name")
     export.add_argument("--cert", metavar="FILE", help="TLS certificate path on the web server")
     export.add_argument("--key", metavar="FILE", help="TLS key path on the web server")

@@ -80,8 +80,11 @@ def _write(path: Path, data: bytes, digests: dict, root: Path, encoded: bytes | 
 def export(site: FrameSite, out: Path, options: NginxOptions | None = None,
            config: Config | None = None) -> dict:
     """Write the export of ``site`` into ``out``; returns the manifest (files and digests)."""
+    from . import integrity
+
     out = Path(out).resolve()
     site.runtime.require()
+    integrity.check(site)  # only what the set-up made is exported
     build = site.build()
     if build.snapshot_manifest is None:
         raise ExportError("no Pyodide snapshot for this app: run `bx24 setup` first (an "

@@ -18,8 +18,14 @@ from bx24_server.mediatypes import known
 from bx24_server.mounts import IMMUTABLE, REVALIDATE
 
 
+# HTTP/2 over TLS: the frame's dozen files share one connection, no queue behind HTTP/1.1's six
+# (docs/performance.md)
+TLS_LISTEN = "443 ssl http2"
+PLAIN_LISTEN = "127.0.0.1:8080"
+
+
 class NginxOptions:
-    """``listen`` (default ``443 ssl http2`` with a certificate, else ``127.0.0.1:8080``),
+    """``listen`` (default :data:`TLS_LISTEN` with a certificate, else :data:`PLAIN_LISTEN`),
     ``server_name``, TLS ``cert``/``key``, ``root`` (where the files will be),
     ``upstream`` (the ``bx24 serve`` that takes ``/error-handler``), ``logs`` (a folder),
     ``brotli`` (nginx has ngx_brotli's static module: send the ``.br`` copies)."""
@@ -31,9 +37,7 @@ class NginxOptions:
         if (cert is None) != (key is None):
             raise ValueError("TLS needs both --cert and --key")
         self.root = root
-        # HTTP/2 over TLS: the frame's dozen files share one connection, no queue behind
-        # HTTP/1.1's six (docs/performance.md)
-        self.listen = listen or ("443 ssl http2" if cert else "127.0.0.1:8080")
+        self.listen = listen or (TLS_LISTEN if cert else PLAIN_LISTEN)
         self.brotli = brotli
         self.server_name = server_name
         self.cert = cert
@@ -51,8 +55,14 @@ def _quote(value: str) -> str:
 
 def render(options: NginxOptions, config: Config) -> str:
     """The config: a ``log_format`` and a ``server`` block, for nginx's ``http {}`` context."""
+    security = list(config.security_headers())
+    if options.cert and config.hsts_max_age and not any(
+            name == b"strict-transport-security" for name, _ in security):
+        security.append((b"strict-transport-security", f"max-age={config.hsts_max_age}".encode()))
     headers = "".join(f"        add_header {name.decode()} {_quote(value.decode())} always;\n"
-                      for name, value in config.security_headers())
+                      for name, value in security)
+    # bx24 serve sends its own: hidden, so a proxied answer carries these once, nginx's
+    hidden = "".join(f"        proxy_hide_header {name.decode()};\n" for name, _ in security)
 
     def cache(value: bytes) -> str:
         return f"        add_header Cache-Control {_quote(value.decode())} always;\n" + headers
@@ -65,6 +75,7 @@ def render(options: NginxOptions, config: Config) -> str:
             text_types.add(mime)
     type_lines = "".join(f"        {mime} {' '.join(suffixes)};\n"
                          for mime, suffixes in sorted(types.items()))
+    text_types.discard("text/html")  # in charset_types by default: listing it again warns
     tls = ""
     if options.cert:
         tls = (f"    ssl_certificate {_quote(options.cert)};\n"
@@ -94,6 +105,10 @@ server {{
     server_name {options.server_name};
 {tls}    root {_quote(str(options.root))};
     access_log {_quote(options.logs + "/bx24-frame.access.log")} bx24_frame;
+    # nginx's error lines quote the request line, query string (Bitrix24's tokens) included,
+    # and their format cannot be changed: only critical ones are kept. A refused or failed
+    # request is in the access log, with its status and without its query.
+    error_log {_quote(options.logs + "/bx24-frame.error.log")} crit;
 
     types {{
 {type_lines}    }}
@@ -117,7 +132,7 @@ server {{
 
     location = /healthz {{
         default_type text/plain;
-        return 200 "ok\\n";
+{headers}        return 200 "ok\\n";
     }}
 
     # Bitrix24's notice when it unbinds a handler that loads too slowly, and the frames' own
@@ -126,13 +141,13 @@ server {{
         proxy_pass {options.upstream}/error-handler;
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-{headers}    }}
+{hidden}{headers}    }}
     location = /frame-report {{
         proxy_pass {options.upstream}/frame-report;
         proxy_set_header Host $host;
         proxy_set_header User-Agent $http_user_agent;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-{headers}    }}
+{hidden}{headers}    }}
 
     # Everything else is named by its content or its pinned version: kept for a year.
     location / {{
@@ -140,7 +155,7 @@ server {{
 {cache(IMMUTABLE)}    }}
 
     location ~ /\\. {{
-        return 404;
+{headers}        return 404;
     }}
 }}
 """

@@ -53,6 +53,11 @@ class RuntimeMissing(RuntimeError):
     """The runtime (or a tool to install it) is not there; the message says what to run."""
 
 
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
 def cache_root() -> Path:
     """Where bx24 keeps what it installs and builds (see the module doc)."""
     explicit = os.environ.get(CACHE_ENV)
@@ -171,7 +176,48 @@ class Runtime:
         return self.node_modules.joinpath(*package.split("/"))
 
     def installed(self) -> bool:
-        return (self.dir / self.STAMP).is_file()
+        """Installed, with the digest of every file it serves recorded (an older set-up's
+        install, without them, is installed again)."""
+        return self.recorded() is not None
+
+    def recorded(self) -> dict[str, str] | None:
+        """``{path under the runtime folder: sha256}`` of every file the frame may load from it,
+        as the set-up recorded them; None when not installed."""
+        try:
+            files = json.loads((self.dir / self.STAMP).read_text("utf-8")).get("files")
+        except (OSError, ValueError):
+            return None
+        return files if isinstance(files, dict) else None
+
+    def served_files(self, folder: Path | None = None) -> list[Path]:
+        """Every file of the runtime folder (or of ``folder``, an install in the making) the
+        frame may load: the served parts of the npm packages, the bundles, the wheels."""
+        folder = Path(folder or self.dir)
+        found = []
+        for name in self.pins.packages:
+            root = folder.joinpath("node_modules", *name.split("/"))
+            allow = served(name)
+            for dirpath, _, filenames in os.walk(root):
+                for filename in filenames:
+                    path = Path(dirpath, filename)
+                    if allow(path.relative_to(root).as_posix()):
+                        found.append(path)
+        for sub in ("bundles", "wheels"):
+            if (folder / sub).is_dir():
+                found.extend(path for path in (folder / sub).iterdir() if path.is_file())
+        return sorted(found)
+
+    def record(self, folder: Path | None = None) -> None:
+        """Write the stamp of the install in ``folder`` (default: the runtime's): the pins, and
+        the sha256 of every served file (what :mod:`bx24_frame.integrity` checks before anything
+        is served or exported)."""
+        folder = Path(folder or self.dir)
+        files = {path.relative_to(folder).as_posix(): file_sha256(path)
+                 for path in self.served_files(folder)}
+        (folder / self.STAMP).write_text(json.dumps(
+            {"packages": self.pins.packages,
+             "wheels": [f"{w.name}=={w.version}" for w in self.pins.wheels],
+             "files": files}, indent=1, sort_keys=True) + "\n")
 
     def require(self) -> "Runtime":
         if not self.installed():
@@ -219,10 +265,8 @@ class Runtime:
                       "--disable-pip-version-check", "--no-deps", "--require-hashes",
                       "-r", str(self.pins.folder / "wheels.txt"), "-d", str(work / "wheels")],
                      "pip download of the pinned wheels")
-            (work / self.STAMP).write_text(json.dumps(
-                {"packages": self.pins.packages,
-                 "wheels": [f"{w.name}=={w.version}" for w in self.pins.wheels]}, indent=2) + "\n")
-            if self.dir.exists():  # an install that stopped half-way (no stamp)
+            self.record(work)
+            if self.dir.exists():  # a half-done install, an older set-up's, or a damaged one
                 shutil.rmtree(self.dir)
             try:
                 work.rename(self.dir)

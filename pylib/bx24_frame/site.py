@@ -18,6 +18,8 @@ import threading
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qsl
 
+from bx24_server.redaction import PATTERNS as REDACTION_PATTERNS
+
 from . import layout
 from .runtime import MICROPYTHON, PYODIDE, PYSCRIPT, Runtime
 from .settings import ENTRY, Settings, SettingsError
@@ -200,6 +202,8 @@ class Build:
                     "jssip": url((layout.BUNDLES, "jssip.mjs"))},
             "memoryIndexedDB": url((layout.BOOT, "memory-indexeddb.js")),
             "report": REPORT_URL,
+            # what a report must never carry (bx24_server.redaction, applied by boot.js too)
+            "redact": list(REDACTION_PATTERNS),
             "watchdogMs": int(site.settings.watchdog_seconds * 1000),
             "pyscript": npm[PYSCRIPT]("dist/core.js"),
             "interpreters": {

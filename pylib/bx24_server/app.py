@@ -24,8 +24,9 @@ from .config import Config
 from .errorhandler import PlacementErrorLog, parse_notice
 from .framereport import FrameReportLog, parse_report
 from .mounts import REVALIDATE, find
-from .noticelog import NoticeLog, RateLimiter
-from .redaction import printable
+from .noticelog import NoticeLog
+from .ratelimit import RateLimiter
+from .redaction import printable, redact_path
 from .safepath import url_segments
 from .static import FileSender
 
@@ -64,7 +65,7 @@ class App:
         self.site = site
         self.cache = EncodedCache(config.cache_dir, config.memory_cache_bytes)
         self.files = FileSender(self.cache)
-        self.access_log = AccessLog(config.access_log)
+        self.access_log = AccessLog(config.access_log, config.log_max_bytes, config.log_keep)
         self.error_log = PlacementErrorLog(
             NoticeLog(config.error_log, config.log_max_bytes, config.log_keep))
         self.report_log = FrameReportLog(
@@ -128,7 +129,7 @@ class App:
             state["status"] = state["status"] or 499  # nginx's code for "client closed"
         except Exception:
             log.exception("error while answering %s %s", printable(scope["method"]),
-                          printable(scope.get("raw_path", b"")[:200]))
+                          redact_path(scope.get("raw_path", b"")[:200]))
             if not state["status"]:
                 await send_response(send_with_headers, 500, b"internal server error\n")
             else:
@@ -141,6 +142,12 @@ class App:
                 query=scope.get("query_string", b""), status=state["status"],
                 sent=state["sent"], duration=time.perf_counter() - started,
             )
+
+    def reopen_logs(self) -> None:
+        """Close every log file: the next line of each goes to the file at its path then
+        (SIGHUP, after logrotate moved them)."""
+        for log_file in (self.access_log, self.error_log.log, self.report_log.log):
+            log_file.reopen()
 
     async def _route(self, scope, receive, send):
         method = scope["method"]

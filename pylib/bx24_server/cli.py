@@ -143,8 +143,9 @@ def serve(config: Config, site, p: argparse.ArgumentParser, *, workers: int | No
             p.error(f"TLS {name[:-4]} file not found: {path}")
     if workers > 1 and not hasattr(os, "fork"):
         p.error("--workers needs os.fork (Linux or macOS)")
+    app = create_app(config, site)
     try:
-        uv_config = uvicorn_config(config, create_app(config, site))
+        uv_config = uvicorn_config(config, app)
     except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
         p.error(f"cannot load the TLS certificate/key: {error}")
     try:
@@ -160,9 +161,10 @@ def serve(config: Config, site, p: argparse.ArgumentParser, *, workers: int | No
 
     try:
         if workers > 1:
-            return run_workers(workers, lambda: Server(uv_config).run(sockets=[sock]),
-                               sock, on_ready=ready)
-        Server(uv_config, on_ready=ready).run(sockets=[sock])
+            return run_workers(
+                workers, lambda: Server(uv_config, on_hangup=app.reopen_logs).run(sockets=[sock]),
+                sock, on_ready=ready)
+        Server(uv_config, on_ready=ready, on_hangup=app.reopen_logs).run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:

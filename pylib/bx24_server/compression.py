@@ -133,14 +133,14 @@ class EncodedCache:
         return encoded if _pays(len(data), encoded) else _NOT_WORTH
 
     def _disk_path(self, path: str | Path, version: FileVersion) -> Path:
-        return self.cache_dir / _copy_name(path, version, "gz")
+        return gzip_copy_path(self.cache_dir.parent, path, version)
 
     def brotli_copy(self, path: str | Path, version: FileVersion) -> Path | None:
         """The set-up's brotli copy of this version of ``path``, when there is one that pays
         (an empty file marks a copy that did not)."""
         if self.brotli_dir is None:
             return None
-        copy = self.brotli_dir / _copy_name(path, version, "br")
+        copy = brotli_copy_path(self.brotli_dir.parent, path, version)
         try:
             return copy if copy.stat().st_size > 0 else None
         except OSError:
@@ -156,9 +156,10 @@ class EncodedCache:
                 out.write(encoded)
             os.replace(tmp, disk)
             tmp = None
+            record_digest(disk, encoded)
             prefix = disk.name.split("-", 1)[0] + "-"
-            for old in disk.parent.glob(prefix + "*.gz"):
-                if old != disk:
+            for old in disk.parent.glob(prefix + "*.gz*"):
+                if not old.name.startswith(disk.name):
                     old.unlink(missing_ok=True)
         except OSError:
             pass  # a read-only cache folder costs speed after a restart, not correctness
@@ -201,22 +202,52 @@ def _persisted_files(mounts, min_size: int):
     return sorted(jobs.items())
 
 
+DIGEST_SUFFIX = ".sha256"  # beside each copy on disk: its sha256, recorded when it was made
+
+
+def record_digest(copy: Path, data: bytes | None = None) -> str:
+    """Write the sha256 of ``copy`` (of ``data``, its bytes) beside it, atomically."""
+    if data is None:
+        data = Path(copy).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    temporary = Path(f"{copy}{DIGEST_SUFFIX}.{os.getpid()}.tmp")
+    temporary.write_text(digest + "\n")
+    os.replace(temporary, f"{copy}{DIGEST_SUFFIX}")
+    return digest
+
+
+def recorded_digest(copy: Path) -> str | None:
+    """The sha256 recorded beside ``copy`` when it was made, or None."""
+    try:
+        return Path(f"{copy}{DIGEST_SUFFIX}").read_text("ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def gzip_copy_path(cache_dir: Path, path: Path | str, version: FileVersion) -> Path:
+    return Path(cache_dir) / GZIP / _copy_name(path, version, "gz")
+
+
+def brotli_copy_path(cache_dir: Path, path: Path | str, version: FileVersion) -> Path:
+    return Path(cache_dir) / BROTLI / _copy_name(path, version, "br")
+
+
 def brotli_jobs(mounts, cache_dir: Path) -> list[tuple[Path, Path]]:
     """(file, where its brotli copy goes) for the large files of the ``persist`` mounts that
-    have no copy yet: what the set-up hands to ``bx24_frame/brotli.mjs``."""
-    folder = Path(cache_dir) / BROTLI
+    have no recorded copy yet: what the set-up hands to ``bx24_frame/brotli.mjs``."""
     jobs = []
     for real, version in _persisted_files(mounts, BROTLI_MIN_SIZE):
-        copy = folder / _copy_name(real, version, "br")
-        if not copy.exists():
+        copy = brotli_copy_path(cache_dir, real, version)
+        if not copy.exists() or recorded_digest(copy) is None:
             jobs.append((real, copy))
     return jobs
 
 
 def brotli_made(jobs: list[tuple[Path, Path]], made: dict) -> int:
     """After the set-up made the copies of ``jobs`` (``made``: {copy: its size}): a copy that
-    does not pay is emptied (a marker, so it is not made again), the copies of older versions
-    of the same files are removed. Returns how many copies pay."""
+    does not pay is emptied (a marker, so it is not made again), each copy's sha256 is
+    recorded, the copies of older versions of the same files are removed. Returns how many
+    copies pay."""
     paying = 0
     for source, copy in jobs:
         size = made.get(str(copy))
@@ -226,9 +257,10 @@ def brotli_made(jobs: list[tuple[Path, Path]], made: dict) -> int:
             copy.write_bytes(b"")
         else:
             paying += 1
+        record_digest(copy)
         prefix = copy.name.split("-", 1)[0] + "-"
-        for old in copy.parent.glob(prefix + "*.br"):
-            if old != copy:
+        for old in copy.parent.glob(prefix + "*.br*"):
+            if not old.name.startswith(copy.name):
                 old.unlink(missing_ok=True)
     return paying
 

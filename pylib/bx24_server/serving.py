@@ -4,6 +4,7 @@ ourselves, so port 0 works and the real URL is known before anyone is told about
 from __future__ import annotations
 
 import importlib.util
+import signal
 import socket
 from typing import Callable
 
@@ -64,13 +65,21 @@ def uvicorn_config(config: Config, app) -> uvicorn.Config:
 
 
 class Server(uvicorn.Server):
-    """uvicorn's server, calling ``on_ready`` once it accepts connections."""
+    """uvicorn's server, calling ``on_ready`` once it accepts connections, and ``on_hangup`` on
+    SIGHUP (the convention for "reopen your log files"; uvicorn would let it stop the process)
+    when it runs in a process's main thread."""
 
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None] | None = None):
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None] | None = None,
+                 on_hangup: Callable[[], None] | None = None):
         super().__init__(config)
         self.on_ready = on_ready
+        self.on_hangup = on_hangup
 
     async def startup(self, sockets=None) -> None:
+        if self.on_hangup is not None:
+            import asyncio
+
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.on_hangup)
         await super().startup(sockets=sockets)
         if self.started and self.on_ready is not None:
             self.on_ready()

@@ -26,6 +26,9 @@ log = logging.getLogger("bx24_server")
 CRASH_AT_START_SECONDS = 2.0
 BACKLOG = 2048  # uvicorn's default
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# SIGHUP: reopen the logs. The parent passes it on; a worker ignores it until its server
+# handles it (its default action would stop the worker).
+SIGNALS = STOP_SIGNALS + (signal.SIGHUP,)
 
 
 def _describe(status: int) -> str:
@@ -60,14 +63,15 @@ def run_workers(count: int, serve: Callable[[], None], listening, on_ready=None)
     def start() -> None:
         # Blocked across the fork: a stop signal that arrives before the worker has reset its
         # handlers must not run the parent's handler in the worker.
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
         try:
             pid = os.fork()
             if pid == 0:  # the worker: default signals (uvicorn installs its own)
                 for sig in STOP_SIGNALS:
                     signal.signal(sig, signal.SIG_DFL)
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
         finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
         if pid == 0:
             os.close(parent_end)
             _stop_with_parent(lifeline)
@@ -92,7 +96,15 @@ def run_workers(count: int, serve: Callable[[], None], listening, on_ready=None)
             except ProcessLookupError:
                 pass
 
+    def hang_up(*_) -> None:
+        for pid in list(workers):
+            try:
+                os.kill(pid, signal.SIGHUP)
+            except ProcessLookupError:
+                pass
+
     previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, hang_up)
     try:
         for _ in range(count):
             start()

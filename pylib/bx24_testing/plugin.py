@@ -106,7 +106,7 @@ def project_dir(config) -> Path:
 @pytest.fixture(scope="session")
 def bx24_server(pytestconfig, tmp_path_factory):
     """The project's frame, served by bx24's server on a free loopback port."""
-    from bx24_frame import settings
+    from bx24_frame import integrity, settings
     from bx24_frame.runtime import Runtime, RuntimeMissing
     from bx24_frame.site import FrameSite
     from bx24_server.background import ServerThread
@@ -117,6 +117,7 @@ def bx24_server(pytestconfig, tmp_path_factory):
         project.check_app()
         site = FrameSite(project, Runtime().require())
         site.build()
+        integrity.check(site)
     except (ValueError, RuntimeMissing) as error:
         raise pytest.UsageError(f"bx24: {error}") from None
     logs = tmp_path_factory.mktemp("bx24-server")

@@ -110,7 +110,7 @@ card = bx24.card()
 
 @card.on("initialized")
 async def show(call):
-    raise ValueError("no such line (refresh_token: {SECRET})")
+    raise ValueError("no such line (refresh_token: {SECRET}, sip:101:{SECRET}@pbx)")
 
 card.attach()
 """
@@ -120,8 +120,11 @@ card.attach()
 def test_a_python_error_in_a_handler_lands_in_the_servers_log(page, make_frame, interpreter):
     server = make_frame(HANDLER_MAIN)
     frame = open_frame(page, frame_url(server.url, interpreter))
-    with reported(page):
+    with reported(page), page.expect_request(
+            lambda request: request.url.endswith("/frame-report")) as sent:
         StubCard(frame).raise_call()
+    # redacted in the browser, before it is sent (the server's patterns, from the boot config)
+    assert SECRET not in sent.value.post_data and "sip:101:***@pbx" in sent.value.post_data
     [record], text = reports(server)
     assert record["report"]["kind"] == "python"
     assert "handler show of initialized raised" in record["report"]["message"]

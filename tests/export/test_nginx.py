@@ -87,10 +87,20 @@ def deployed(tmp_path_factory):
         if not BROTLI_MODULE.is_file():
             pytest.fail("nginx's brotli_static module is not installed (the README's test "
                         "command installs Debian's libnginx-mod-http-brotli-static)")
-        main = tmp / "nginx.conf"
-        # As root, nginx's workers would run as nobody, who may not read the temp folder.
-        user = "user root;" if os.geteuid() == 0 else ""
-        main.write_text(f"""
+        nginx = start_nginx(tmp, out, port, logs)
+        try:
+            yield {"url": f"http://127.0.0.1:{port}/", "logs": logs, "out": out, "tmp": tmp}
+        finally:
+            nginx.terminate()
+            nginx.wait(10)
+
+
+def main_config(tmp, out, logs):
+    """nginx's main config around the export's server block."""
+    main = tmp / "nginx.conf"
+    # As root, nginx's workers would run as nobody, who may not read the temp folder.
+    user = "user root;" if os.geteuid() == 0 else ""
+    main.write_text(f"""
 load_module {BROTLI_MODULE};
 {user}
 daemon off;
@@ -103,14 +113,22 @@ http {{
     include {out}/nginx.conf;
 }}
 """)
-        nginx = subprocess.Popen([nginx_binary(), "-p", str(tmp), "-c", str(main)],
-                                 stderr=subprocess.PIPE, text=True)
-        try:
-            wait_listening(port, nginx)
-            yield {"url": f"http://127.0.0.1:{port}/", "logs": logs, "out": out}
-        finally:
-            nginx.terminate()
-            nginx.wait(10)
+    return main
+
+
+def start_nginx(tmp, out, port, logs):
+    nginx = subprocess.Popen([nginx_binary(), "-p", str(tmp), "-c", str(main_config(tmp, out, logs))],
+                             stderr=subprocess.PIPE, text=True)
+    wait_listening(port, nginx)
+    return nginx
+
+
+def check_config(tmp, out, logs):
+    """``nginx -t`` on the export's config: its complaints, warnings included."""
+    done = subprocess.run([nginx_binary(), "-t", "-p", str(tmp), "-c",
+                           str(main_config(tmp, out, logs))], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return [line for line in done.stderr.splitlines() if "[warn]" in line or "[emerg]" in line]
 
 
 def get(url, headers=None, method="GET", data=None):
@@ -202,3 +220,84 @@ def test_a_second_page_view_asks_nginx_only_for_the_page(browser_type, browser_t
         context.close()
     # The access log never holds a query string (Bitrix24 passes parameters there).
     assert "interpreter=" not in access.read_text()
+
+
+def test_nginx_takes_the_config_without_a_warning(deployed):
+    assert check_config(deployed["tmp"], deployed["out"], deployed["logs"]) == []
+
+
+TOKEN = "tok-nginx-secret-1234"
+
+
+@pytest.fixture(scope="module")
+def deployed_tls(tmp_path_factory):
+    """The export over TLS (the test certificate), its upstream not running (502s)."""
+    tmp = tmp_path_factory.mktemp("nginx-tls")
+    project = tmp / "project"
+    (project / "frame").mkdir(parents=True)
+    (project / "frame" / "main.py").write_text(MAIN)
+    logs = tmp / "logs"
+    logs.mkdir()
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+    port, dead = free_port(), free_port()
+    out = tmp / "export"
+    subprocess.run([*BX24, "export", str(out), "--project", str(project), "--cert", str(cert),
+                    "--key", str(key), "--listen", f"127.0.0.1:{port} ssl http2",
+                    "--logs", str(logs), "--upstream", f"http://127.0.0.1:{dead}"],
+                   check=True, capture_output=True, timeout=120)
+    warnings = check_config(tmp, out, logs)
+    nginx = start_nginx(tmp, out, port, logs)
+    try:
+        yield {"port": port, "logs": logs, "warnings": warnings}
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
+
+
+def tls_request(port, method, path, body=None, headers=None):
+    import http.client
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        reply = conn.getresponse()
+        reply.read()
+        return reply.status, reply.getheaders()
+    finally:
+        conn.close()
+
+
+def test_over_tls_hsts_and_one_set_of_headers_even_on_proxied_answers(deployed_tls):
+    assert deployed_tls["warnings"] == []
+    port = deployed_tls["port"]
+    for method, path in (("POST", "/"), ("GET", "/healthz"), ("POST", "/error-handler")):
+        status, headers = tls_request(port, method, path, body=b"x=1")
+        names = [name.lower() for name, _ in headers]
+        assert "strict-transport-security" in names, (path, headers)
+        for name in ("content-security-policy", "x-content-type-options", "referrer-policy",
+                     "strict-transport-security"):
+            assert names.count(name) == 1, (path, name, headers)
+
+
+def test_no_token_reaches_any_nginx_log(deployed_tls):
+    port = deployed_tls["port"]
+    statuses = [
+        tls_request(port, "POST", f"/?AUTH_ID={TOKEN}", body=b"x" * 200_000)[0],  # 413
+        tls_request(port, "POST", f"/error-handler?REFRESH_ID={TOKEN}", body=b"e=1")[0],  # 502
+        tls_request(port, "GET", f"/nothing?auth={TOKEN}")[0],  # 404
+        tls_request(port, "GET", f"/runtime/?access_token={TOKEN}")[0],
+    ]
+    assert statuses[:3] == [413, 502, 404]
+    tls_request(port, "GET", "/healthz")
+    logs = {path.name: path.read_text() for path in deployed_tls["logs"].iterdir()}
+    assert "bx24-frame.access.log" in logs
+    for name, text in logs.items():
+        assert TOKEN not in text, f"a token in nginx's {name}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import http.client
 import json
 import os
@@ -84,12 +85,16 @@ def make_site(root: Path) -> dict:
         write(bundle, "export default {};\n")
     wheel = write(runtime.wheels_dir / "pyodide_http-0.2.2-py3-none-any.whl",
                   b"PK\x03\x04" + os.urandom(8192))  # deflated archives do not shrink again
-    write(runtime.dir / Runtime.STAMP, "{}")
+    runtime.record()
 
     site = FrameSite(settings.load(project), runtime)
     snapshot = site.snapshot_for()
-    image = write(snapshot.dir / "0123456789abcdef.snapshot", SNAPSHOT)
-    stdlib = write(snapshot.dir / "stdlib.0123456789abcdef.zip", b"PK\x05\x06" + bytes(18))
+    # named by their content, as the set-up names them (bx24_frame.integrity checks it)
+    image = write(snapshot.dir / f"{hashlib.sha256(SNAPSHOT).hexdigest()[:16]}.snapshot",
+                  SNAPSHOT)
+    zipped = b"PK\x05\x06" + bytes(18)
+    stdlib = write(snapshot.dir / f"stdlib.{hashlib.sha256(zipped).hexdigest()[:16]}.zip",
+                   zipped)
     write(snapshot.dir / "manifest.json", json.dumps(
         {"pyodide": versions["pyodide"], "snapshot": image.name, "stdlib": stdlib.name,
          "modules": []}))

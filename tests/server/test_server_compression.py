@@ -186,7 +186,7 @@ def test_brotli_copies_of_the_set_up_go_to_clients_that_take_them(tmp_path):
     site = make_site(tmp_path)
     jobs = brotli_copies(site)
     assert {source.name for source, _ in jobs} == {"pyodide.asm.wasm", "micropython.wasm",
-                                                    "0123456789abcdef.snapshot"}
+                                                    site["snapshot"].name}
     with ServerThread(config_for(site), site["site"]) as server:
         wasm = wasm_path(site)
         packed = request(server.url, path=wasm, headers=BR)

@@ -58,7 +58,7 @@ def test_the_page_names_every_file_by_its_content(server, site):
     files = pyodide["config"]["files"]
     assert files["app/extra/notes.98ea6e4f216f2fb4.txt"] == "./notes.txt"  # sha256("hi\n")[:16]
     assert config["main"].startswith("app/main.") and config["main"].endswith(".py")
-    assert pyodide["snapshot"] == "runtime/snapshot/0123456789abcdef.snapshot"
+    assert pyodide["snapshot"] == "runtime/snapshot/" + site["snapshot"].name
     modules = request(server.url, path="/" + config["pythonModules"])
     assert json.loads(modules.decoded())["sub/mod.py"] == "X = 1\n"
     for url in [config["main"], config["pythonModules"], *files,

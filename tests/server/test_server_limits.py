@@ -108,6 +108,7 @@ def test_a_client_that_does_not_read_is_dropped_after_the_send_timeout(tmp_path)
     site = make_site(tmp_path)
     wasm = site["runtime"].package_dir("pyodide") / "pyodide.asm.wasm"
     write(wasm, os.urandom(48 * 2**20))  # more than every buffer on the way, incompressible
+    site["runtime"].record()  # as `bx24 setup` would have (integrity is checked at start)
     with ServerProcess(serve_command(site, "--send-timeout", "1"), env=env_for(site)) as server:
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

@@ -76,9 +76,10 @@ def test_tokens_are_never_written_anywhere(tmp_path, to_stdout):
             assert token not in text, f"{token} written to the {where}"
     lines = [line for line in access.splitlines() if " /" in line]
     assert len(lines) == sent + 1
-    assert "AUTH_ID=***" in lines[0] and "auth%5Baccess_token%5D=***" in lines[0]
+    # the query as text, %-escapes decoded (then anything unprintable escaped again)
+    assert "&AUTH_ID=***&" in lines[0] and "auth[access_token]=***" in lines[0]
     assert "DOMAIN=portal.bitrix24.ru" in lines[0] and "LANG=ru" in lines[0]
-    assert "AUTH%5FID=***" in lines[0] and ";auth=***" in lines[0]
+    assert lines[0].count("AUTH_ID=***") == 2 and ";auth=***" in lines[0]
 
 
 def test_access_log_can_be_turned_off(tmp_path):
@@ -107,7 +108,7 @@ def test_one_request_is_one_line_even_with_hostile_bytes(server, site):
     request(server.url, path="/healthz")
     lines = reversed(site["access_log"].read_text().splitlines())
     line = next(entry for entry in lines if "/a%" in entry)
-    assert " /a%0d%0ab%20c?x=%0a1 404 " in line
+    assert " /a%0D%0Ab%20c?x=%0A1 404 " in line
 
 
 def read_log(site):
@@ -181,3 +182,37 @@ def test_default_error_log_is_under_logs_of_the_project(tmp_path):
     log = site["project"] / "logs" / "placement-errors.jsonl"
     [record] = [json.loads(entry) for entry in log.open()]
     assert record["fields"] == NOTICE
+
+
+def test_the_access_log_is_rotated_follows_a_moved_file_and_survives_sighup(tmp_path):
+    import signal
+
+    site = make_site(tmp_path)
+    log = site["access_log"]
+    with ServerProcess(serve_command(site, "--log-max-bytes", "2048", "--log-keep", "2"),
+                       env=env_for(site)) as server:
+        for n in range(150):
+            request(server.url, path=f"/healthz?n={n}")
+        rotated = sorted(p.name for p in log.parent.glob("access.log*"))
+        assert rotated == ["access.log", "access.log.1", "access.log.2"]
+        assert all(p.stat().st_size <= 2048 for p in log.parent.glob("access.log*"))
+        log.rename(log.with_name("moved.log"))  # logrotate's move
+        request(server.url, path="/healthz?after=move")
+        written_to(log, "after=move")
+        server.process.send_signal(signal.SIGHUP)  # then "reopen your logs"
+        log.rename(log.with_name("moved-again.log"))
+        request(server.url, path="/healthz?after=hup")
+        written_to(log, "after=hup")
+        assert server.process.poll() is None  # SIGHUP does not stop the server
+        assert "after=hup" not in log.with_name("moved-again.log").read_text()
+
+
+def written_to(path, text, timeout=5.0):
+    """Wait until ``text`` is in the file at ``path`` (a line is written once its answer is
+    sent, so just after the client has it)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and text in path.read_text()):
+        assert time.monotonic() < deadline, f"{text!r} never reached {path}"
+        time.sleep(0.01)

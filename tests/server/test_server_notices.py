@@ -7,7 +7,8 @@ import json
 import pytest
 
 from bx24_server.background import ServerProcess
-from bx24_server.noticelog import NoticeLog, RateLimiter, loads, sanitize
+from bx24_server.noticelog import NoticeLog, loads, sanitize
+from bx24_server.ratelimit import RateLimiter
 from server_helpers import env_for, make_site, request, serve_command
 
 NOTICE = {"error": "ERROR_PLACEMENT_LOADING_OVERTIME", "error_description": "slow"}
@@ -62,8 +63,9 @@ def test_a_client_gets_a_burst_then_the_rate():
 def test_the_limiter_remembers_a_bounded_number_of_clients():
     limiter = RateLimiter(per_minute=60, burst=1, max_clients=100)
     for n in range(1000):
-        limiter.allow(f"client-{n}", now=0.0)
-    assert len(limiter._clients) == 100
+        limiter.allow(f"client-{n}", now=float(n))
+    assert limiter.clients() == 100
+    assert limiter.allow("client-999", now=999.0) is False  # the latest are remembered
 
 
 def test_the_log_rotates_and_keeps_n_files(tmp_path):
@@ -171,3 +173,53 @@ def test_a_worker_killed_mid_write_leaves_no_glued_line(site):
         assert post_json(server.url, "/error-handler", NOTICE).status == 200
     records = lines(site["error_log"])
     assert [r["fields"] for r in records] == [NOTICE, NOTICE]
+
+
+def test_a_record_is_never_written_to_a_file_another_worker_rotated_away(tmp_path, monkeypatch):
+    """Worker A opened the log; worker B then rotated it until that file was deleted; A's line
+    must land in the file at the path, not in the deleted one (acknowledged, then lost)."""
+    import fcntl
+
+    path = tmp_path / "notices.jsonl"
+    a = NoticeLog(path, max_bytes=1024, keep=1)
+    b = NoticeLog(path, max_bytes=1024, keep=1)
+    a.append({"n": "a0"})  # A's descriptor is open on the first file
+    real_flock = fcntl.flock
+    flood = {"done": False}
+
+    def flock_after_b_rotated(fd, operation):
+        if operation == fcntl.LOCK_EX and not flood["done"]:
+            flood["done"] = True
+            for n in range(30):  # the first file ends up rotated away and deleted
+                b.append({"n": f"b{n}", "pad": "x" * 200})
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_b_rotated)
+    a.append({"n": "a1"})
+    monkeypatch.setattr(fcntl, "flock", real_flock)
+    assert lines(path)[-1]["n"] == "a1"
+
+
+def test_two_workers_share_one_budget_per_client(site):
+    """--workers 2 is not twice the limit: a burst of 5, then 1 a minute, whichever worker
+    takes each connection."""
+    with serve(site, "--workers", "2", "--notices-per-minute", "1") as server:
+        statuses = [post_json(server.url, "/frame-report", REPORT).status for _ in range(20)]
+    assert statuses.count(204) == 10 and statuses[-1] == 429  # the default burst: 10
+
+
+def test_a_flood_on_two_workers_with_rotation_loses_no_acknowledged_report(site):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with serve(site, "--workers", "2", "--notices-per-minute", "1e12", "--log-max-bytes",
+               "2048", "--log-keep", "1000") as server:
+        def post(n):
+            return post_json(server.url, "/frame-report", {**REPORT, "at": n}).status
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(post, range(300)))
+    assert statuses == [204] * 300
+    files = list(site["error_log"].parent.glob("frame-reports.jsonl*"))
+    assert len(files) > 20  # it did rotate, many times
+    stored = sorted(record["report"]["at"] for path in files for record in lines(path))
+    assert stored == list(range(300))
+    assert all(path.stat().st_size <= 2048 for path in files), sorted((p.name, p.stat().st_size, len(lines(p))) for p in files if p.stat().st_size > 2048)

@@ -48,14 +48,23 @@ function placementUri() {
   }
 }
 
+// The server's redaction (bx24_server/redaction.py: its patterns are in the boot config):
+// a report never leaves the browser with a token or a password in it.
+let secrets = null;
+function redact(text) {
+  if (typeof text !== "string") return text;
+  secrets ??= (config?.redact ?? []).map((source) => new RegExp(source, "gi"));
+  return secrets.reduce((out, pattern) => out.replace(pattern, (match, kept) => kept + "***"), text);
+}
+
 function report(kind, message) {
-  const text = String(message ?? "").slice(0, MAX_MESSAGE);
+  const text = redact(String(message ?? "").slice(0, MAX_MESSAGE));
   if (!config?.report || reports >= MAX_REPORTS || reported.has(kind + text)) return;
   reports += 1;
   reported.add(kind + text);
   const body = JSON.stringify({
-    kind, message: text, interpreter: interpreterName, uri: placementUri(),
-    at: Math.round(performance.now()), page: location.pathname,
+    kind, message: text, interpreter: interpreterName, uri: redact(placementUri()),
+    at: Math.round(performance.now()), page: redact(location.pathname),
   });
   fetch(new URL(config.report, document.baseURI), {
     method: "POST", body, keepalive: true, headers: { "Content-Type": "application/json" },

@@ -44,14 +44,17 @@
 (function () {
   "use strict";
 
+  // The page's boot config (bx24_frame/site.py writes it): the card's events come from there,
+  // from the bx24 library's own list (bx24/events.py), never from a copy of this file's.
+  var BOOT = (function () {
+    try {
+      return JSON.parse(document.getElementById("bx24-boot").textContent) || {};
+    } catch (error) {
+      return {};
+    }
+  })();
   var PREFIX = "BackgroundCallCard::";
-  var EVENTS = [
-    "initialized", "entityChanged", "addCommentButtonClick", "muteButtonClick",
-    "holdButtonClick", "transferButtonClick", "qualityMeterClick", "dialpadButtonClick",
-    "closeButtonClick", "cancelTransferButtonClick", "completeTransferButtonClick",
-    "hangupButtonClick", "nextButtonClick", "skipButtonClick", "answerButtonClick",
-    "makeCallButtonClick", "notifyAdminButtonClick",
-  ];
+  var EVENTS = BOOT.events || [];
   var ATTACH_HINT_MS = 15000;
   // The largest event that reaches Python (a long comment is the usual big one); a larger one
   // arrives as {oversized: <length>} and its handlers are skipped, never silently dropped.
@@ -253,7 +256,7 @@
     if (window.bx24SipStandIn) {
       glue = Promise.resolve(window.bx24SipStandIn);
     } else {
-      var urls = JSON.parse(document.getElementById("bx24-boot").textContent).sip;
+      var urls = BOOT.sip;
       var absolute = function (url) { return new URL(url, document.baseURI).href; };
       jssip = absolute(urls.jssip);
       glue = import(absolute(urls.glue));
@@ -360,6 +363,10 @@
     try {
       placement = window.BX24.placement.info().placement;
     } catch (error) { /* reported by Python when it asks */ }
+    if (!EVENTS.length) {
+      log("error", "the page's boot config (#bx24-boot) names no call-card events: was this " +
+        "page made by bx24 (bx24 serve, bx24 export)?");
+    }
     if (placement !== "PAGE_BACKGROUND_WORKER") {
       log("error", "this frame runs in placement " + JSON.stringify(placement) +
         ": call-card events and commands exist only in PAGE_BACKGROUND_WORKER");

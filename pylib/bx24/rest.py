@@ -142,25 +142,32 @@ class Rest:
         """Up to 50 calls in one request (``batch``). ``calls``: ``{key: (method, params)}``
         or a list of such pairs. Returns the same shape with, for each call, its
         :class:`RestResult` or the :class:`~bx24.errors.RestError` it ended with (not raised).
-        With ``halt``, Bitrix24 stops at the first error (the calls after it are missing)."""
+        Bitrix24 runs them in the order they are sent: a list's order (a dict's where the
+        interpreter keeps one); with ``halt`` it stops at the first error, and the calls after
+        it are ``RestError`` objects saying they did not run."""
         pairs = list(calls.items()) if isinstance(calls, dict) else list(enumerate(calls))
         if not 0 < len(pairs) <= MAX_BATCH:
             raise ValueError("a batch holds 1 to {} calls, not {}".format(MAX_BATCH, len(pairs)))
-        keyed = []  # (key, method, params), each call read once
-        commands = {}
+        keyed = []  # (key, method, params), each call read once, in the order sent
+        body = ["halt=" + ("1" if halt else "0")]
         for key, call in pairs:
             method, params = call if isinstance(call, (list, tuple)) else (call, None)
             if not isinstance(method, str) or not method:
                 raise ValueError("batch call {!r} has no method name".format(key))
             keyed.append((key, method, params or {}))
-            commands[str(key)] = method + "?" + form.encode(params or {})
-        answer = await self._send("batch", form.encode({"halt": 1 if halt else 0,
-                                                        "cmd": commands}))
+            # written here, pair by pair: a dict of commands has no order on MicroPython
+            body.append("cmd[" + form.quote(str(key)) + "]=" +
+                        form.quote(method + "?" + form.encode(params or {})))
+        answer = await self._send("batch", "&".join(body))
         inner = answer.get("result") or {}
 
         def part(name):
+            """One part of the answer by key: PHP sends a list for keys 0..n-1 (and for none),
+            an object for any other keys."""
             value = inner.get(name) if isinstance(inner, dict) else None
-            return value if isinstance(value, dict) else {}  # PHP sends [] for "none"
+            if isinstance(value, list):
+                return {str(index): item for index, item in enumerate(value)}
+            return value if isinstance(value, dict) else {}
 
         results, errors, totals, nexts = (part("result"), part("result_error"),
                                           part("result_total"), part("result_next"))
@@ -201,6 +208,9 @@ class Rest:
                 raise RestError(method, NETWORK_ERROR, data.get("network"), data, status=None)
             status = data.get("http")
             answer = data.get("json")
+            if answer is None and data.get("text") == "" and isinstance(status, int) and \
+                    200 <= status < 300:
+                answer = {}  # an empty 2xx: success without data, as the real library reads it
             if not isinstance(answer, dict):
                 raise RestError(method, None, "the answer is not JSON: {}".format(
                     shorten(data.get("text") or "", 200)), data, status=status)

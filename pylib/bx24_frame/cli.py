@@ -151,7 +151,8 @@ def cmd_serve(args, p) -> int:
     if args.emulator:
         from bx24_testing import emulator
 
-        kwargs = {"variants": emulator.VARIANTS, "extra_mounts": emulator.mounts()}
+        kwargs = {"variants": emulator.VARIANTS, "extra_mounts": emulator.mounts(),
+                  "routes": emulator.routes()}
     site = _site(args, **kwargs)
     build = site.build()  # fails here, clearly, rather than on the first request
     if build.snapshot_manifest is None:

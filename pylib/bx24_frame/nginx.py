@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bx24_server import endpoints
 from bx24_server.config import Config
 from bx24_server.mediatypes import known
 from bx24_server.mounts import IMMUTABLE, REVALIDATE
@@ -80,6 +81,13 @@ def render(options: NginxOptions, config: Config) -> str:
     if options.cert:
         tls = (f"    ssl_certificate {_quote(options.cert)};\n"
                f"    ssl_certificate_key {_quote(options.key)};\n")
+    proxied = "".join(f"""    location = /{name} {{
+        proxy_pass {options.upstream}/{name};
+        proxy_set_header Host $host;
+        proxy_set_header User-Agent $http_user_agent;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+{hidden}{headers}    }}
+""" for name in endpoints.PROXIED)
     brotli = ("    brotli_static on;  # ngx_brotli (Debian: libnginx-mod-http-brotli-static)\n"
               if options.brotli else
               "    # With ngx_brotli's static module (Debian: libnginx-mod-http-brotli-static),\n"
@@ -137,17 +145,7 @@ server {{
 
     # Bitrix24's notice when it unbinds a handler that loads too slowly, and the frames' own
     # reports (a boot that failed, a Python error): kept by bx24 serve.
-    location = /error-handler {{
-        proxy_pass {options.upstream}/error-handler;
-        proxy_set_header Host $host;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-{hidden}{headers}    }}
-    location = /frame-report {{
-        proxy_pass {options.upstream}/frame-report;
-        proxy_set_header Host $host;
-        proxy_set_header User-Agent $http_user_agent;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-{hidden}{headers}    }}
+{proxied}
 
     # Everything else is named by its content or its pinned version: kept for a year.
     location / {{

@@ -18,6 +18,8 @@ import threading
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qsl
 
+from bx24.events import EVENTS as CARD_EVENTS
+from bx24_server import endpoints
 from bx24_server.redaction import PATTERNS as REDACTION_PATTERNS
 
 from . import layout
@@ -28,7 +30,7 @@ from .snapshot import Snapshot
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 TEMPLATE = PAGE_DIR / "index.html"
 BOOT_FILES = ("boot.js", "memory-indexeddb.js", "micropython-heap.mjs", "pyodide-snapshot.mjs")
-REPORT_URL = "frame-report"  # bx24_server's endpoint for the frames' reports
+REPORT_URL = endpoints.FRAME_REPORT  # where the frames' reports go (relative to the page)
 BX24_LIBRARY_URL = "https://api.bitrix24.com/api/v1/"
 # The library's JavaScript: the page loads frames.js and bridge.js; sip.mjs is imported by the
 # SIP softphone when an app makes one (with the JsSIP bundle), never otherwise.
@@ -202,6 +204,8 @@ class Build:
                     "jssip": url((layout.BUNDLES, "jssip.mjs"))},
             "memoryIndexedDB": url((layout.BOOT, "memory-indexeddb.js")),
             "report": REPORT_URL,
+            # the call card's events, which bridge.js binds (the library's list: written once)
+            "events": list(CARD_EVENTS),
             # what a report must never carry (bx24_server.redaction, applied by boot.js too)
             "redact": list(REDACTION_PATTERNS),
             "watchdogMs": int(site.settings.watchdog_seconds * 1000),
@@ -259,13 +263,13 @@ class FrameSite:
 
     ``variants`` maps a query parameter of ``/`` to another BX24 library URL, or to several
     scripts in its place (the emulator: its BX24 stub and SIP stand-in); ``extra_mounts`` are
-    served beside the layout.
+    served beside the layout, ``routes`` beside the server's own endpoints.
     """
 
     def __init__(self, settings: Settings, runtime: Runtime | None = None, *,
                  library: Path | None = None,
                  variants: dict[str, str | tuple[str, ...]] | None = None,
-                 extra_mounts=()):
+                 extra_mounts=(), routes=()):
         self.settings = settings
         self.runtime = runtime or Runtime()
         self.library = Path(library) if library is not None else library_dir()
@@ -277,6 +281,7 @@ class FrameSite:
         self._core_chunks: tuple[tuple, list[str]] | None = None
         self.extra_mounts = list(extra_mounts)
         self.mounts = layout.mounts(self) + self.extra_mounts
+        self.routes = list(routes)  # endpoints of the site's own (bx24_server.routes)
 
     # -- sources ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The ASGI application: a site's mounts and page, and what every response carries.
+"""The ASGI application: a site's mounts and page, its routes, and what every response carries.
 
 | URL                                 | answer                                               |
 |-------------------------------------|------------------------------------------------------|
@@ -6,10 +6,12 @@
 | ``/healthz``                        | ``ok``                                               |
 | ``/error-handler`` (POST)           | Bitrix24's deactivation notice → JSON lines          |
 | ``/frame-report`` (POST)            | a frame's report about itself → JSON lines           |
+| ``site.routes``                     | the site's own endpoints (the emulator's portal)     |
 | ``/<mount prefix><path>`` (GET, HEAD) | the file the mount resolves, with its cache policy |
 
-What the site serves is given (``site.mounts``, ``site.page``): this module knows no layout.
-Anything that does not resolve to a regular file of a mount is a 404.
+The endpoints' names are in :mod:`.endpoints`, their table in :meth:`App.routes`. What the site
+serves is given (``site.mounts``, ``site.page``, ``site.routes``): this module knows no layout.
+Anything that does not resolve to a route or to a regular file of a mount is a 404.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 
+from . import endpoints
 from .accesslog import AccessLog
 from .asgi import ClientGone, HttpError, header, read_body, request_headers, send_response
 from .compression import EncodedCache
@@ -27,6 +30,8 @@ from .mounts import REVALIDATE, find
 from .noticelog import NoticeLog
 from .ratelimit import RateLimiter
 from .redaction import printable, redact_path
+from .routes import Request, Route
+from .routes import find as find_route
 from .safepath import url_segments
 from .static import FileSender
 
@@ -72,6 +77,14 @@ class App:
             NoticeLog(config.report_log, config.log_max_bytes, config.log_keep))
         # One bucket per client for both endpoints: what one address can make us write.
         self.notice_rate = RateLimiter(config.notices_per_minute, config.notice_burst)
+        self.routes = self.own_routes() + list(getattr(site, "routes", ()))
+
+    def own_routes(self) -> list[Route]:
+        return [
+            Route(endpoints.HEALTHZ, FILE_METHODS, self._healthz),
+            Route(endpoints.ERROR_HANDLER, NOTICE_METHODS, self._error_notice),
+            Route(endpoints.FRAME_REPORT, NOTICE_METHODS, self._frame_report),
+        ]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -168,18 +181,12 @@ class App:
         segments = url_segments(raw_path[1:-1] if directory_index else raw_path[1:])
         if not segments or not raw_path.startswith(b"/"):
             raise _not_found()
-        first = segments[0]
 
-        if first == "healthz" and len(segments) == 1 and not directory_index:
-            _allow(method, FILE_METHODS)
-            return await send_response(send, 200, b"ok\n", [(b"cache-control", b"no-store")],
-                                       head=method == "HEAD")
-        if first == "error-handler" and len(segments) == 1 and not directory_index:
-            _allow(method, NOTICE_METHODS)
-            return await self._error_notice(scope, receive, send, headers)
-        if first == "frame-report" and len(segments) == 1 and not directory_index:
-            _allow(method, NOTICE_METHODS)
-            return await self._frame_report(scope, receive, send, headers)
+        found = find_route(self.routes, segments, directory_index)
+        if found is not None:
+            route, rest = found
+            _allow(method, route.methods)
+            return await route.answer(Request(scope, receive, send, headers, rest))
 
         _allow(method, FILE_METHODS)
         found = find(self.site.mounts, segments)
@@ -217,9 +224,14 @@ class App:
             raise HttpError(429, "too many notices from this address: retry later",
                             [(b"retry-after", str(self.notice_rate.retry_after()).encode())])
 
-    async def _error_notice(self, scope, receive, send, headers):
-        client = (scope.get("client") or ("", 0))[0]
-        body = await read_body(receive, headers, self.config.max_body, self.config.body_timeout)
+    async def _healthz(self, request: Request):
+        await send_response(request.send, 200, b"ok\n", [(b"cache-control", b"no-store")],
+                            head=request.method == "HEAD")
+
+    async def _error_notice(self, request: Request):
+        scope, send, headers, client = request.scope, request.send, request.headers, request.client
+        body = await read_body(request.receive, headers, self.config.max_body,
+                               self.config.body_timeout)
         self._limit(client)
         fields = parse_notice(header(headers, b"content-type"), body,
                               scope.get("query_string", b""))
@@ -231,9 +243,10 @@ class App:
                             [(b"retry-after", b"60")]) from None
         await send_response(send, 200, b"ok\n", [(b"cache-control", b"no-store")])
 
-    async def _frame_report(self, scope, receive, send, headers):
-        client = (scope.get("client") or ("", 0))[0]
-        body = await read_body(receive, headers, self.config.max_body, self.config.body_timeout)
+    async def _frame_report(self, request: Request):
+        send, headers, client = request.send, request.headers, request.client
+        body = await read_body(request.receive, headers, self.config.max_body,
+                               self.config.body_timeout)
         self._limit(client)
         report = parse_report(body)
         try:

@@ -26,7 +26,52 @@ MEDIA_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
     "--allow-loopback-in-peer-connection",
 ]
-# (not --disable-features=...: Chromium honours one such list, and Playwright passes its own)
+# (not --disable-features=...: Chromium honours one such list, and Playwright passes its own;
+# see storage_partitioning_args)
+
+# Chrome partitions a cross-site frame's storage (IndexedDB, BroadcastChannel...) by the top-level
+# site; Playwright turns that off. The kit turns it back on: tests see the frame as operators'
+# Chrome does (two portals of one site share a partition; a page of another site does not).
+STORAGE_PARTITIONING = "ThirdPartyStoragePartitioning"
+
+
+def playwright_disabled_features():
+    """The Chromium features Playwright disables by default (its ``--disable-features``), read
+    from the installed Playwright driver; None when it cannot be found."""
+    import re
+
+    try:
+        import playwright
+    except ImportError:
+        return None
+    driver = os.path.join(os.path.dirname(playwright.__file__), "driver", "package", "lib")
+    for name in ("coreBundle.js", os.path.join("server", "chromium", "chromiumSwitches.js")):
+        try:
+            with open(os.path.join(driver, name), encoding="utf-8") as file:
+                source = file.read()
+        except OSError:
+            continue
+        found = re.search(r"disabledFeatures\s*=\s*\[(.*?)\]\.filter\(Boolean\)", source, re.S)
+        if found:
+            return re.findall(r'"([^"]+)"', re.sub(r"//[^\n]*", "", found.group(1)))
+    return None
+
+
+def storage_partitioning_args(base):
+    """``ignore_default_args`` and ``args`` that keep every feature Playwright disables
+    disabled, but storage partitioning (Chromium honours one ``--disable-features``)."""
+    features = playwright_disabled_features()
+    if features is None:
+        raise RuntimeError("bx24: cannot read the Chromium features this Playwright disables, so "
+                           "storage partitioning cannot be turned back on; upgrade bx24")
+    if STORAGE_PARTITIONING not in features:
+        return {}
+    ignored = base.get("ignore_default_args")
+    if ignored is True:
+        return {}
+    kept = [f for f in features if f != STORAGE_PARTITIONING]
+    return {"ignore_default_args": list(ignored or []) + ["--disable-features=" + ",".join(features)],
+            "extra_args": ["--disable-features=" + ",".join(kept)]}
 
 
 def chromium_executable():
@@ -47,13 +92,17 @@ def chromium_executable():
 
 def launch_args(base=None, browser_name="chromium"):
     """Keyword arguments for ``playwright.chromium.launch``: ``base`` (pytest-playwright's, with
-    ``--headed``, ``--slowmo``, ``--browser-channel``...) plus the offline and media flags and
-    the Chromium to use. A channel or an executable already chosen is kept; other browsers are left alone."""
+    ``--headed``, ``--slowmo``, ``--browser-channel``...) plus the offline and media flags,
+    storage partitioning as Chrome has it, and the Chromium to use. A channel or an executable already chosen is kept; other browsers are left alone."""
     args = dict(base or {})
     if browser_name != "chromium":
         return args
+    partitioning = storage_partitioning_args(args)
+    if partitioning:
+        args["ignore_default_args"] = partitioning["ignore_default_args"]
     args["args"] = list(args.get("args") or []) + [
-        flag for flag in OFFLINE_ARGS + MEDIA_ARGS if flag not in (args.get("args") or [])]
+        flag for flag in OFFLINE_ARGS + MEDIA_ARGS + partitioning.get("extra_args", [])
+        if flag not in (args.get("args") or [])]
     if "executable_path" not in args and "channel" not in args:
         path = chromium_executable()
         if path:
@@ -61,17 +110,17 @@ def launch_args(base=None, browser_name="chromium"):
     return args
 
 
-def allowing_third_party_storage(browser_type, launch_args, user_data_dir):
-    """A browser context whose frames may use third-party storage (cookies, IndexedDB): a
-    profile with "allow third-party cookies" set, as in a regular Chrome window where the user
-    never changed it. Incognito contexts (Playwright's default) block it, and so does
-    Chromium's own default here. Close it when done."""
+def denying_storage(browser_type, launch_args, user_data_dir):
+    """A browser context whose frames get no storage at all (IndexedDB, cookies, localStorage
+    denied): a profile that blocks site data, as operators' browsers do when "block all
+    cookies" is set with an exception for the portal. (In Chrome's default, incognito
+    included, a cross-site frame's storage is partitioned, not denied: pytest-playwright's
+    ``page`` has that.) Close it when done."""
     import json
-    import os
 
     default = os.path.join(user_data_dir, "Default")
     os.makedirs(default, exist_ok=True)
     with open(os.path.join(default, "Preferences"), "w") as out:
-        json.dump({"profile": {"cookie_controls_mode": 0, "block_third_party_cookies": False}},
-                  out)
+        json.dump({"profile": {"cookie_controls_mode": 1, "block_third_party_cookies": True,
+                               "default_content_setting_values": {"cookies": 2}}}, out)
     return browser_type.launch_persistent_context(user_data_dir, **launch_args)

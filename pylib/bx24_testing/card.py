@@ -81,6 +81,7 @@ class StubCard:
     def __init__(self, frame):
         self.frame = frame
         self.page = frame.page
+        self.portal = frame.portal  # the bx24_testing.bitrix24.Portal: its REST, its app
         self.softphone = StandInPhone(self)
         self._since = {"commands": 0, "rest": 0}
 
@@ -128,10 +129,10 @@ class StubCard:
         return self._stub("fire", event, payload)
 
     def respond(self, method, response):
-        """Program a REST method's answer: ``{"result": ...}``, ``{"error": ..., ...}``,
-        ``{"status": 503, "error": ...}``, ``{"status": 502, "body": "<html>"}``,
+        """Program a REST method's answer at the portal: ``{"result": ...}``, ``{"error": ...,
+        ...}``, ``{"status": 503, "error": ...}``, ``{"status": 502, "body": "<html>"}``,
         ``{"network": True}``, ``{"items": [...]}`` (paged), or a list of them in turn."""
-        return self._stub("respond", method, response)
+        self.portal.respond(method, response)
 
     # -- reading what happened ---------------------------------------------------------------
 

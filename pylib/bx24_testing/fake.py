@@ -18,13 +18,13 @@
 
     run(scenario())                                   # bx24_testing.fake.run
 
-:class:`FakePortal` plays Bitrix24 the way the BX24 stub does in the browser, in less detail:
-a card that answers commands (``Call card is undefined`` when there is none), fires the events
-a test clicks, closes on ``CallCardClose``; REST answered from what the test programmed
-(``respond``: the same answer shapes as ``BX24Stub.respond``), and without that, ``user.current``
-and ``telephony.externalcall.*`` as Bitrix24 answers them, ``register`` with ``SHOW`` opening the
-card with its ``CALL_ID``; a clock the test moves. :class:`FakeBridge` is the bridge protocol
-underneath (``bx24.callcard``'s doc), for tests that want to answer each request themselves.
+:class:`FakePortal` plays Bitrix24 the way the BX24 stub does in the browser: REST answered by
+the kit's one model of Bitrix24 (:class:`bx24_testing.bitrix24.Portal`, ``portal.model``: the
+very answers the stub's portal gives, programmed ones with ``respond``), a card that answers
+commands (``Call card is undefined`` when there is none), fires the events a test clicks,
+closes on ``CallCardClose``, opens when ``register`` with ``SHOW`` succeeds; a clock the test
+moves. :class:`FakeBridge` is the bridge protocol underneath (``bx24.callcard``'s doc), for
+tests that want to answer each request themselves.
 """
 
 from __future__ import annotations
@@ -32,34 +32,13 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from urllib.parse import unquote_plus
+
+from .bitrix24 import Portal, decode_form  # noqa: F401  (decode_form: where tests found it)
+from .cardmodel import (  # noqa: F401  (BUTTON_EVENTS: the buttons click() takes)
+    BUTTON_EVENTS, CARD_UNDEFINED, COMMANDS, UI_STATES, WITHOUT_CARD, Card, Refused,
+)
 
 OMIT = object()  # a payload JavaScript passes as undefined: the key is absent from the JSON
-CARD_UNDEFINED = [{"result": "error", "errorCode": "Call card is undefined"}]
-BUTTON_EVENTS = {
-    "answer": "answerButtonClick", "skip": "skipButtonClick", "makeCall": "makeCallButtonClick",
-    "hangup": "hangupButtonClick", "hold": "holdButtonClick", "mute": "muteButtonClick",
-    "transfer": "transferButtonClick", "dialpad": "dialpadButtonClick",
-    "qualityMeter": "qualityMeterClick", "completeTransfer": "completeTransferButtonClick",
-    "cancelTransfer": "cancelTransferButtonClick", "close": "closeButtonClick",
-    "notifyAdmin": "notifyAdminButtonClick", "addComment": "addCommentButtonClick",
-    "next": "nextButtonClick",
-}
-
-
-def decode_form(body: str) -> dict:
-    """A PHP-style form body as Bitrix24 reads it: ``a[b][0]=x`` → ``{"a": {"b": {"0": "x"}}}``."""
-    out: dict = {}
-    for pair in filter(None, (body or "").split("&")):
-        name, _, value = pair.partition("=")
-        name, value = unquote_plus(name), unquote_plus(value)
-        head, _, rest = name.partition("[")
-        keys = [head] + ([part.rstrip("]") for part in ("[" + rest).split("[")[1:]] if rest else [])
-        node = out
-        for key in keys[:-1]:
-            node = node.setdefault(key, {}) if isinstance(node.get(key, {}), dict) else {}
-        node[keys[-1]] = value
-    return out
 
 
 def run(coroutine):
@@ -128,7 +107,7 @@ class FakeBridge:
     async def refresh_auth(self, wait_ms):
         self.auth_refreshes += 1
         if self.portal is not None:
-            self.portal.token_expired = False
+            self.portal._refresh()
         return _envelope(True)
 
     def beacon(self, method, body):
@@ -183,19 +162,18 @@ class FakeBridge:
 class FakePortal:
     """Bitrix24 as bx24 sees it, in CPython (see the module doc)."""
 
-    PAGE_SIZE = 50
 
-    def __init__(self, user_id: int = 1):
+    def __init__(self, user_id: int = 1, model: Portal | None = None):
         self.bridge = FakeBridge(self)
         self.user_id = user_id
         self.now = 1000.0
-        self.card_open = False
-        self.call: dict | None = None      # the initialized payload of the open card
-        self.token_expired = False
-        self._responses: dict = {}
-        self._rest_log: list = []
-        self._registered: dict = {}        # CALL_ID -> register params
-        self._dedup: dict = {}
+        # The portal: REST, the application, the users (the stub's portal answers the same).
+        self.model = model or Portal(clock=self.clock)
+        if user_id not in self.model.users:  # an operator of that id
+            self.model.users[user_id] = {**self.model.user(1), "ID": str(user_id)}
+        self.session = self.model.open_session(user_id)
+        self.card_shown: Card | None = None  # the card Bitrix24 shows (bx24_testing.cardmodel)
+        self.mode = "browser"              # or "desktop": how the card answers
         self._serial = 0
         self._sleeps: list = []
         self._later: list = []
@@ -203,9 +181,35 @@ class FakePortal:
         # (Bitrix24 does not say which comes first; True: before it).
         self.card_before_answer = True
         self.page_calls = None             # the bx24.calls() of an app run by load_app
-        self.phone_inner = "101"           # user.current's UF_PHONE_INNER
-        self.user_options: dict = {}       # what user.option.get reads
         self.softphone = FakeSipPhone()    # the SIP phone of bx24.sip_softphone, and its far end
+
+    @property
+    def phone_inner(self) -> str:
+        """user.current's UF_PHONE_INNER of the operator."""
+        return self.model.user(self.user_id)["UF_PHONE_INNER"]
+
+    @phone_inner.setter
+    def phone_inner(self, value) -> None:
+        self.model.user(self.user_id)["UF_PHONE_INNER"] = str(value)
+
+    @property
+    def user_options(self) -> dict:
+        """The operator's options of the application (what user.option.get reads)."""
+        return self.model.user_options.setdefault(self.user_id, {})
+
+    @property
+    def token_expired(self) -> bool:
+        return self.session.token.expires <= self.model.clock()
+
+    @token_expired.setter
+    def token_expired(self, expired: bool) -> None:
+        if expired:
+            self.model.expire(self.session.sid)
+        else:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        self.model.refresh_session(self.session.sid)
 
     # -- wiring bx24 to it ----------------------------------------------------------------------
 
@@ -312,8 +316,23 @@ class FakePortal:
 
     # -- driving the card ---------------------------------------------------------------------
 
-    def raise_call(self, **overrides) -> dict:
-        """Open a card and fire ``initialized`` (a call Bitrix24 started: click-to-call...)."""
+    @property
+    def card_open(self) -> bool:
+        """A card of this application is shown and can be managed."""
+        return self.card_shown is not None and self.card_shown.manageable
+
+    @property
+    def call(self) -> dict | None:
+        """The initialized payload of the card, if one was raised."""
+        return self.card_shown.call if self.card_shown is not None else None
+
+    def _show(self, call: dict, ui_state: str | None = None, transferred: bool = False) -> None:
+        self.card_shown = Card(call, ui_state=ui_state, transferred=transferred,
+                         clock=self.clock, mode=self.mode)
+
+    def raise_call(self, ui_state: str | None = None, **overrides) -> dict:
+        """Open a card and fire ``initialized`` (a call Bitrix24 started: click-to-call...):
+        realistic defaults, ``overrides`` by payload key (``None`` removes a key)."""
         self._serial += 1
         call = {"CALL_ID": f"externalCall.fake.{self._serial}", "PHONE_NUMBER": "+15550100001",
                 "LINE_NUMBER": "line1", "LINE_NAME": "", "CRM_ENTITY_TYPE": "",
@@ -324,25 +343,31 @@ class FakePortal:
                 call.pop(key, None)
             else:
                 call[key] = value
-        self.call = call
-        self.card_open = True
-        self._registered.setdefault(call["CALL_ID"], {})  # Bitrix24 knows the calls it shows
+        self._show(call, ui_state)
+        # Bitrix24 knows the calls it shows a card for (click-to-call registered it)
+        self.model.known_call(call["CALL_ID"], call.get("PHONE_NUMBER", ""),
+                              call.get("CALL_DIRECTION", "incoming"), self.user_id)
         self.bridge.fire("initialized", call)
         return call
 
     def fire(self, event: str, payload=OMIT) -> None:
-        if event == "closeButtonClick":
-            self.card_open = False
+        """Any card event with any payload (``closeButtonClick`` closes the card)."""
+        if event == "closeButtonClick" and self.card_shown is not None:
+            self.card_shown.close()
         self.bridge.fire(event, payload)
 
-    def click(self, button: str, arg=OMIT) -> None:
-        """A button of the card: ``"answer"``, ``"mute"`` (``arg`` True/False)...; the event it
-        fires (transfer: ``arg`` the target)."""
-        if not self.card_open:
-            raise AssertionError(f'no open card to click "{button}" on')
-        if button == "transfer":
-            arg = {"phoneNumber": (self.call or {}).get("PHONE_NUMBER", ""), "target": str(arg)}
-        self.fire(BUTTON_EVENTS[button], arg)
+    def click(self, button: str, arg=None) -> None:
+        """A button the card shows now (``"answer"``, ``"mute"``, ``"transfer"`` with the
+        target as ``arg``...; the names of :data:`bx24_testing.cardmodel.BUTTON_EVENTS`): the
+        event it fires. AssertionError, saying what is shown, when the card does not show it."""
+        if self.card_shown is None:
+            raise AssertionError(f'no call card: cannot click "{button}"; raise a call first')
+        try:
+            event, payload = self.card_shown.click(button, arg)
+        except Refused as refused:
+            raise AssertionError(str(refused)) from None
+        if event is not None:
+            self.bridge.fire(event, OMIT if payload is None else payload)
 
     @property
     def commands(self) -> list:
@@ -352,140 +377,75 @@ class FakePortal:
     # -- REST ---------------------------------------------------------------------------------
 
     def respond(self, method: str, answer) -> None:
-        """Program ``method``'s answers (one, or a list given out in turn): ``{"result": ...}``,
-        ``{"error": ..., "error_description": ..., "status": 503}``, ``{"status": 502,
-        "body": "<html>"}``, ``{"network": True}``, ``{"items": [...]}`` (paged by ``start``)."""
-        answers = answer if isinstance(answer, list) else [answer]
-        self._responses[method.lower()] = {"answers": answers, "served": 0}
+        """Program ``method``'s answers at the portal (one, or a list given out in turn):
+        ``{"result": ...}``, ``{"error": ..., "error_description": ..., "status": 503}``,
+        ``{"status": 502, "body": "<html>"}``, ``{"network": True}``, ``{"items": [...]}``
+        (paged by ``start``): :meth:`bx24_testing.bitrix24.Portal.respond`."""
+        self.model.respond(method, answer)
 
     def rest_calls(self, method: str | None = None) -> list:
-        """The REST calls made (``{"method", "params", "batch"}``), of ``method`` if given."""
-        return [c for c in self._rest_log if method is None or c["method"].lower() == method.lower()]
+        """The REST calls the portal answered (``{"method", "params", "batch", "status",
+        "answer"}``, params as Bitrix24 decodes them: every value a string), of ``method`` if
+        given (any letter case)."""
+        return self.model.rest_calls(method)
 
     def _rest(self, method: str, body: str) -> dict:
-        if self.token_expired:
-            return {"http": 401, "json": {"error": "expired_token"}}
-        params = decode_form(body)
-        if method.lower() != "batch":
-            return self._serve(method, params, False)
-        out = {"result": {}, "result_error": {}, "result_total": {}, "result_next": {}}
-        for key, command in (params.get("cmd") or {}).items():
-            name, _, query = command.partition("?")
-            answer = self._serve(name, decode_form(query), True).get("json") or {}
-            if "error" in answer:
-                out["result_error"][key] = {"error": answer["error"],
-                                            "error_description": answer.get("error_description", "")}
-                if params.get("halt") in ("1", "true"):
-                    break
-            else:
-                out["result"][key] = answer.get("result")
-                for field in ("total", "next"):
-                    if field in answer:
-                        out["result_" + field][key] = answer[field]
-        return {"http": 200, "json": {"result": out}}
+        answer = self.model.rest(method, "auth=" + self.session.token.access +
+                                 ("&" + body if body else ""))
+        self._after_rest(method, decode_form(body), answer)
+        return answer
 
-    def _serve(self, method: str, params: dict, batch: bool) -> dict:
-        self._rest_log.append({"method": method, "params": params, "batch": batch})
-        programmed = self._responses.get(method.lower())
-        if programmed is not None:
-            answers = programmed["answers"]
-            answer = answers[min(programmed["served"], len(answers) - 1)]
-            programmed["served"] += 1
-            return self._programmed(answer, params)
-        built_in = getattr(self, "_" + method.lower().replace(".", "_"), None)
-        if built_in is not None:
-            return built_in(params)
-        return {"http": 400, "json": {"error": "ERROR_METHOD_NOT_FOUND",
-                                      "error_description": f"no answer programmed for {method}"}}
-
-    def _programmed(self, answer: dict, params: dict) -> dict:
-        if answer.get("network"):
-            return {"network": "Failed to fetch"}
-        if "body" in answer:
-            return {"http": answer.get("status", 200), "text": str(answer["body"])}
-        if "items" in answer:
-            start = int(params.get("start") or 0)
-            page = {"result": answer["items"][start:start + self.PAGE_SIZE],
-                    "total": len(answer["items"])}
-            if start + self.PAGE_SIZE < len(answer["items"]):
-                page["next"] = start + self.PAGE_SIZE
-            return {"http": 200, "json": page}
-        body = {k: v for k, v in answer.items() if k != "status"}
-        return {"http": answer.get("status", 400 if "error" in answer else 200), "json": body}
-
-    @staticmethod
-    def _core_error(description: str) -> dict:
-        return {"http": 400, "json": {"error": "ERROR_CORE", "error_description": description}}
-
-    def _user_current(self, params):
-        return {"http": 200, "json": {"result": {"ID": str(self.user_id), "NAME": "Operator",
-                                                 "UF_PHONE_INNER": self.phone_inner}}}
-
-    def _user_option_get(self, params):
-        if "option" not in params:
-            return {"http": 200, "json": {"result": dict(self.user_options)}}
-        return {"http": 200, "json": {"result": self.user_options.get(params["option"], "")}}
-
-    def _telephony_externalcall_register(self, params):
-        if not (params.get("USER_ID") or params.get("USER_PHONE_INNER")):
-            return self._core_error("USER_ID or USER_PHONE_INNER should be set")
-        if not params.get("PHONE_NUMBER"):
-            return self._core_error("PHONE_NUMBER should be set")
-        if params.get("TYPE") not in ("1", "2", "3", "4", "5"):
-            return self._core_error("Unknown TYPE")
-        key = tuple(params.get(k, "") for k in (
-            "PHONE_NUMBER", "TYPE", "USER_ID", "USER_PHONE_INNER", "LINE_NUMBER",
-            "EXTERNAL_CALL_ID"))
-        if key not in self._dedup:
-            self._serial += 1
-            self._dedup[key] = f"externalCall.fake.{self._serial}"
-        call_id = self._dedup[key]
-        self._registered[call_id] = params
-        if params.get("SHOW", "1") not in ("0", "false"):
-            direction = {"1": "outgoing", "4": "callback"}.get(params["TYPE"], "incoming")
-            self.call = {"CALL_ID": call_id, "PHONE_NUMBER": params["PHONE_NUMBER"],
-                         "LINE_NUMBER": params.get("LINE_NUMBER", ""), "LINE_NAME": "",
-                         "CRM_ENTITY_TYPE": "", "CRM_ENTITY_ID": 0, "CRM_BINDINGS": [],
-                         "CALL_DIRECTION": direction, "CALL_STATE": "idle",
-                         "CALL_LIST_MODE": False}
-            self.card_open = True
-            shown = self.call
+    def _after_rest(self, method: str, params: dict, answer: dict) -> None:
+        """What Bitrix24 does in the page after an answer (the stub's afterRest): a successful
+        register with SHOW opens the card with its CALL_ID; hide closes it."""
+        name = method.lower()
+        if name == "batch":
+            inner = (answer.get("json") or {}).get("result") or {}
+            results = inner.get("result") or {}
+            for key, command in (params.get("cmd") or {}).items():
+                call, _, query = str(command).partition("?")
+                part = results[int(key)] if isinstance(results, list) and str(key).isdigit() \
+                    and int(key) < len(results) else (results.get(key) if isinstance(
+                        results, dict) else None)
+                if part is not None:
+                    self._after_rest(call, decode_form(query), {"http": 200,
+                                                                "json": {"result": part}})
+            return
+        body = answer.get("json") if isinstance(answer.get("json"), dict) else None
+        if body is None or "error" in body or not 200 <= answer.get("http", 0) < 300:
+            return
+        if name == "telephony.externalcall.register" and params.get("SHOW", "1") not in (
+                "0", "false", "N", "n"):
+            result = body.get("result") or {}
+            direction = {"1": "outgoing", "4": "callback"}.get(params.get("TYPE"), "incoming")
+            entity = result.get("CRM_ENTITY_TYPE") or ""
+            shown = {"CALL_ID": result.get("CALL_ID"), "PHONE_NUMBER": params.get("PHONE_NUMBER"),
+                     "LINE_NUMBER": params.get("LINE_NUMBER", ""), "LINE_NAME": "",
+                     "CRM_ENTITY_TYPE": entity, "CRM_ENTITY_ID": result.get("CRM_ENTITY_ID") or 0,
+                     "CRM_BINDINGS": [{"ENTITY_TYPE": entity,
+                                       "ENTITY_ID": result.get("CRM_ENTITY_ID")}] if entity else [],
+                     "CALL_DIRECTION": direction, "CALL_STATE": "idle", "CALL_LIST_MODE": False}
+            self._show(shown)
             if self.card_before_answer:
                 self.bridge.fire("initialized", shown)
             else:
                 self._later.append(lambda: self.bridge.fire("initialized", shown))
-        return {"http": 200, "json": {"result": {"CALL_ID": call_id, "CRM_CREATED_LEAD": None,
-                                                 "CRM_ENTITY_TYPE": "", "CRM_ENTITY_ID": None}}}
-
-    def _telephony_externalcall_finish(self, params):
-        if params.get("CALL_ID") not in self._registered:
-            return self._core_error("Call is not found (call should be registered prior to "
-                                    "finishing)")
-        return {"http": 200, "json": {"result": {
-            "CALL_ID": params["CALL_ID"], "CALL_DURATION": int(params.get("DURATION") or 0),
-            "CALL_FAILED_CODE": params.get("STATUS_CODE", "200")}}}
-
-    def _telephony_externalcall_show(self, params):
-        return {"http": 200, "json": {"result": True}}
-
-    def _telephony_externalcall_hide(self, params):
-        if self.call and self.call.get("CALL_ID") == params.get("CALL_ID"):
-            self.card_open = False
-        return {"http": 200, "json": {"result": True}}
+        if name == "telephony.externalcall.hide" and self.call and \
+                self.call.get("CALL_ID") == params.get("CALL_ID"):
+            self.card_shown.close()
 
     # -- card commands ------------------------------------------------------------------------
 
     def _command(self, command: str, params: dict) -> str:
-        if command == "CallCardGetListUiStates":
-            import bx24
-            return _envelope(list(bx24.UI_STATES))
-        if not self.card_open:
-            return _envelope(CARD_UNDEFINED)
-        if command == "CallCardClose":
-            self.card_open = False
-        if command in ("CallCardStartTimer", "CallCardStopTimer"):
-            return json.dumps({"status": "no_answer"})  # the browser's success: no callback
-        return _envelope([])
+        if self.card_shown is None:
+            outcome = ("answer", list(UI_STATES) if command in WITHOUT_CARD else CARD_UNDEFINED) \
+                if command in COMMANDS else ("silent", "unknown command")
+        else:
+            self.card_shown.mode = self.mode
+            outcome = self.card_shown.command(command, params)
+        if outcome[0] == "silent":  # no callback at all (the browser's timer success)
+            return json.dumps({"status": "no_answer"})
+        return _envelope(outcome[1])
 
 
 class FakeSipPhone:

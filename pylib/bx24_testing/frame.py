@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from .portal import portal
+from .portal import portal as stand_in
 from .stub import BX24_URL, stub_script
 
 READY_TIMEOUT_MS = 90_000
@@ -63,8 +63,9 @@ class LoadedFrame:
     (an iframe of the portal stand-in, or the page itself), its console lines, and the requests
     it tried to send outside."""
 
-    def __init__(self, page, hold_bx24=False, origin=None):
+    def __init__(self, page, hold_bx24=False, origin=None, portal=None):
         self.page = page
+        self.portal = portal  # the bx24_testing.bitrix24.Portal the frame belongs to
         self.target = page.main_frame
         self.console = []
         self.outside_requests = []
@@ -154,27 +155,72 @@ def _origin(url):
     return f"{parts.scheme}://{parts.netloc}"
 
 
+# What a stub config may say about the portal rather than the library: set on the Portal.
+PORTAL_KEYS = ("restResponses", "userOptions", "user")
+
+
+def context_portal(context, url):
+    """The portal the frames of ``context`` (one browser profile: one operator) load in when a
+    test names none: a fresh one per context, so no test sees another's."""
+    portals = _portals.setdefault(id(context), [context, None])
+    if portals[1] is None:
+        portals[1] = stand_in().new_portal(frame_url=url)
+        context.on("close", lambda *_: _portals.pop(id(context), None))
+    return portals[1]
+
+
+_portals: dict = {}
+
+
+def _prepare_portal(portal, stub_config, user):
+    """Apply a stub config's portal-level keys to ``portal``; the rest is the library's."""
+    config = dict(stub_config or {})
+    for method, answer in (config.pop("restResponses", None) or {}).items():
+        portal.respond(method, answer)
+    for name, value in (config.pop("userOptions", None) or {}).items():
+        portal.set_user_option(user, name, value)
+    profile = config.pop("user", None)
+    if profile:
+        portal.users[int(user)].update(profile)
+    if "isAdmin" in config:
+        portal.users[int(user)]["ADMIN"] = bool(config["isAdmin"])
+    return config
+
+
 def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx24=False,
-               cross_site=True, sip_stand_in=True):
+               cross_site=True, sip_stand_in=True, portal=None, user=1,
+               placement="PAGE_BACKGROUND_WORKER"):
     """Load the frame at ``url`` in ``page`` as Bitrix24 does; return a :class:`LoadedFrame`.
 
-    ``cross_site`` (the default): in an iframe of the portal stand-in, on another site; False:
-    ``page`` itself navigates to the frame (same site, top level). ``stub_config`` is given to
-    the stub before the frame's scripts run (``BX24_STUB_CONFIG``: mode, auth,
-    placementOptions, restResponses...). With ``wait``, returns once the frame is ready.
-    ``hold_bx24`` keeps the BX24 library unanswered until ``frame.release_bx24()``: on a portal
-    it comes from Bitrix24's network and may arrive after the interpreter is ready (implies
-    ``wait=False``). ``sip_stand_in`` (the default): the app's SIP softphone (``bx24.sip``) gets
-    the stand-in phone, which registers at once and is played by ``BX24Stub.softphone``; False:
-    JsSIP, for tests against a real SIP server (``bx24_testing.sip``).
+    ``cross_site`` (the default): in an iframe of a page of ``portal`` (a
+    :class:`bx24_testing.bitrix24.Portal` of the stand-in server; by default the one of
+    ``page``'s browser context), on another site; False: ``page`` itself navigates to the frame
+    (same site, top level). The frame belongs to ``portal`` either way: the stub asks it for
+    the frame's token and options, and sends it the frame's REST. ``user`` is the operator
+    (a user id of the portal), ``placement`` where the portal shows the frame. ``stub_config``
+    is given to the stub before the frame's scripts run (``mode``, ``auth``, overrides of
+    ``domain``, ``lang``, ``isAdmin``, ``placementOptions``; ``restResponses``,
+    ``userOptions`` and ``user`` are set on the portal). With ``wait``, returns once the frame
+    is ready. ``hold_bx24`` keeps the BX24 library unanswered until ``frame.release_bx24()``:
+    on a portal it comes from Bitrix24's network and may arrive after the interpreter is ready
+    (implies ``wait=False``). ``sip_stand_in`` (the default): the app's SIP softphone
+    (``bx24.sip``) gets the stand-in phone, which registers at once and is played by
+    ``BX24Stub.softphone``; False: JsSIP, for tests against a real SIP server
+    (``bx24_testing.sip``).
     """
     origin = _origin(url)
-    fields = {**BITRIX_POST_FIELDS, **(post_fields or {})}
-    stand_in = portal() if cross_site else None
-    allowed = [origin + "/", "data:"] + ([stand_in.origin_for(url) + "/"] if stand_in else [])
-    frame = LoadedFrame(page, hold_bx24, origin)
-    config = json.dumps(stub_config or {})
-    stub = f"window.BX24_STUB_CONFIG = {config};\n{stub_script(sip_stand_in)}"
+    server = stand_in()
+    portal = portal or context_portal(page.context, url)
+    config = _prepare_portal(portal, stub_config, user)
+    options = config.pop("placementOptions", None)
+    if not cross_site:
+        session = portal.open_session(user, placement, options if options is not None else
+                                      {"ID": placement, "URI": "/crm/deal/"})
+        config.update(portal=portal.domain, protocol="https" if portal.https else "http",
+                      sid=session.sid)
+    allowed = [origin + "/", "data:", portal.origin + "/"]
+    frame = LoadedFrame(page, hold_bx24, origin, portal)
+    stub = f"window.BX24_STUB_CONFIG = {json.dumps(config)};\n{stub_script(sip_stand_in)}"
 
     def route(route):
         request_url = route.request.url
@@ -187,13 +233,14 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx
             route.abort()
 
     page.route("**/*", route)
-    if stand_in is None:
+    if not cross_site:
         response = post_like_bitrix24(page, url, post_fields)
     else:
         def the_frames_post(response):
             return response.request.method == "POST" and response.url.startswith(origin + "/")
         with page.expect_response(the_frames_post) as posted:
-            page.goto(stand_in.url_for(url, fields), wait_until="commit")
+            page.goto(server.url_for(url, post_fields, portal, user, placement, options),
+                      wait_until="commit")
         response = posted.value
         frame.target = response.frame
     if response is None or response.status != 200:

@@ -5,11 +5,15 @@ Fixtures (on top of pytest-playwright's ``page``/``browser``):
 ``bx24_server``       your project's frame served on a free loopback port (session-wide)
 ``bx24_interpreter``  ``"pyodide"`` or ``"micropython"``; tests run once per interpreter listed
                       in ``--bx24-interpreters`` / the ``bx24_interpreters`` ini option
-``bx24_third_party_storage``  ``"blocked"`` (the default) or ``"allowed"``: whether the frame,
-                      cross-site in a portal stand-in, may use storage; tests run once per mode
-                      in ``--bx24-third-party-storage`` / ini ``bx24_third_party_storage``
-``bx24_page``         the page the frame loads in (pytest-playwright's ``page`` when storage is
-                      blocked, a page of a profile that allows it otherwise)
+``bx24_third_party_storage``  ``"partitioned"`` (the default: Chrome's, incognito included: the
+                      frame, cross-site in a portal stand-in, gets storage of its own under
+                      that portal's site) or ``"denied"`` (a profile that blocks site data:
+                      the frame gets none); tests run once per mode in
+                      ``--bx24-third-party-storage`` / ini ``bx24_third_party_storage``
+``bx24_page``         the page the frame loads in (pytest-playwright's ``page``, or a page of a
+                      profile that denies storage)
+``bx24_portal``       the test's portal (:class:`bx24_testing.bitrix24.Portal`): its REST
+                      answers, its application, its users; fresh for every test
 ``bx24_stub_config``  override to configure the stub (``{"mode": "desktop"}``, ``auth``, ...)
 ``bx24_frame``        your frame loaded the way Bitrix24 loads it (cross-site, by a POST), Python
                       ready; a Python exception left unhandled in it fails the test
@@ -33,7 +37,9 @@ from .frame import frame_url, open_frame
 from .portal import ANCESTORS
 
 INTERPRETERS = ("pyodide", "micropython")
-STORAGE_MODES = ("blocked", "allowed")
+STORAGE_MODES = ("partitioned", "denied")
+# the names of the modes before Chrome partitioned third-party storage (still accepted)
+STORAGE_ALIASES = {"blocked": "denied", "allowed": "partitioned"}
 
 
 def pytest_addoption(parser):
@@ -60,7 +66,7 @@ def _setting(config, name):
 def _choices(config, name, known, default):
     value = _setting(config, name)
     names = value.split(",") if isinstance(value, str) else list(value or [default])
-    names = [n.strip() for n in names if n.strip()]
+    names = [STORAGE_ALIASES.get(n.strip(), n.strip()) for n in names if n.strip()]
     unknown = [n for n in names if n not in known]
     if unknown:
         raise pytest.UsageError(
@@ -73,7 +79,8 @@ def pytest_generate_tests(metafunc):
     parametrizes them itself."""
     for fixture, name, known, default in (
             ("bx24_interpreter", "bx24_interpreters", INTERPRETERS, "pyodide"),
-            ("bx24_third_party_storage", "bx24_third_party_storage", STORAGE_MODES, "blocked")):
+            ("bx24_third_party_storage", "bx24_third_party_storage", STORAGE_MODES,
+             "partitioned")):
         chosen = any(marker.args and fixture in marker.args[0]
                      for marker in metafunc.definition.iter_markers("parametrize"))
         if fixture in metafunc.fixturenames and not chosen:
@@ -137,13 +144,13 @@ def bx24_interpreter(request):
 
 @pytest.fixture(scope="session")
 def bx24_third_party_storage(request):
-    """Whether the frame may use third-party storage in this test: "blocked" or "allowed"."""
-    return getattr(request, "param", "blocked")
+    """The frame's storage in this test: "partitioned" (Chrome's) or "denied"."""
+    return getattr(request, "param", "partitioned")
 
 
 @pytest.fixture(scope="session")
-def _bx24_storage_allowed(browser_type, browser_type_launch_args, tmp_path_factory):
-    context = browser.allowing_third_party_storage(
+def _bx24_storage_denied(browser_type, browser_type_launch_args, tmp_path_factory):
+    context = browser.denying_storage(
         browser_type, browser_type_launch_args, str(tmp_path_factory.mktemp("bx24-profile")))
     yield context
     context.close()
@@ -152,12 +159,22 @@ def _bx24_storage_allowed(browser_type, browser_type_launch_args, tmp_path_facto
 @pytest.fixture
 def bx24_page(request, bx24_third_party_storage):
     """The page the frame loads in, in a context of the test's storage mode."""
-    if bx24_third_party_storage == "blocked":
+    if bx24_third_party_storage == "partitioned":
         yield request.getfixturevalue("page")
         return
-    page = request.getfixturevalue("_bx24_storage_allowed").new_page()
+    page = request.getfixturevalue("_bx24_storage_denied").new_page()
     yield page
     page.close()
+
+
+@pytest.fixture
+def bx24_portal(bx24_server):
+    """The test's Bitrix24 portal (a stand-in of the kit, on loopback): the frame belongs to
+    it, its REST answers from it (``respond``, ``rest_calls``), and so do its application
+    (``bindings``, ``app_options``, ``user_options``, ``lines``...) and its users."""
+    from .portal import portal
+
+    return portal().new_portal(frame_url=bx24_server.url)
 
 
 @pytest.fixture
@@ -167,12 +184,13 @@ def bx24_stub_config():
 
 
 @pytest.fixture
-def bx24_frame(request, bx24_page, bx24_server, bx24_interpreter, bx24_stub_config):
+def bx24_frame(request, bx24_page, bx24_server, bx24_interpreter, bx24_stub_config,
+               bx24_portal):
     """Your frame, loaded as Bitrix24 loads it (cross-site, HTTP POST), its Python ready. The
     test fails if the frame asked for anything outside the test server, or if a Python
     exception went unhandled in it (``@pytest.mark.bx24_allow_python_errors`` to allow)."""
-    frame = open_frame(
-        bx24_page, frame_url(bx24_server.url, bx24_interpreter), stub_config=bx24_stub_config)
+    frame = open_frame(bx24_page, frame_url(bx24_server.url, bx24_interpreter),
+                       stub_config=bx24_stub_config, portal=bx24_portal)
     yield frame
     assert not frame.outside_requests, (
         f"the frame requested URLs outside the test server: {frame.outside_requests}")

@@ -15,11 +15,21 @@ BX24_URL = "https://api.bitrix24.com/api/v1/"
 BX24_URL_PATTERN = BX24_URL + "**"
 
 
+def model_script():
+    """``window.BX24_MODEL``: the card's description (:mod:`bx24_testing.cardmodel`), which the
+    stub reads every fact of the card from."""
+    import json
+
+    from .cardmodel import describe
+
+    return f"window.BX24_MODEL = {json.dumps(describe())};\n"
+
+
 def stub_script(sip_stand_in=True):
-    """The stub's JavaScript source; with ``sip_stand_in``, the SIP stand-in after it (bx24.sip's
-    phone without a SIP server: the frame's softphone registers at once and is played by
-    ``BX24Stub.softphone``)."""
-    script = STUB_PATH.read_text(encoding="utf-8")
+    """The stub's JavaScript source (the card's description first); with ``sip_stand_in``, the
+    SIP stand-in after it (bx24.sip's phone without a SIP server: the frame's softphone
+    registers at once and is played by ``BX24Stub.softphone``)."""
+    script = model_script() + STUB_PATH.read_text(encoding="utf-8")
     if sip_stand_in:
         script += "\n" + SIP_STUB_PATH.read_text(encoding="utf-8")
     return script

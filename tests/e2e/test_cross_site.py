@@ -1,8 +1,8 @@
 """The frame where operators load it: an iframe of a portal page on another site, by a POST,
-with third-party storage blocked (an incognito window, "block third-party cookies", this
-Chromium's default) or allowed (a regular profile). It must boot either way on both
-interpreters, and a frame that cannot boot, or whose Python fails, must say so at once and
-report it to the app's server, never sit silently deaf.
+with its storage partitioned by the portal's site (Chrome's default, incognito included) or
+denied (a profile that blocks site data). It must boot either way on both interpreters, and a
+frame that cannot boot, or whose Python fails, must say so at once and report it to the app's
+server, never sit silently deaf.
 """
 
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bx24_testing.browser import allowing_third_party_storage
+from bx24_testing.browser import denying_storage
 from bx24_testing.card import StubCard
 from bx24_testing.frame import FrameNotReady, frame_url, open_frame
 from bx24_testing.plugin import INTERPRETERS
@@ -23,7 +23,7 @@ IDB_PROBE = """() => new Promise((resolve) => {
     request.onerror = (event) => { event.preventDefault(); resolve("denied"); };
   } catch (error) { resolve("denied"); }
 })"""
-MEMORY_NOTE = "IndexedDB is denied to this frame (third-party storage blocked)"
+MEMORY_NOTE = "IndexedDB is denied to this frame"
 SECRET = "4f1c2a9e7d6b5a3c"
 
 
@@ -46,35 +46,60 @@ def drive(frame):
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
-def test_boots_cross_site_with_third_party_storage_blocked(page, frame_server, interpreter):
+def test_boots_cross_site_with_its_storage_partitioned(page, frame_server, interpreter):
     frame = open_frame(page, frame_url(frame_server.url, interpreter))
     assert frame.target.parent_frame == page.main_frame  # an iframe of the portal stand-in
     assert frame.evaluate("location.origin") != page.evaluate("location.origin")
-    # The browser denies this frame IndexedDB; PyScript got one in memory, and it said so.
-    assert frame.evaluate(IDB_PROBE) == "Object"
-    assert MEMORY_NOTE in frame.console_text()
+    assert frame.evaluate(IDB_PROBE) == "IDBFactory"  # the browser's own, partitioned
+    assert MEMORY_NOTE not in frame.console_text()
     drive(frame)
 
 
 @pytest.fixture(scope="module")
-def storage_allowed(browser_type, browser_type_launch_args, tmp_path_factory):
-    context = allowing_third_party_storage(browser_type, browser_type_launch_args,
-                                           str(tmp_path_factory.mktemp("profile")))
+def storage_denied(browser_type, browser_type_launch_args, tmp_path_factory):
+    context = denying_storage(browser_type, browser_type_launch_args,
+                              str(tmp_path_factory.mktemp("profile")))
     yield context
     context.close()
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
-def test_boots_cross_site_with_third_party_storage_allowed(storage_allowed, frame_server,
-                                                          interpreter):
-    page = storage_allowed.new_page()
+def test_boots_cross_site_with_its_storage_denied(storage_denied, frame_server, interpreter):
+    page = storage_denied.new_page()
     try:
         frame = open_frame(page, frame_url(frame_server.url, interpreter))
-        assert frame.evaluate(IDB_PROBE) == "IDBFactory"  # the browser's own
-        assert MEMORY_NOTE not in frame.console_text()
+        # The browser denies this frame IndexedDB; PyScript got one in memory, and it said so.
+        assert frame.evaluate(IDB_PROBE) == "Object"
+        assert MEMORY_NOTE in frame.console_text()
         drive(frame)
     finally:
         page.close()
+
+
+def test_the_kits_chromium_partitions_a_frames_storage_as_chrome_does(browser, frame_server):
+    """Playwright turns Chrome's storage partitioning off; the kit turns it back on: the same
+    frame under two portals of one site (a.bitrix24.com, b.bitrix24.com) shares a partition,
+    under a portal of another site it does not (BroadcastChannel, like IndexedDB)."""
+    from bx24_testing.portal import portal as stand_in
+
+    context = browser.new_context()
+    try:
+        server = stand_in()
+        first, same_site = (server.new_portal(name, frame_server.url) for name in ("a", "b"))
+        frames = [open_frame(context.new_page(), frame_server.url, portal=p, wait=False)
+                  for p in (first, same_site)]
+        other = context.new_page()
+        frames.append(open_frame(other, frame_server.url, cross_site=False, wait=False))
+        for frame in frames:
+            frame.target.wait_for_load_state()
+            frame.evaluate("() => { window.heard = []; window.probe = new BroadcastChannel('probe');"
+                           " window.probe.onmessage = (event) => window.heard.push(event.data); }")
+        frames[0].evaluate("new BroadcastChannel('probe').postMessage('hello')")
+        frames[1].target.wait_for_function("window.heard.length === 1")
+        assert frames[1].evaluate("window.heard") == ["hello"]  # a.portal and b.portal: one site
+        assert frames[2].evaluate("window.heard") == []  # the frame's own site, top level
+    finally:
+        context.close()
 
 
 FAILING_MAIN = f"""\

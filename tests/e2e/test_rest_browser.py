@@ -91,3 +91,54 @@ def test_rest_paging_batch_and_failures(page, make_frame, interpreter):
     assert [c["status"] for c in calls if c["method"] == "crm.status.list"] == [503, 200]
     assert [c["batch"] for c in calls if c["method"] == "crm.lead.get"] == [True, True]
     assert frame.outside_requests == []
+
+
+BATCH_MAIN = """\
+import json
+import bx24
+from pyscript import document
+
+rest = bx24.rest(timeout=5)
+
+
+def shape(results):
+    return [[r.code, r.description] if isinstance(r, bx24.RestError) else r.data
+            for r in results]
+
+CALLS = [("app.info", {}), ("user.current", {}), ("crm.lead.get", {"ID": 7}),
+         ("user.option.get", {"option": "x"}), ("placement.get", {})]
+out = {}
+out["all"] = shape(await rest.batch(CALLS[:2] + CALLS[3:]))
+out["halted"] = shape(await rest.batch(CALLS, halt=True))
+out["kept_going"] = shape(await rest.batch(CALLS, halt=False))
+keyed = await rest.batch({"me": ("user.current", {}), "lead": ("crm.lead.get", {"ID": 7})})
+out["keyed"] = {key: shape([value])[0] for key, value in keyed.items()}
+document.documentElement.dataset.rest = json.dumps(out)
+document.documentElement.dataset.bx24 = "ready"
+"""
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_batch_reads_phps_lists_and_keeps_the_callers_order(page, make_frame, interpreter):
+    """Bitrix24 answers a batch keyed 0..n-1 with JSON lists (PHP arrays), and runs its
+    commands in the body's order: every result comes back to its call, a halt leaves exactly
+    the later calls not run, and the wire carries the caller's order on both interpreters."""
+    server = make_frame(BATCH_MAIN)
+    frame = open_frame(page, frame_url(server.url, interpreter), stub_config={"restResponses": {
+        "crm.lead.get": {"error": "NOT_FOUND", "error_description": "no lead"}}})
+    out = json.loads(frame.evaluate("document.documentElement.dataset.rest"))
+    me = frame.portal.user(1)
+    profile = {k: v for k, v in me.items() if k != "ADMIN"}
+    assert out["all"] == [out["all"][0], profile, "", []]
+    assert out["all"][0]["INSTALLED"] is False
+    not_run = [None, "not run: the batch halted before it"]
+    assert out["halted"] == [out["all"][0], profile, ["NOT_FOUND", "no lead"], not_run, not_run]
+    assert out["kept_going"] == [out["all"][0], profile, ["NOT_FOUND", "no lead"], "", []]
+    assert out["keyed"] == {"me": profile, "lead": ["NOT_FOUND", "no lead"]}
+    # the order the portal ran them in, batch by batch: the caller's
+    sent = [c["method"] for c in frame.portal.rest_calls() if c["batch"]]
+    names = [m for m, _ in [("app.info", 0), ("user.current", 0), ("crm.lead.get", 0),
+                            ("user.option.get", 0), ("placement.get", 0)]]
+    assert sent[:4] == [names[0], names[1], names[3], names[4]]
+    assert sent[4:7] == names[:3]  # halted after the third
+    assert sent[7:12] == names

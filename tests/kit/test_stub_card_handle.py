@@ -4,13 +4,13 @@ import pytest
 
 from bx24_testing.card import CommandNotSent, StubCard
 from bx24_testing.frame import LoadedFrame
-from bx24_testing.stub import STUB_PATH
+from bx24_testing.stub import stub_script
 
 
 @pytest.fixture
 def card(page):
     page.set_content("<!doctype html><title>t</title>")
-    page.add_script_tag(path=str(STUB_PATH))
+    page.add_script_tag(content=stub_script(sip_stand_in=False))
     page.wait_for_function("window.BX24Stub && BX24Stub.initialized()")
     return StubCard(LoadedFrame(page))
 

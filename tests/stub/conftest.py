@@ -28,7 +28,8 @@ def shared_page(stub_context):
 @pytest.fixture
 def card_page(shared_page):
     """The module's page, reset: no card, empty logs, browser mode."""
-    shared_page.evaluate("BX24Stub.reset(); BX24Stub.configure({mode: 'browser', auth: {}}); T.clear()")
+    shared_page.portal.reset()
+    shared_page.evaluate("BX24Stub.reset(); T.clear(); BX24Stub.configure({mode: 'browser', auth: {}})")
     return shared_page
 
 

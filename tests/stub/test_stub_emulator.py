@@ -3,14 +3,17 @@
 The frame here is a small JavaScript worker, so these tests cover the emulator and its hosting
 of the stub; the end-to-end run with the Python sample app belongs to tests/e2e. The emulator
 expects the server to answer ``/?emulator`` with the frame's page where Bitrix24's library is
-replaced by ``emulator/bx24-stub.js``, and to serve that script: routed here the same way. The
-page and the stub talk by postMessage only, as they must when the frame is cross-site.
+replaced by ``emulator/bx24-stub.js``, to serve that script, and to answer the portal's side
+(REST, the frame's session): routed here the same way. The page and the stub talk by
+postMessage only, as they must when the frame is cross-site.
 """
 
 import mimetypes
 
 import pytest
 
+from bx24_testing.bitrix24 import Portal
+from bx24_testing.portal import route as route_portal
 from bx24_testing.stub import EMULATOR_DIR, stub_script
 
 ORIGIN = "https://emulator.test"
@@ -54,6 +57,7 @@ def serve(route):
 def loaded_emulator(stub_context):
     page = stub_context.new_page()
     page.route(ORIGIN + "/**", serve)
+    route_portal(page, Portal("emulator.test"))  # the emulator page is the frame's portal
     page.goto(ORIGIN + "/emulator/?interpreter=micropython")
     page.wait_for_selector("#frame-status[data-status=ready]")
     startup = {

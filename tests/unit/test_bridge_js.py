@@ -9,6 +9,8 @@ import subprocess
 import pytest
 
 BRIDGE = pathlib.Path(__file__).resolve().parents[2] / "pylib" / "bx24" / "bridge.js"
+# The page's boot config as bx24_frame writes it: the events bridge.js binds come from it.
+BOOT = json.dumps({"events": list(__import__("bx24").events.EVENTS)})
 NODE = shutil.which("node")
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
@@ -40,7 +42,8 @@ function load(withBX24 = true) {
   const ctx = {
     console: { error: (m) => logs.push(["error", m]), warn: (m) => logs.push(["warn", m]) },
     setTimeout, clearTimeout, JSON, Promise,
-    document: { documentElement: { dataset: {} } },
+    document: { documentElement: { dataset: {} },
+                getElementById: (id) => id === "bx24-boot" ? { textContent: process.env.BOOT } : null },
   };
   ctx.window = ctx;
   if (withBX24) ctx.BX24 = fakeBX24();
@@ -59,7 +62,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 def scenario(body):
     script = HARNESS.replace("SCENARIO", body)
     done = subprocess.run([NODE, "-"], input=script, capture_output=True, text=True, timeout=30,
-                          env={"BRIDGE": str(BRIDGE), "PATH": "/usr/bin:/bin"})
+                          env={"BRIDGE": str(BRIDGE), "BOOT": BOOT, "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -318,6 +318,7 @@ def test_a_cancelled_transfer_goes_back_to_the_call():
         call = calls.incoming("+15550001122")
         await portal.settle()
         portal.click("answer")
+        await portal.settle()  # the card shows the call connected (transfer is shown then)
         portal.click("transfer", "+15550199887")
         await portal.settle()
         assert (call.state, call.transfer_target) == (TRANSFERRING, "+15550199887")

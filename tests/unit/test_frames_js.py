@@ -13,6 +13,7 @@ import pytest
 
 BX24_DIR = pathlib.Path(__file__).resolve().parents[2] / "pylib" / "bx24"
 NODE = shutil.which("node")
+BOOT = json.dumps({"events": list(__import__("bx24").events.EVENTS)})  # the page's boot config
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
@@ -80,7 +81,8 @@ function frame(name) {
                       setItem: (k, v) => { storage[k] = String(v); },
                       removeItem: (k) => { delete storage[k]; } },
     addEventListener: (type, fn) => { (listeners[type] ||= []).push(fn); },
-    document: { documentElement: { dataset: {} } },
+    document: { documentElement: { dataset: {} },
+                getElementById: (id) => id === "bx24-boot" ? { textContent: process.env.BOOT } : null },
   };
   ctx.window = ctx;
   ctx.BX24 = fakeBX24(name);
@@ -109,7 +111,7 @@ function frame(name) {
 def scenario(body):
     script = HARNESS.replace("SCENARIO", body)
     done = subprocess.run([NODE, "-e", script], capture_output=True, text=True, timeout=30,
-                          env={"BX24_DIR": str(BX24_DIR)})
+                          env={"BX24_DIR": str(BX24_DIR), "BOOT": BOOT})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -156,7 +156,8 @@ def test_a_batch_answers_each_call_by_key(portal):
     portal.respond("crm.lead.list", {"items": [{"ID": str(n)} for n in range(60)]})
     out = run(portal.rest().batch({"me": ("user.current", {}), "deal": ("crm.deal.get", {"id": 9}),
                                    "leads": ("crm.lead.list", {"select": ["ID"]})}))
-    assert out["me"].data == {"ID": "1", "NAME": "Operator", "UF_PHONE_INNER": "101"}
+    assert out["me"].data == {"ID": "1", "NAME": "Operator", "LAST_NAME": "Stub", "ACTIVE": True,
+                              "UF_PHONE_INNER": "101"}
     assert isinstance(out["deal"], RestError) and out["deal"].code == "NOT_FOUND"
     assert out["leads"].total == 60 and out["leads"].next_start == 50
     [batch] = [c for c in portal.bridge.rest_sent if c[0] == "batch"]

@@ -157,6 +157,7 @@ def test_an_outgoing_call_dials_the_number_at_the_sip_domain():
         await portal.settle()
         assert call.state == "connected"
         portal.click("transfer", "17")
+        await portal.settle()  # the card shows the transfer's second step
         portal.click("completeTransfer")
         await portal.settle()
         assert phone.said[-1] == "transfer to 17"

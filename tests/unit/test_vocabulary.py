@@ -1,16 +1,21 @@
-"""One vocabulary: the call card's commands, UI states and events are written in several
-places on purpose (the stub stays independent of the library it tests), so every copy is
-checked here against the list in docs/bitrix24.md, and that list against Bitrix24's facts
-(the team's spec, when it is beside the repository)."""
+"""One vocabulary: the call card's commands, UI states and events are written once, in the bx24
+library (bx24/commands.py, bx24/events.py), and everything else is derived from it: the page's
+boot config hands the events to bridge.js, the kit's card description (bx24_testing/cardmodel.py)
+hands them with the buttons and errors to the BX24 stub (window.BX24_MODEL), whose hello hands
+them to the emulator, and the CPython fake reads the description itself. The docs' lists are
+checked against the library, and that against Bitrix24's facts (the team's spec, when it is
+beside the repository)."""
 
+import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from bx24 import commands, events
-from bx24_testing import fake
-from bx24_testing.stub import EMULATOR_DIR
+from bx24_testing import cardmodel, fake
+from bx24_testing.stub import EMULATOR_DIR, model_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "bitrix24.md"
@@ -18,6 +23,7 @@ SPEC = ROOT.parent / "shared" / "spec" / "bitrix24-call-card.md"
 BRIDGE = ROOT / "pylib" / "bx24" / "bridge.js"
 STUB = EMULATOR_DIR / "bx24-stub.js"
 EMULATOR = EMULATOR_DIR / "emulator.js"
+FAKE = ROOT / "pylib" / "bx24_testing" / "fake.py"
 
 
 def documented(kind):
@@ -31,52 +37,72 @@ def documented(kind):
     return names
 
 
-def js_list(path, name):
-    match = re.search(r"var " + name + r" = \[(.*?)\];", path.read_text(), re.S)
-    assert match, f"{path.name} has no {name} list"
-    return re.findall(r'"([^"]+)"', match.group(1))
-
-
-def js_object(path, name):
-    match = re.search(r"var " + name + r" = \{(.*?)\};", path.read_text(), re.S)
-    assert match, f"{path.name} has no {name} object"
-    return dict(re.findall(r'(\w+): "([^"]+)"', match.group(1)))
-
-
-EVENTS = documented("Events")
-UI_STATES = documented("UI states")
-COMMANDS = documented("Commands")
-
-
 def test_the_library_speaks_the_documented_names():
-    assert list(events.EVENTS) == EVENTS
-    assert list(commands.UI_STATES) == UI_STATES
-    assert list(commands.COMMANDS) == COMMANDS
+    assert list(events.EVENTS) == documented("Events")
+    assert list(commands.UI_STATES) == documented("UI states")
+    assert list(commands.COMMANDS) == documented("Commands")
 
 
-def test_the_bridge_binds_every_event():
-    assert js_list(BRIDGE, "EVENTS") == EVENTS
+@pytest.mark.parametrize("path", [BRIDGE, STUB, EMULATOR, FAKE], ids=lambda p: p.name)
+def test_no_copy_of_the_names_is_left_anywhere_else(path):
+    """A list of the names typed into a consumer would drift: none may hold one."""
+    code = re.sub(r"^\s*(//|\*|#).*$", "", path.read_text(), flags=re.M)  # comments aside
+    names = set(events.EVENTS) | set(commands.UI_STATES) | set(commands.COMMANDS)
+    for literal in re.findall(r"\[[^\[\]]*\]|\{[^{}]*\}", code):
+        listed = set(re.findall(r"[\"']?([A-Za-z]+)[\"']?\s*[,:\]}]", literal)) & names
+        assert len(listed) < 3, f"{path.name} holds a list of {sorted(listed)}"
 
 
-def test_the_stub_knows_the_documented_names():
-    assert js_list(STUB, "EVENT_NAMES") == EVENTS
-    assert js_list(STUB, "UI_STATES") == UI_STATES
-    assert js_list(STUB, "COMMANDS") == COMMANDS
-    buttons = js_object(STUB, "BUTTON_EVENTS")
-    assert set(buttons.values()) == set(EVENTS) - {"initialized", "entityChanged"}
-    shown = re.search(r"var STATE_BUTTONS = \{(.*?)\};", STUB.read_text(), re.S).group(1)
-    states = re.findall(r"^\s*(\w+): \[(.*?)\]", shown, re.M)
-    assert [state for state, _ in states] == UI_STATES
-    for state, names in states:
-        assert set(re.findall(r'"(\w+)"', names)) <= set(buttons), state
+def test_the_card_description_is_the_librarys_vocabulary():
+    model = cardmodel.describe()
+    assert model["events"] == list(events.EVENTS)
+    assert model["uiStates"] == list(commands.UI_STATES)
+    assert model["commands"] == list(commands.COMMANDS)
+    assert set(model["buttonEvents"].values()) == set(events.EVENTS) - {
+        events.INITIALIZED, events.ENTITY_CHANGED}
+    assert list(model["stateButtons"]) == list(commands.UI_STATES)
+    for state, buttons in model["stateButtons"].items():
+        assert set(buttons) <= set(model["buttonEvents"]), state
+    assert fake.BUTTON_EVENTS is cardmodel.BUTTON_EVENTS
 
 
-def test_the_emulator_offers_every_event():
-    assert sorted(js_list(EMULATOR, "events")) == sorted(EVENTS)
+def test_the_page_hands_the_librarys_events_to_the_bridge(tmp_path):
+    from bx24_frame import settings
+    from bx24_frame.site import FrameSite
+
+    (tmp_path / "frame").mkdir()
+    (tmp_path / "frame" / "main.py").write_text("import bx24\n")
+    site = FrameSite(settings.load(tmp_path))
+    boot = json.loads(re.search(r'id="bx24-boot">(.*?)</script>',
+                                site.build().page().decode()).group(1))
+    assert boot["events"] == list(events.EVENTS)
 
 
-def test_the_fake_clicks_the_stubs_buttons():
-    assert fake.BUTTON_EVENTS == js_object(STUB, "BUTTON_EVENTS")
+def test_a_new_event_in_the_library_reaches_the_stub_and_the_bridge(monkeypatch):
+    """Drift is impossible: a name added in its one place is what the consumers get."""
+    monkeypatch.setattr(cardmodel, "EVENTS", list(events.EVENTS) + ["futureButtonClick"])
+    script = model_script() + """
+        const events = window.BX24_MODEL.events;
+        console.log(JSON.stringify(events.slice(-1)));"""
+    done = subprocess.run(["node", "-e", "const window = {};\n" + script],
+                          capture_output=True, text=True, check=True, timeout=30)
+    assert json.loads(done.stdout) == ["futureButtonClick"]
+    bridge = BRIDGE.read_text()
+    boot = json.dumps({"events": list(events.EVENTS) + ["futureButtonClick"]})
+    harness = """
+        const vm = require("vm"); const bound = [];
+        const ctx = { console, setTimeout, clearTimeout, JSON, Promise,
+          document: { documentElement: { dataset: {} },
+                      getElementById: () => ({ textContent: process.env.BOOT }) },
+          BX24: { init: (fn) => fn(), placement: { info: () => ({placement: "PAGE_BACKGROUND_WORKER"}),
+                  bindEvent: (name) => bound.push(name) } } };
+        ctx.window = ctx; vm.createContext(ctx);
+        vm.runInContext(require("fs").readFileSync(process.env.BRIDGE, "utf8"), ctx);
+        console.log(JSON.stringify(bound.slice(-1))); process.exit(0);"""
+    done = subprocess.run(["node", "-e", harness], capture_output=True, text=True, check=True,
+                          timeout=30, env={"BOOT": boot, "BRIDGE": str(BRIDGE),
+                                           "PATH": "/usr/bin:/bin"})
+    assert json.loads(done.stdout) == ["BackgroundCallCard::futureButtonClick"]
 
 
 @pytest.mark.skipif(not SPEC.is_file(), reason="the team's spec is not beside the repository")
@@ -85,7 +111,8 @@ def test_the_documented_names_are_bitrix24s():
     section = lambda n: spec.split(f"\n## {n}. ")[1].split("\n## ")[0]  # noqa: E731
     rows = lambda text: [line.split("|")[1] for line in text.splitlines()  # noqa: E731
                          if line.startswith("| `")]
-    assert [re.findall(r"`(\w+)`", row)[0] for row in rows(section(4))] == UI_STATES
+    assert [re.findall(r"`(\w+)`", row)[0] for row in rows(section(4))] == documented("UI states")
     spec_events = [name for row in rows(section(5)) for name in re.findall(r"`(\w+)`", row)]
-    assert sorted(spec_events) == sorted(EVENTS)
-    assert sorted(set(re.findall(r"`(CallCard\w+)`", section(3)))) == sorted(COMMANDS)
+    assert sorted(spec_events) == sorted(documented("Events"))
+    assert sorted(set(re.findall(r"`(CallCard\w+)`", section(3)))) == sorted(
+        documented("Commands"))

@@ -167,7 +167,7 @@ async function storage() {
     new URL(config.memoryIndexedDB, document.baseURI).href);
   if (await indexedDBWorks()) return;
   Object.defineProperty(window, "indexedDB", { value: memoryIndexedDB, configurable: true });
-  console.info(`${PREFIX} IndexedDB is denied to this frame (third-party storage blocked): ` +
+  console.info(`${PREFIX} IndexedDB is denied to this frame (its site data is blocked): ` +
     "PyScript's caches live in memory for this page");
 }
 

@@ -1,25 +1,30 @@
 /*
- * BX24 stub: Bitrix24's JS library (https://api.bitrix24.com/api/v1/) as it behaves inside a
- * PAGE_BACKGROUND_WORKER frame, over a simulated call card that follows
- * docs/bitrix24.md. Tests serve this file in place of the real library, so the
- * frame under test is the production frame, unchanged.
+ * BX24 stub: Bitrix24's JS library (https://api.bitrix24.com/api/v1/) as it behaves inside an
+ * application's frame (the PAGE_BACKGROUND_WORKER worker, the install page, the main page), over
+ * a simulated call card that follows docs/bitrix24.md. Tests serve this file in place of the real
+ * library, so the frame under test is the production frame, unchanged.
  *
- * It models the wire, not just the API: every argument crosses a JSON boundary (as over
- * postMessage, so a JS Map arrives as {} and `undefined` arrives as []), and every answer comes
- * on a later task. The card answers like Bitrix24 does, errors included.
+ * The portal is not simulated here: like the real library, the stub belongs to the portal named
+ * by the frame's window.name ("<portal host>|<1 for https>|<APP_SID>"), asks it for its init data
+ * (token, options, install mode), and sends REST to it (<portal>/rest/<method>.json). The kit's
+ * portal stand-ins, the emulator's server and test routes answer from one model of Bitrix24
+ * (bx24_testing/bitrix24.py). What stays here is what the real library does in the page: the
+ * call card (which lives in the portal's page and is reached by postMessage), the REST quirks of
+ * BX24.callMethod/callBatch, and every answer on a later task, across a JSON boundary (a JS Map
+ * arrives as {} and `undefined` as []).
  *
  * window.BX24      the library the frame uses.
- * window.BX24_STUB_CONFIG, when set before this script runs, is passed to BX24Stub.configure.
+ * window.BX24_STUB_CONFIG, when set before this script runs, is passed to BX24Stub.configure; its
+ * `portal` ("host:port"), `protocol` ("http"|"https") and `sid` stand in for window.name's.
  * In the emulator's variant of the page (`?emulator` in the frame's URL) the stub also talks to
  * the emulator page around it by postMessage, which works cross-site (see "the emulator link").
  * window.BX24Stub  the control API for tests and the emulator:
  *   configure({mode: "browser"|"desktop", domain, lang, isAdmin, memberId, placementOptions,
- *              auth: {...token overrides} | false, restResponses: {method: response},
- *              user: user.current's answer, userOptions: what user.option.get reads})
- *   respond(method, answer | [answers in turn]): {result, total?, next?} | {error,
- *              error_description} (+ status) | {status, body} | {network: true} | {items: [...]}
- *              (the REST server section says more; telephony, user.current and user.option.*
- *              answer unasked)
+ *              auth: false | {expires_in: <past>} (expire the token now), restResponses:
+ *              {method: response}})  domain...placementOptions override what the library says
+ *   respond(method, answer | [answers in turn]) → Promise: programs the portal's REST (the
+ *              model's Portal.respond: {result, total?, next?} | {error, error_description}
+ *              (+ status) | {status, body} | {network: true} | {items: [...]})
  *   raiseCall(payloadOverrides, {uiState, transferred, own})   null in overrides removes a key
  *   fire(event, payload)       any event (with or without "BackgroundCallCard::"), any payload;
  *                              none for a card that is not the app's own (raiseCall own: false)
@@ -27,86 +32,47 @@
  *   softphone(action, ...args) the other side of the app's softphone (window.bx24StandInSoftphone:
  *                              sip-stub.js's phone, or bx24.StandInSoftphone): ring(number,
  *                              line), pickUp(), hangUp(), fail(status, reason)
- *   card(), buttons(), commands(), events(), bindings(), restCalls(), config(), initialized(),
- *   auth() (the token the portal's REST takes now, expired or not)
+ *   card(), buttons(), commands(), events(), bindings(), restCalls() (this frame's REST: method,
+ *   params as the portal decoded them, status, answer, batch), config(), initialized(), auth()
+ *   (the token now), initData() (what the portal handed this frame), installFinished()
  *   applications(), closeApplication()   BX24.openApplication calls; close runs their callbacks
  *   advanceClock(ms)           moves the card's timer clock: timer tests need not wait
  *   onChange(fn(kind, entry))  kind: command|event|binding|rest|softphone|application|card|config|
  *                              init|reset
- *   reset()                    forget card, logs and REST responses; keep bindings and config
+ *   reset()                    forget the card and the logs; keep bindings and config
  */
 (function () {
   "use strict";
 
-  var PREFIX = "BackgroundCallCard::";
-
-  var UI_STATES = [
-    "incoming", "transferIncoming", "outgoing", "connectingIncoming", "connectingOutgoing",
-    "connected", "transferring", "transferFailed", "transferConnected", "error", "moneyError",
-    "redial",
-  ];
-
-  var COMMANDS = [
-    "CallCardSetMute", "CallCardSetHold", "CallCardSetUiState", "CallCardGetListUiStates",
-    "CallCardSetCardTitle", "CallCardSetStatusText", "CallCardStartTimer", "CallCardStopTimer",
-    "CallCardClose",
-  ];
-
-  var EVENT_NAMES = [
-    "initialized", "entityChanged", "addCommentButtonClick", "muteButtonClick",
-    "holdButtonClick", "transferButtonClick", "qualityMeterClick", "dialpadButtonClick",
-    "closeButtonClick", "cancelTransferButtonClick", "completeTransferButtonClick",
-    "hangupButtonClick", "nextButtonClick", "skipButtonClick", "answerButtonClick",
-    "makeCallButtonClick", "notifyAdminButtonClick",
-  ];
+  // Every fact of the card comes from the kit's one description (bx24_testing/cardmodel.py,
+  // which takes the vocabulary from the bx24 library): served before this script as
+  // window.BX24_MODEL. The CPython fake's card reads the same.
+  var MODEL = window.BX24_MODEL;
+  if (!MODEL) throw new Error("BX24 stub: window.BX24_MODEL is missing: serve the stub with " +
+    "bx24_testing.stub.stub_script() (or the emulator's bx24-model.js before it)");
+  var PREFIX = MODEL.prefix;
+  var UI_STATES = MODEL.uiStates;
+  var COMMANDS = MODEL.commands;
+  var EVENT_NAMES = MODEL.events;
   var EVENTS = EVENT_NAMES.map(function (name) { return PREFIX + name; });
-
-  // Spec section 4: the buttons each state shows, named after the event they fire.
-  var STATE_BUTTONS = {
-    incoming: ["answer", "skip"],
-    transferIncoming: ["answer", "skip"],
-    outgoing: ["makeCall"],
-    connectingIncoming: ["hangup"],
-    connectingOutgoing: ["hangup"],
-    connected: ["hangup", "hold", "mute", "transfer", "dialpad", "qualityMeter"],
-    transferring: ["completeTransfer", "cancelTransfer"],
-    transferFailed: ["cancelTransfer"],
-    transferConnected: ["hangup"],
-    error: ["close"],
-    moneyError: ["notifyAdmin", "close"],
-    redial: ["makeCall"],
-  };
-
-  var BUTTON_EVENTS = {
-    answer: "answerButtonClick", skip: "skipButtonClick", makeCall: "makeCallButtonClick",
-    hangup: "hangupButtonClick", hold: "holdButtonClick", mute: "muteButtonClick",
-    transfer: "transferButtonClick", dialpad: "dialpadButtonClick",
-    qualityMeter: "qualityMeterClick", completeTransfer: "completeTransferButtonClick",
-    cancelTransfer: "cancelTransferButtonClick", close: "closeButtonClick",
-    notifyAdmin: "notifyAdminButtonClick", addComment: "addCommentButtonClick",
-    next: "nextButtonClick",
-  };
-  var BUTTON_ALIASES = { comment: "addComment", quality: "qualityMeter", call: "makeCall" };
-
-  var CARD_UNDEFINED = [{ result: "error", errorCode: "Call card is undefined" }];
-  var INVALID_UI_STATE = [{ result: "error", errorCode: "Invalid ui state" }];
+  var STATE_BUTTONS = MODEL.stateButtons;   // the buttons each state shows (spec section 4)
+  var BUTTON_EVENTS = MODEL.buttonEvents;   // the event each button fires
+  var BUTTON_ALIASES = MODEL.buttonAliases;
+  var CARD_UNDEFINED = MODEL.cardUndefined;
+  var INVALID_UI_STATE = MODEL.invalidUiState;
 
   var DEFAULT_CONFIG = {
     mode: "browser",
-    domain: "example.bitrix24.com",
-    lang: "en",
-    isAdmin: false,
-    memberId: "0123456789abcdef0123456789abcdef",
-    auth: {},
-    placementOptions: { ID: "PAGE_BACKGROUND_WORKER", URI: "/crm/deal/" },
-    user: { ID: "1", NAME: "Operator", LAST_NAME: "Stub", ACTIVE: true, UF_PHONE_INNER: "101" },
-    userOptions: {},
+    domain: null,          // null: the portal's (init data); a string overrides what BX24 says
+    lang: null,
+    isAdmin: null,
+    memberId: null,
+    placementOptions: null,
   };
 
   var config = null;
-  var restResponses = {};
-  var authSerial = 0;
-  var auth = null;
+  var auth = null;         // {access_token, refresh_token, expires_in (ms since the epoch)} | false
+  var initData = null;     // what the portal handed this frame
   var card = null;
   var callSerial = 0;
   var clockOffsetMs = 0;
@@ -115,6 +81,9 @@
   var restLog = [];
   var bindingLog = [];
   var listeners = [];
+  var installFinished = false;
+  var expireOnInit = null;  // configured before init: the token the frame gets is expired
+  var programmed = {};      // method -> the answer this frame gave its portal (respond)
 
   // ---------------------------------------------------------------- small helpers
 
@@ -162,19 +131,45 @@
     });
   }
 
-  // ---------------------------------------------------------------- configuration
+  // ---------------------------------------------------------------- the portal this frame is of
+
+  // window.name as Bitrix24 names the frame: "<portal host>|<1 for https, 0 for http>|<APP_SID>";
+  // BX24_STUB_CONFIG's portal, protocol and sid stand in for it (a page loaded top level).
+  var named = String(window.name || "").split("|");
+  var preset = window.BX24_STUB_CONFIG || {};
+  var portal = {
+    host: preset.portal || named[0] || "",
+    https: preset.protocol ? preset.protocol === "https" : named[1] !== "0",
+    sid: preset.sid || named[2] || "",
+  };
+  var realFetch = window.fetch ? window.fetch.bind(window) : null;
+
+  function portalOrigin() { return (portal.https ? "https://" : "http://") + portal.host; }
+
+  // One of the portal's actions for this frame (/_bx24portal/<action>): a Promise of its answer.
+  // As a simple request (text/plain): no preflight, as the real library's postMessage needs none.
+  function portalAction(action, data) {
+    if (!portal.host) return Promise.reject(new Error("BX24 stub: this frame belongs to no portal (window.name has none, and BX24_STUB_CONFIG names none)"));
+    return realFetch(portalOrigin() + "/_bx24portal/" + action, {
+      method: "POST", credentials: "omit", headers: { "Content-Type": "text/plain;charset=UTF-8" },
+      body: JSON.stringify(Object.assign({ sid: portal.sid }, data || {})),
+    }).then(function (response) {
+      return response.json().then(function (answer) {
+        if (!response.ok) throw new Error("BX24 stub: the portal answered " + action + " with " + response.status + ": " + (answer.error || ""));
+        return answer;
+      });
+    });
+  }
 
   // Like the real library, expires_in is the expiry time in ms since the epoch (not a duration);
   // getAuth() answers false once it has passed.
-  function makeAuth(overrides) {
-    authSerial += 1;
-    var base = {
-      access_token: "stub-access-token-" + authSerial,
-      refresh_token: "stub-refresh-token-" + authSerial,
-      expires_in: Date.now() + 3600 * 1000,
-    };
-    return Object.assign(base, overrides || {});
+  function authOf(data) {
+    if (!data || !data.AUTH_ID) return false;
+    return { access_token: data.AUTH_ID, refresh_token: data.REFRESH_ID,
+             expires_in: Date.now() + Number(data.AUTH_EXPIRES || 0) * 1000 };
   }
+
+  function domain() { return config.domain || (initData && initData.DOMAIN) || portal.host; }
 
   function configure(options) {
     options = options || {};
@@ -182,29 +177,36 @@
       fail('mode must be "browser" or "desktop", got ' + JSON.stringify(options.mode));
     }
     var next = Object.assign({}, config || DEFAULT_CONFIG);
-    ["mode", "domain", "lang", "isAdmin", "memberId", "placementOptions", "user",
-      "userOptions"].forEach(function (key) {
+    ["mode", "domain", "lang", "isAdmin", "memberId", "placementOptions"].forEach(function (key) {
       if (options[key] !== undefined) next[key] = copy(options[key]);
     });
-    if (options.auth !== undefined) {
-      next.auth = options.auth === false ? false : copy(options.auth);
-      auth = next.auth === false ? false : makeAuth(next.auth);
-    } else if (auth === null) {
-      auth = next.auth === false ? false : makeAuth(next.auth);
-    }
     config = next;
+    var waits = [];
+    if (options.auth === false) {
+      auth = false;
+    } else if (options.auth && options.auth.expires_in !== undefined && options.auth.expires_in <= Date.now()) {
+      if (!initialized) expireOnInit = options.auth.expires_in;
+      else {
+        if (auth) auth.expires_in = options.auth.expires_in;  // expired here, and at the portal
+        waits.push(portalAction("expire"));
+      }
+    } else if (options.auth && initialized && !(auth && auth.expires_in > Date.now())) {
+      // a token again: a fresh one from the portal
+      waits.push(portalAction("refresh").then(function (data) { initData = data; auth = authOf(data); }));
+    }
     if (options.restResponses) {
       Object.keys(options.restResponses).forEach(function (method) {
-        respond(method, options.restResponses[method]);
+        waits.push(respond(method, options.restResponses[method]));
       });
     }
     notify("config", snapshotConfig());
-    return snapshotConfig();
+    return waits.length ? Promise.all(waits).then(snapshotConfig) : snapshotConfig();
   }
 
   function snapshotConfig() {
     var result = copy(config);
-    result.restResponses = copy(restResponses);
+    result.portal = portal.host;
+    result.restResponses = copy(programmed);  // what this frame programmed at its portal
     return result;
   }
 
@@ -248,9 +250,7 @@
     var buttons = (STATE_BUTTONS[card.state] || []).filter(function (button) {
       return button !== "transfer" || !(card.callListMode || card.transferred);
     });
-    buttons.push("addComment");
-    if (card.callListMode) buttons.push("next");
-    return buttons;
+    return buttons.concat(MODEL.always, card.callListMode ? MODEL.callList : []);
   }
 
   function snapshotCard() {
@@ -282,50 +282,45 @@
   function runCommand(command, params) {
     var desktop = config.mode === "desktop";
     if (COMMANDS.indexOf(command) < 0) return { silent: "unknown command" };
-    if (command === "CallCardGetListUiStates") return { answer: UI_STATES.slice() };
-    if (!cardIsManageable()) return { answer: CARD_UNDEFINED };
+    if (MODEL.withoutCard.indexOf(command) >= 0) return { answer: UI_STATES.slice() };
+    if (!cardIsManageable()) return { answer: copy(CARD_UNDEFINED) };
     if (!isObject(params)) params = {};
-
+    var required = MODEL.requiredFields[command];
+    if (required && desktop && missingField(params, required[0])) {
+      var error = { result: "error", errorCode: "missing field " + required[0] };
+      return { answer: required[1] === "bare" ? error : [error] };
+    }
     switch (command) {
       case "CallCardSetMute":
-        if (desktop && missingField(params, "muted")) {
-          return { answer: { result: "error", errorCode: "missing field muted" } };
-        }
         card.muted = !!params.muted;
-        return { answer: [] };
+        break;
       case "CallCardSetHold":
-        if (desktop && missingField(params, "held")) {
-          return { answer: [{ result: "error", errorCode: "missing field held" }] };
-        }
         card.held = !!params.held;
-        return { answer: [] };
+        break;
       case "CallCardSetUiState":
-        if (UI_STATES.indexOf(params.uiState) < 0) return { answer: INVALID_UI_STATE };
+        if (UI_STATES.indexOf(params.uiState) < 0) return { answer: copy(INVALID_UI_STATE) };
         setUiState(params.uiState, !!params.disableAutoStartTimer);
-        return { answer: [] };
+        break;
       case "CallCardSetCardTitle":
-        if (desktop && missingField(params, "title")) {
-          return { answer: [{ result: "error", errorCode: "missing field title" }] };
-        }
         if (!missingField(params, "title")) card.title = String(params.title);
-        return { answer: [] };
+        break;
       case "CallCardSetStatusText":
-        if (desktop && missingField(params, "statusText")) {
-          return { answer: [{ result: "error", errorCode: "missing field statusText" }] };
-        }
         if (!missingField(params, "statusText")) card.statusText = String(params.statusText);
-        return { answer: [] };
+        break;
       case "CallCardStartTimer":
         startTimer(card.timer);
-        return desktop ? { answer: [] } : { silent: "browser: no callback on timer success" };
+        break;
       case "CallCardStopTimer":
         stopTimer(card.timer);
-        return desktop ? { answer: [] } : { silent: "browser: no callback on timer success" };
+        break;
       case "CallCardClose":
         closeCard();
-        return { answer: [] };
+        break;
     }
-    return { silent: "unknown command" };
+    if (!desktop && MODEL.silentInBrowser.indexOf(command) >= 0) {
+      return { silent: "browser: no callback on timer success" };
+    }
+    return { answer: [] };
   }
 
   function closeCard() {
@@ -428,7 +423,17 @@
 
   // overrides: initialized-payload keys; a null value removes the key (e.g. PHONE_NUMBER unknown).
   // options: {uiState, transferred, own: false (a call not raised by this app: silent card)}.
+  // Returns a Promise of the initialized payload, resolved once the portal knows the call too
+  // (Bitrix24 registered it before showing its card: finish, show and hide accept its CALL_ID).
   function raiseCall(overrides, options) {
+    var call = showCard(overrides, options);
+    if (!call.CALL_ID || !portal.host) return Promise.resolve(call);  // no portal: a card alone
+    return portalAction("call", {
+      CALL_ID: call.CALL_ID, PHONE_NUMBER: call.PHONE_NUMBER || "", DIRECTION: call.CALL_DIRECTION,
+    }).then(function () { return call; });
+  }
+
+  function showCard(overrides, options) {
     options = options || {};
     var call = defaultCall();
     Object.keys(overrides || {}).forEach(function (key) {
@@ -453,11 +458,6 @@
       closed: false,
     };
     setUiState(state, false);
-    // Bitrix24 knows every call it shows a card for (click-to-call registers it first), so
-    // finish, show and hide accept this CALL_ID.
-    if (call.CALL_ID && !externalCalls[call.CALL_ID]) {
-      externalCalls[call.CALL_ID] = { params: {}, finished: false };
-    }
     notify("card", snapshotCard());
     if (card.own) deliver(PREFIX + "initialized", call, "raiseCall");
     return copy(call);
@@ -493,10 +493,10 @@
         }
         return { phoneNumber: card.call.PHONE_NUMBER || "", target: String(arg) };
       case "qualityMeter":
-        if (["1", "2", "3", "4", "5"].indexOf(String(arg)) < 0) fail("quality rating must be 1..5, got " + JSON.stringify(arg));
+        if (MODEL.ratings.indexOf(String(arg)) < 0) fail("quality rating must be 1..5, got " + JSON.stringify(arg));
         return String(arg);
       case "dialpad":
-        if (!/^[0-9*#]$/.test(String(arg))) fail("dial pad key must be one of 0-9, * or #, got " + JSON.stringify(arg));
+        if (String(arg).length !== 1 || MODEL.dialpadKeys.indexOf(String(arg)) < 0) fail("dial pad key must be one of 0-9, * or #, got " + JSON.stringify(arg));
         return String(arg);
       case "addComment":
         if (typeof arg !== "string") fail("comment click takes the comment text");
@@ -522,26 +522,13 @@
     return entry;
   }
 
-  // ---------------------------------------------------------------- REST: the portal's server
+  // ---------------------------------------------------------------- REST: to the portal
   //
-  // Bitrix24's REST answers POST <domain>/rest/<method>.json with a form-encoded body (auth=
-  // and the params, PHP-style). This is that server, in the page: the frame's own requests
-  // reach it through window.fetch (wrapped below for that URL only), and BX24.callMethod and
-  // callBatch (the library, further below) send it what the real library sends.
-  //
-  // A programmed answer (respond) is one of: {result, total?, next?} (HTTP 200),
-  // {error, error_description} (HTTP 400), either with {status} to choose the HTTP status
-  // (503 QUERY_LIMIT_EXCEEDED, 401 expired_token...), {status, body} (a body that is not JSON:
-  // a proxy's HTML page), {network: true} (no answer at all: a network failure),
-  // {items: [...]} (a list method paged by `start`, 50 items a page, with total and next).
-  // Telephony methods, user.current and user.option.* answer as Bitrix24 does without being
-  // programmed.
+  // The frame's own requests (the bx24 bridge fetches <domain>/rest/<method>.json) and the
+  // library's go to the portal as they are; the stub only watches them: what this frame sent and
+  // got (restCalls), and what Bitrix24 does in the page after an answer (afterRest).
 
-  var PAGE_SIZE = 50;
-  var externalCalls = {};   // CALL_ID -> {params, finished}
-  var registrations = {};   // dedup key -> CALL_ID (Bitrix24 returns the same within 30 minutes)
-
-  // PHP-style decoding of a form body: a[b][0]=x -> {a: {b: {"0": "x"}}} (every value a string).
+  // PHP-style decoding of a form body (what the portal reads): a[b][0]=x -> {a: {b: {"0": "x"}}}.
   function decodeForm(body) {
     var out = {};
     String(body || "").split("&").forEach(function (pair) {
@@ -553,6 +540,7 @@
       var node = out;
       path.forEach(function (part, index) {
         var key = part.charAt(0) === "[" ? part.slice(1, -1) : part;
+        if (key === "" && index > 0) key = String(Object.keys(node).length);
         if (index === path.length - 1) node[key] = value;
         else node = node[key] = isObject(node[key]) ? node[key] : {};
       });
@@ -577,169 +565,84 @@
     return parts.join("&");
   }
 
-  // A JS-side list ([] or {"0": ...}) decoded from a form: its values in order.
-  function listOf(value) {
-    if (Array.isArray(value)) return value;
-    return isObject(value) ? Object.keys(value).map(function (k) { return value[k]; }) : [];
-  }
-
-  function jsonAnswer(status, answer) {
-    return { status: status, text: JSON.stringify(answer) };
-  }
-
-  function coreError(description) {
-    return jsonAnswer(400, { error: "ERROR_CORE", error_description: description });
-  }
-
-  function telephonyRegister(params) {
-    if (!params.USER_ID && !params.USER_PHONE_INNER) return coreError("USER_ID or USER_PHONE_INNER should be set");
-    if (!params.PHONE_NUMBER) return coreError("PHONE_NUMBER should be set");
-    var type = parseInt(params.TYPE, 10);
-    if (!(type >= 1 && type <= 5)) return coreError("Unknown TYPE");
-    var key = [params.PHONE_NUMBER, type, params.USER_ID || params.USER_PHONE_INNER,
-      params.LINE_NUMBER || "", params.EXTERNAL_CALL_ID || ""].join("|");
-    var callId = registrations[key] || "externalCall." + hex32() + "." + Math.floor(Date.now() / 1000);
-    registrations[key] = callId;
-    externalCalls[callId] = externalCalls[callId] || { params: params, finished: false };
-    return jsonAnswer(200, { result: {
-      CALL_ID: callId, CRM_CREATED_LEAD: null, CRM_CREATED_ENTITIES: [],
-      CRM_ENTITY_TYPE: params.CRM_ENTITY_TYPE || "", CRM_ENTITY_ID: params.CRM_ENTITY_ID ? parseInt(params.CRM_ENTITY_ID, 10) : null,
-    } });
-  }
-
-  function telephonyFinish(params) {
-    var call = externalCalls[params.CALL_ID];
-    if (!call) return coreError("Call is not found (call should be registered prior to finishing)");
-    call.finished = true;
-    var duration = parseInt(params.DURATION || "0", 10) || 0;
-    var index = Object.keys(externalCalls).indexOf(params.CALL_ID);
-    return jsonAnswer(200, { result: {
-      ID: String(1000 + index), CALL_ID: params.CALL_ID, CALL_DURATION: duration,
-      CALL_FAILED_CODE: params.STATUS_CODE || (duration > 0 ? "200" : "304"),
-      CRM_ACTIVITY_ID: 5000 + index,
-    } });
-  }
-
-  // Answers without a programmed one: what Bitrix24 answers a softphone worker.
-  var BUILT_IN = {
-    "user.current": function () {
-      return jsonAnswer(200, { result: copy(config.user) });
-    },
-    // The application's options for the operator (user.option.set stores, .get reads one by
-    // `option`, or all): where an app keeps per-operator settings such as a SIP password.
-    "user.option.get": function (params) {
-      var options = config.userOptions || {};
-      if (params.option === undefined) return jsonAnswer(200, { result: copy(options) });
-      return jsonAnswer(200, { result: options[params.option] === undefined ? "" : options[params.option] });
-    },
-    "user.option.set": function (params) {
-      if (!isObject(params.options)) return coreError("options should be set");
-      config.userOptions = Object.assign({}, config.userOptions, params.options);
-      return jsonAnswer(200, { result: true });
-    },
-    "telephony.externalcall.register": telephonyRegister,
-    "telephony.externalcall.finish": telephonyFinish,
-    "telephony.externalcall.show": function (params) {
-      return externalCalls[params.CALL_ID] ? jsonAnswer(200, { result: true }) : coreError("Call is not found");
-    },
-    "telephony.externalcall.hide": function (params) {
-      return externalCalls[params.CALL_ID] ? jsonAnswer(200, { result: true }) : coreError("Call is not found");
-    },
-    "telephony.externalcall.attachrecord": function (params) {
-      return externalCalls[params.CALL_ID] ? jsonAnswer(200, { result: { FILE_ID: 1 } }) : coreError("Call is not found");
-    },
-  };
-
-  function programmedAnswer(answer, params) {
-    if (answer.network) return { network: true };
-    if ("body" in answer) return { status: answer.status || 200, text: String(answer.body) };
-    if (answer.items) {
-      var start = parseInt(params.start || "0", 10) || 0;
-      var page = { result: answer.items.slice(start, start + PAGE_SIZE), total: answer.items.length };
-      if (start + PAGE_SIZE < answer.items.length) page.next = start + PAGE_SIZE;
-      return jsonAnswer(answer.status || 200, page);
-    }
-    var body = copy(answer);
-    delete body.status;
-    return jsonAnswer(answer.status || (answer.error !== undefined ? 400 : 200), body);
-  }
-
-  function serve(method, params, batch) {
-    var name = String(method).toLowerCase();
-    var programmed = restResponses[name];
-    var reply;
-    if (programmed) {
-      reply = programmedAnswer(programmed.answers[Math.min(programmed.served, programmed.answers.length - 1)], params);
-      programmed.served += 1;
-    } else if (BUILT_IN[name]) {
-      reply = BUILT_IN[name](params);
-    } else {
-      reply = jsonAnswer(400, {
-        error: "ERROR_METHOD_NOT_FOUND",
-        error_description: 'BX24 stub: no answer programmed for REST method "' + method +
-          '"; program one with BX24Stub.respond(method, {result: ...})',
-      });
-    }
-    var entry = { method: String(method), params: copy(params), time: now(), batch: batch,
-      status: reply.network ? null : reply.status, answer: reply.network ? { network: true } : parseOr(reply.text) };
-    restLog.push(entry);
-    notify("rest", entry);
-    afterRest(method, params, reply);
-    return reply;
-  }
-
   function parseOr(text) {
-    try { return JSON.parse(text); } catch (error) { return { body: String(text).slice(0, 300) }; }
+    try { return JSON.parse(text); } catch (error) { return text === "" ? null : { body: String(text).slice(0, 300) }; }
   }
 
-  // One HTTP request to the REST server: the token checked, `batch` run call by call.
-  function restRequest(method, body) {
+  function isRestUrl(url) {
+    var match = String(url).match(/^https?:\/\/([^\/]+)\/rest\/(.+)\.json(\?|$)/);
+    return match && match[1] === domain() ? decodeURIComponent(match[2]) : null;
+  }
+
+  // One REST request as the portal receives it, recorded, and the page's reaction: a Promise of
+  // {status, text} (or a rejection: no answer at all).
+  function restRequest(method, url, init) {
+    var body = init && init.body !== undefined ? String(init.body) : "";
     var params = decodeForm(body);
-    var token = params.auth;
     delete params.auth;
-    if (auth === false || token !== auth.access_token) {
-      return jsonAnswer(401, { error: "invalid_token", error_description: "Unable to authenticate" });
+    var entry = { method: String(method), params: params, time: now(), batch: false,
+                  status: null, answer: null };
+    return realFetch(url, init).then(function (response) {
+      // the emulator's server cannot drop a connection: it marks a programmed network failure
+      if (response.headers.get("X-Bx24-Network-Failure")) throw new TypeError("Failed to fetch");
+      return response.clone().text().then(function (text) {
+        entry.status = response.status;
+        entry.answer = parseOr(text);
+        record(entry);
+        return response;
+      });
+    }, function (error) {
+      entry.answer = { network: true };
+      record(entry);
+      throw error;
+    });
+  }
+
+  function record(entry) {
+    if (String(entry.method).toLowerCase() === "batch") {
+      var commands = entry.params.cmd || {};
+      var answer = entry.answer && entry.answer.result || {};
+      Object.keys(commands).forEach(function (key) {
+        var command = String(commands[key]);
+        var q = command.indexOf("?");
+        var inner = answerOf(answer, key);
+        restLog.push({ method: q < 0 ? command : command.slice(0, q), params: decodeForm(q < 0 ? "" : command.slice(q + 1)),
+                       time: entry.time, batch: true, status: entry.status, answer: inner });
+        afterRest(restLog[restLog.length - 1]);
+      });
+    } else {
+      restLog.push(entry);
+      afterRest(entry);
     }
-    if (!(auth.expires_in > Date.now())) {
-      return jsonAnswer(401, { error: "expired_token", error_description: "The access token provided has expired." });
-    }
-    if (String(method).toLowerCase() !== "batch") return serve(method, params, false);
-    var out = { result: {}, result_error: {}, result_total: {}, result_next: {}, result_time: {} };
-    var commands = params.cmd || {};
-    var keys = Object.keys(commands);
-    if (keys.length > 50) return jsonAnswer(400, { error: "ERROR_BATCH_LENGTH_EXCEEDED", error_description: "Max batch length exceeded" });
-    for (var i = 0; i < keys.length; i++) {
-      var command = String(commands[keys[i]]);
-      var q = command.indexOf("?");
-      var reply = serve(q < 0 ? command : command.slice(0, q), decodeForm(q < 0 ? "" : command.slice(q + 1)), true);
-      var answer = reply.network ? { error: "NETWORK_ERROR" } : parseOr(reply.text);
-      if (answer.error !== undefined) {
-        out.result_error[keys[i]] = { error: answer.error, error_description: answer.error_description || "" };
-        if (params.halt === "1" || params.halt === "true") break;
-      } else {
-        out.result[keys[i]] = answer.result;
-        if (answer.total !== undefined) out.result_total[keys[i]] = answer.total;
-        if (answer.next !== undefined) out.result_next[keys[i]] = answer.next;
-      }
-    }
-    return jsonAnswer(200, { result: out, time: { start: Date.now() / 1000 } });
+    notify("rest", entry);
+  }
+
+  // One call's part of a batch answer (its parts are lists for keys 0..n-1, as PHP sends them).
+  function answerOf(answer, key) {
+    function part(name) { var p = answer[name]; return p && p[key] !== undefined ? p[key] : undefined; }
+    if (part("result_error") !== undefined) return part("result_error");
+    if (part("result") === undefined) return null;
+    return { result: part("result"), total: part("result_total"), next: part("result_next") };
   }
 
   // After a successful register with SHOW (the default), Bitrix24 opens the operator's card
   // for it and fires initialized with its CALL_ID; hide closes it.
-  function afterRest(method, params, reply) {
-    var name = String(method).toLowerCase();
-    var answer = reply.network ? null : parseOr(reply.text);
-    if (!answer || answer.error !== undefined || reply.status >= 300) return;
-    if (name === "telephony.externalcall.register" && !/^(0|false|N)$/.test(String(params.SHOW))) {
+  function afterRest(entry) {
+    var name = String(entry.method).toLowerCase();
+    var answer = entry.answer;
+    var params = entry.params;
+    if (!answer || answer.error !== undefined || !(entry.status >= 200 && entry.status < 300)) return;
+    if (name === "telephony.externalcall.register" && !/^(0|false|N)$/i.test(String(params.SHOW))) {
       var type = parseInt(params.TYPE, 10);
+      var result = answer.result || {};
       later(function () {
-        raiseCall({
-          CALL_ID: answer.result.CALL_ID, PHONE_NUMBER: params.PHONE_NUMBER,
+        showCard({
+          CALL_ID: result.CALL_ID, PHONE_NUMBER: params.PHONE_NUMBER,
           LINE_NUMBER: params.LINE_NUMBER || "", LINE_NAME: "",
           CALL_DIRECTION: type === 1 ? "outgoing" : type === 4 ? "callback" : "incoming",
-          CALL_STATE: "idle", CRM_ENTITY_TYPE: answer.result.CRM_ENTITY_TYPE || "",
-          CRM_ENTITY_ID: answer.result.CRM_ENTITY_ID || 0, CRM_ACTIVITY_ID: null, CRM_BINDINGS: [],
+          CALL_STATE: "idle", CRM_ENTITY_TYPE: result.CRM_ENTITY_TYPE || "",
+          CRM_ENTITY_ID: result.CRM_ENTITY_ID || 0, CRM_ACTIVITY_ID: null,
+          CRM_BINDINGS: result.CRM_ENTITY_TYPE ? [{ ENTITY_TYPE: result.CRM_ENTITY_TYPE, ENTITY_ID: result.CRM_ENTITY_ID }] : [],
         }, {});
       });
     }
@@ -749,25 +652,13 @@
     }
   }
 
-  function handle(method, body) {
-    return restRequest(method, body);
-  }
-
-  // The frame's own requests (the bx24 bridge uses fetch): only <domain>/rest/... is answered
-  // here, anything else goes to the real fetch.
-  var realFetch = window.fetch ? window.fetch.bind(window) : null;
+  // The frame's own requests (the bx24 bridge uses fetch): only <domain>/rest/... is watched,
+  // anything else goes out untouched.
   window.fetch = function (input, init) {
     var url = String(input && input.url || input);
-    var match = url.match(/^https?:\/\/([^\/]+)\/rest\/(.+)\.json(\?|$)/);
-    if (!match || match[1] !== config.domain) return realFetch(input, init);
-    var body = init && init.body !== undefined ? String(init.body) : "";
-    return new Promise(function (resolve, reject) {
-      later(function () {
-        var reply = handle(decodeURIComponent(match[2]), body);
-        if (reply.network) reject(new TypeError("Failed to fetch"));
-        else resolve(new Response(reply.text, { status: reply.status, headers: { "Content-Type": "application/json; charset=utf-8" } }));
-      });
-    });
+    var method = isRestUrl(url);
+    if (method === null) return realFetch(input, init);
+    return restRequest(method, url, init);
   };
 
   // ---------------------------------------------------------------- REST: BX24.callMethod, callBatch
@@ -809,8 +700,9 @@
     libraryRequest(query);
   };
 
-  // A programmed response: an answer as Bitrix24's REST sends it, or a list given out in turn
-  // (the last one repeats). See the REST server above for the forms an answer may take.
+  // A programmed response, given to the portal (bx24_testing/bitrix24.py, Portal.respond): an
+  // answer as Bitrix24's REST sends it, or a list given out in turn (the last one repeats).
+  // Checked here first, so that a mistake throws where it is made. A Promise.
   function respond(method, response) {
     if (typeof method !== "string" || !method) fail("respond() needs a REST method name");
     var answers = Array.isArray(response) ? response : [response];
@@ -821,7 +713,10 @@
           "{status, body}, {network: true} or {items: [...]}, got " + JSON.stringify(answer));
       }
     });
-    restResponses[method.toLowerCase()] = { answers: copy(answers), served: 0 };
+    programmed[method.toLowerCase()] = copy(response);
+    return portalAction("respond", { method: method, answer: copy(response) }).then(function () {
+      notify("config", snapshotConfig());
+    });
   }
 
   function whenInitialized(fn) { if (initialized) later(fn); else initQueue.push(fn); }
@@ -836,19 +731,30 @@
         (query.start !== undefined ? "&start=" + parseInt(query.start, 10) : "");
       var params = encodeForm(query.data);
       if (params) body += "&" + params;
-      var reply = handle(query.method, body);
-      var answer = reply.network ? null : (function () { try { return JSON.parse(reply.text); } catch (e) { return null; } })();
-      var success = answer !== null && reply.status >= 200 && reply.status < 500;
-      if (!success) {
-        later(function () { throw "Query error!"; });  // uncaught, as the library's own
-        return;
-      }
-      if (answer.error === "expired_token") {
-        return BX24.refreshAuth(function () { libraryRequest(query); });
-      }
-      if (isFunction(query.callback)) {
-        query.callback.call(window, new AjaxResult(answer, query, reply.status));
-      }
+      var url = (portal.https ? "https://" : "http://") + domain() + "/rest/" +
+        encodeURIComponent(query.method) + ".json";
+      restRequest(query.method, url, {
+        method: "POST", body: body, credentials: "omit",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      }).then(function (response) {
+        return response.text().then(function (text) { return { status: response.status, text: text }; });
+      }, function () { return null; }).then(function (reply) {
+        // a 2xx with an empty body is success with no data; a body that is not JSON is not
+        var answer = reply === null ? null : reply.text === "" && reply.status < 300 ? {}
+          : (function () { try { return JSON.parse(reply.text); } catch (e) { return null; } })();
+        var success = answer !== null && typeof answer === "object" && reply.status >= 200 &&
+          reply.status < 500;
+        if (!success) {
+          later(function () { throw "Query error!"; });  // uncaught, as the library's own
+          return;
+        }
+        if (answer.error === "expired_token") {
+          return BX24.refreshAuth(function () { libraryRequest(query); });
+        }
+        if (isFunction(query.callback)) {
+          query.callback.call(window, new AjaxResult(answer, query, reply.status));
+        }
+      });
     });
   }
 
@@ -876,6 +782,7 @@
         var data = result.data() || {};
         var out = list ? [] : {};
         Object.keys(commands).forEach(function (key) {
+          // each part: a list for keys 0..n-1 (PHP's arrays), an object otherwise
           var errors = data.result_error || {};
           var results = data.result || {};
           if (!(key in results) && !(key in errors)) return;
@@ -931,13 +838,60 @@
   function domReady() {
     ready = true;
     readyQueue.splice(0).forEach(onReady);
-    // The real library asks the parent for its init data (getInitData) and runs the init
-    // callbacks when the answer arrives: a later task.
-    later(function () {
+    // The real library asks the portal for its init data (getInitData) and runs the init
+    // callbacks when the answer arrives.
+    askInitData().then(function (data) {
+      initData = data;
+      if (auth !== false) auth = authOf(data);
+      if (expireOnInit !== null && auth) {
+        auth.expires_in = expireOnInit;
+        return portalAction("expire");
+      }
+    }, function (error) {
+      console.error(String(error.message || error) + ": the frame has no portal data (no token, no options)");
+      initData = {};
+      auth = false;
+    }).then(function () {
       initialized = true;
       initQueue.splice(0).forEach(onInit);
       notify("init", null);
     });
+  }
+
+  // The portal's page answers getInitData by postMessage, as it does for the real library (the
+  // kit's stand-in pages and the emulator have it for each of their frames): no round trip to
+  // a server. A page without a portal page around it asks the portal over HTTP.
+  var INIT_WAIT_MS = 1000;
+
+  function askInitData() {
+    if (window.parent === window) return portalAction("init");
+    return new Promise(function (resolve) {
+      var timer = setTimeout(function () {
+        removeEventListener("message", answered);
+        resolve(portalAction("init"));
+      }, INIT_WAIT_MS);
+      function answered(event) {
+        var data = event.data;
+        if (event.source !== window.parent || !data || data.bx24Portal !== "initData" ||
+            data.sid !== portal.sid) return;
+        clearTimeout(timer);
+        removeEventListener("message", answered);
+        resolve(data.data);
+      }
+      addEventListener("message", answered);
+      window.parent.postMessage({ bx24Stub: "getInitData", sid: portal.sid }, "*");
+    });
+  }
+
+  function userOptions() { return initData && initData.USER_OPTIONS || {}; }
+  function appOptions() { return initData && initData.APP_OPTIONS || {}; }
+
+  function placementInfo() {
+    if (!initialized) return { placement: null, options: null };
+    return {
+      placement: initData.PLACEMENT || "PAGE_BACKGROUND_WORKER",
+      options: copy(config.placementOptions || initData.PLACEMENT_OPTIONS || {}),
+    };
   }
 
   // ---------------------------------------------------------------- window.BX24
@@ -947,34 +901,61 @@
     isReady: function () { return ready; },
     init: onInit,
     install: function () {},
-    installFinish: function () {},
-    isAdmin: function () { return !!config.isAdmin; },
-    getLang: function () { return config.lang; },
-    getDomain: function () { return config.domain; },
+    // The install step's end (an administrator's, once): the portal marks the application
+    // installed and reloads the page into the main page. Elsewhere the real library's is a no-op.
+    installFinish: function () {
+      if (!initialized || !initData.INSTALL || installFinished) return;
+      installFinished = true;
+      portalAction("install-finish").then(function () {
+        notify("install", null);
+        if (window.parent !== window) window.parent.postMessage({ bx24Portal: "installFinished" }, "*");
+      }, function (error) { console.error(String(error)); });
+    },
+    isAdmin: function () {
+      if (!initialized) return false;
+      return config.isAdmin !== null ? !!config.isAdmin : !!initData.IS_ADMIN;
+    },
+    getLang: function () { return config.lang || (initData && initData.LANG) || "en"; },
+    getDomain: domain,
     getAuth: function () {
       if (!initialized || auth === false || !(auth.expires_in > Date.now())) return false;
       return {
         access_token: auth.access_token,
         refresh_token: auth.refresh_token,
         expires_in: auth.expires_in,
-        domain: config.domain,
-        member_id: config.memberId,
+        domain: domain(),
+        member_id: config.memberId || initData.MEMBER_ID,
       };
     },
     refreshAuth: function (callback) {
       if (!initialized) return;
-      if (auth !== false) auth = makeAuth({});
-      later(function () { if (isFunction(callback)) callback(BX24.getAuth()); });
+      var done = function () { if (isFunction(callback)) callback(BX24.getAuth()); };
+      if (auth === false) { later(done); return; }
+      portalAction("refresh").then(function (data) { auth = authOf(data); initData = data; }, function () {})
+        .then(function () { later(done); });
     },
     callMethod: callMethod,
     callBatch: callBatch,
     openApplication: openApplication,
-    placement: {
-      info: function () {
-        return initialized
-          ? { placement: "PAGE_BACKGROUND_WORKER", options: copy(config.placementOptions) }
-          : { placement: null, options: null };
+    userOption: {
+      get: function (name) { return userOptions()[name]; },
+      set: function (name, value, callback) {
+        if (initData) initData.USER_OPTIONS = Object.assign({}, userOptions(), { [name]: String(value) });
+        portalAction("user-option", { name: String(name), value: String(value) })
+          .then(function () { if (isFunction(callback)) callback(); }, function () {});
       },
+    },
+    appOption: {
+      get: function (name) { return appOptions()[name]; },
+      set: function (name, value, callback) {
+        if (!BX24.isAdmin()) return;
+        if (initData) initData.APP_OPTIONS = Object.assign({}, appOptions(), { [name]: String(value) });
+        portalAction("app-option", { name: String(name), value: String(value) })
+          .then(function () { if (isFunction(callback)) callback(); }, function () {});
+      },
+    },
+    placement: {
+      info: placementInfo,
       getInterface: function (callback) {
         if (isFunction(callback)) answerLater(callback, { command: COMMANDS.slice(), event: EVENTS.slice() });
       },
@@ -991,6 +972,7 @@
     EVENTS: EVENTS.slice(),
     STATE_BUTTONS: copy(STATE_BUTTONS),
     BUTTON_EVENTS: copy(BUTTON_EVENTS),
+    MODEL: copy(MODEL),
     configure: configure,
     config: snapshotConfig,
     respond: respond,
@@ -1021,6 +1003,9 @@
     bindings: function () { return bindingLog.map(publicBinding); },
     restCalls: function () { return copy(restLog) || []; },
     auth: function () { return copy(auth); },
+    initData: function () { return copy(initData); },
+    portal: function () { return copy(portal); },
+    installFinished: function () { return installFinished; },
     applications: function () { return copy(applicationLog) || []; },
     closeApplication: closeApplication,
     initialized: function () { return initialized; },
@@ -1029,17 +1014,15 @@
       listeners.push(listener);
       return function () { listeners = listeners.filter(function (l) { return l !== listener; }); };
     },
-    // Forget the card, the recorded commands, events and REST calls, and the programmed REST
-    // responses; keep the frame's bindings and the configuration. Lets one page serve many tests.
+    // Forget the card and the recorded commands, events and REST calls; keep the frame's
+    // bindings and the configuration (the portal keeps its own state: reset it there). Lets
+    // one page serve many tests.
     reset: function () {
       card = null;
       clockOffsetMs = 0;
       commandLog = [];
       eventLog = [];
       restLog = [];
-      restResponses = {};
-      externalCalls = {};
-      registrations = {};
       applicationLog = [];
       openApplications = [];
       notify("reset", null);
@@ -1071,13 +1054,14 @@
       var data = event.data;
       if (event.source !== parent || !data || data.bx24Emulator !== "call") return;
       var reply = { bx24Stub: "reply", id: data.id };
-      try {
+      Promise.resolve().then(function () {
         if (!isFunction(BX24Stub[data.method])) fail("no method " + data.method);
-        reply.result = BX24Stub[data.method].apply(null, data.args || []);
-      } catch (error) {
+        return BX24Stub[data.method].apply(null, data.args || []);
+      }).then(function (result) {
+        reply.result = result;
+      }, function (error) {
         reply.error = String(error.message || error);
-      }
-      post(reply);
+      }).then(function () { post(reply); });
     });
     ["log", "info", "warn", "error", "debug"].forEach(function (level) {
       var original = console[level];
@@ -1097,7 +1081,7 @@
     new MutationObserver(function () {
       post({ bx24Stub: "signal", value: root.dataset.bx24 || "" });
     }).observe(root, { attributes: true, attributeFilter: ["data-bx24"] });
-    post({ bx24Stub: "change", kind: "hello", entry: null, card: snapshotCard() });
+    post({ bx24Stub: "change", kind: "hello", entry: copy(MODEL), card: snapshotCard() });
   }
 
   function describe(value) {

@@ -46,10 +46,14 @@
     });
   }
 
+  var initData = {};  // sid -> the frame's init data (this page is its portal)
+
   window.addEventListener("message", function (event) {
     var data = event.data;
     if (event.source !== $("frame").contentWindow || !data || !data.bx24Stub) return;
-    if (data.bx24Stub === "reply") {
+    if (data.bx24Stub === "getInitData" && initData[data.sid]) {
+      event.source.postMessage({ bx24Portal: "initData", sid: data.sid, data: initData[data.sid] }, "*");
+    } else if (data.bx24Stub === "reply") {
       var waiting = pending[data.id];
       delete pending[data.id];
       if (waiting && "error" in data) waiting.reject(new Error(data.error));
@@ -61,13 +65,16 @@
     } else if (data.bx24Stub === "change") {
       card = data.card;
       cardAt = performance.now();
-      if (data.kind === "hello") hello();
+      if (data.kind === "hello") hello(data.entry);
       else onStubChange(data.kind, data.entry);
       render();
     }
   });
 
-  function hello() {
+  // The stub's hello carries the card's description (bx24_testing/cardmodel.py): the events
+  // the fire form offers come from it, never from a list of this page's own.
+  function hello(model) {
+    if (model && model.events) offerEvents(model.events);
     connected = true;
     setFrameStatus("loading", "frame: booting…");
     logLine("info", "frame loaded: the stub is attached", "");
@@ -104,6 +111,20 @@
     return url.href;
   }
 
+  // This page is the frame's portal: the server answers the portal's side (REST, the frame's
+  // init data) from its model of Bitrix24. Each load is a new session of the operator's (user 1)
+  // in PAGE_BACKGROUND_WORKER, named in the frame's window.name as Bitrix24 names it.
+  function newSession() {
+    return fetch("../_bx24portal/session", {
+      method: "POST", headers: { "Content-Type": "text/plain;charset=UTF-8" },
+      body: JSON.stringify({ user: 1, placement: "PAGE_BACKGROUND_WORKER",
+                             options: { ID: "PAGE_BACKGROUND_WORKER", URI: "/crm/deal/" } }),
+    }).then(function (response) {
+      if (!response.ok) throw new Error("the portal answered " + response.status);
+      return response.json();
+    });
+  }
+
   function loadFrame() {
     connected = false;
     card = null;
@@ -112,8 +133,16 @@
     pending = {};
     $("console").textContent = "";
     setFrameStatus("loading", "frame: loading…");
-    $("frame").src = frameUrl();
     render();
+    newSession().then(function (session) {
+      initData = {};
+      initData[session.sid] = session.init;
+      var old = $("frame");
+      var frame = old.cloneNode(false);  // a new browsing context, named before it loads
+      frame.name = session.name;
+      frame.src = frameUrl();
+      old.replaceWith(frame);
+    }, function (error) { setFrameStatus("error", "frame: no portal session (" + error.message + ")"); });
   }
 
   function setFrameStatus(status, text) {
@@ -332,16 +361,18 @@
       star.textContent = "★";
       $("stars").appendChild(star);
     });
-    var events = ["entityChanged", "initialized", "muteButtonClick", "holdButtonClick",
-      "hangupButtonClick", "closeButtonClick", "transferButtonClick", "qualityMeterClick",
-      "dialpadButtonClick", "addCommentButtonClick", "answerButtonClick", "skipButtonClick",
-      "makeCallButtonClick", "nextButtonClick", "cancelTransferButtonClick",
-      "completeTransferButtonClick", "notifyAdminButtonClick"];
+  }
+
+  function offerEvents(events) {
+    var select = $("fire-event");
+    var chosen = select.value;
+    select.textContent = "";
     events.forEach(function (name) {
       var option = document.createElement("option");
       option.value = option.textContent = name;
-      $("fire-event").appendChild(option);
+      select.appendChild(option);
     });
+    if (events.indexOf(chosen) >= 0) select.value = chosen;
   }
 
   function wire() {

@@ -232,6 +232,60 @@
     frames.onGone(function (id) { if (id === cardFrame) cardFrame = null; });
   }
 
+  /* The operator's group of frames (frames.js): a channel named by a hash of the portal's
+   * member id and a random secret kept in the operator's own option of the application
+   * (BX24.userOption, FRAMES_OPTION; the portal hands it to the application's frames in their
+   * init data). Only frames of this application, on this portal, for this user, have both: a
+   * page without them cannot name the channel. The first frame ever makes the secret; if two
+   * first frames made one at once, each checks a moment later what the portal kept, and joins
+   * that group. Resolves with the name, or null (the frame then leads alone). */
+  var FRAMES_OPTION = "bx24_frames";
+  var RECHECK_MS = 2000;
+
+  function hex(bytes) {
+    return Array.prototype.map.call(new Uint8Array(bytes), function (b) {
+      return (b < 16 ? "0" : "") + b.toString(16);
+    }).join("");
+  }
+
+  function groupName(member, secret) {
+    var data = new TextEncoder().encode("bx24-frames|" + member + "|" + secret);
+    return crypto.subtle.digest("SHA-256", data).then(function (digest) {
+      return "bx24-frames." + hex(digest).slice(0, 32);
+    });
+  }
+
+  function frameGroup() {
+    try {
+      var auth = window.BX24.getAuth();
+      var member = auth && auth.member_id;
+      var options = window.BX24.userOption;
+      if (!member) return Promise.resolve({ why: "BX24 has no token (no member id)" });
+      if (!options || typeof options.get !== "function" || !window.crypto || !crypto.subtle) {
+        return Promise.resolve({ why: "no user options or no Web Crypto here" });
+      }
+      var secret = options.get(FRAMES_OPTION);
+      if (!/^[0-9a-f]{64}$/.test(String(secret || ""))) {
+        secret = hex(crypto.getRandomValues(new Uint8Array(32)));
+        options.set(FRAMES_OPTION, secret);
+        setTimeout(function () { recheck(member, secret); }, RECHECK_MS);
+      }
+      return groupName(member, secret).then(function (name) { return { name: name }; });
+    } catch (error) {
+      return Promise.resolve({ why: "cannot tell the group: " + error });
+    }
+  }
+
+  function recheck(member, mine) {
+    rest("user.option.get", "option=" + FRAMES_OPTION, 10000).then(function (envelope) {
+      var answer = JSON.parse(envelope);
+      var kept = answer.status === "answer" && answer.data.json && answer.data.json.result;
+      if (kept && kept !== mine && /^[0-9a-f]{64}$/.test(String(kept))) {
+        return groupName(member, kept).then(function (name) { frames.join(name); });
+      }
+    }).catch(function () { /* the group made stays */ });
+  }
+
   function onLeader(handler) {
     if (typeof handler !== "function") throw new TypeError("bx24Bridge.onLeader needs a function");
     leaderHandlers.push(handler);
@@ -377,6 +431,12 @@
       });
     });
     afterInit.splice(0).forEach(function (send) { send(); });
+    if (frames) {
+      frameGroup().then(function (group) {
+        if (group.name) frames.join(group.name);
+        else frames.alone(group.why);
+      });
+    }
     setTimeout(function () {
       if (!receiver) {
         log("warn", "Python has not attached after " + ATTACH_HINT_MS / 1000 + " s; " +
@@ -415,5 +475,6 @@
     window.BX24.init(onInit);
   } else {
     log("error", MISSING);
+    if (frames) frames.alone("no BX24 library on the page");
   }
 })();

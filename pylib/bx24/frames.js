@@ -1,20 +1,32 @@
-/* bx24 frames: one leader among an operator's worker frames.
+/* bx24 frames: one leader among an operator's worker frames, of one portal.
  *
  * Bitrix24 loads the worker in every portal page, every slider and every tab: one operator
  * often has several frames alive at once, and which of them receives the card's events is not
  * documented (the one that received `initialized` for a call is the one whose card exists).
  * A softphone in each would register the operator several times and ring in all of them. So
- * the frames of one browser profile on one portal agree on a leader, by BroadcastChannel (it
- * works in a cross-site frame whether or not the browser gives it storage; Web Locks do not:
- * a browser that blocks third-party storage denies them):
+ * the frames of one operator on one portal agree on a leader, by BroadcastChannel (it works in a
+ * cross-site frame whether or not the browser gives it storage; Web Locks do not: a browser
+ * that blocks site data denies them).
  *
- * - every frame says `hello` when it starts (with when it started) and `bye` when its page
+ * Who is in the group: frames of one browser profile share a channel only within one storage
+ * partition (the portal's site), and the portals of one site (a.bitrix24.com, b.bitrix24.com)
+ * share one partition, as can several users of one portal in one profile. So a frame does not
+ * join before bridge.js knows its group: at BX24.init, from what only the portal hands the
+ * operator's real frames (bridge.js, frameGroup: the portal's member id and a random secret
+ * kept in the operator's user option of the application), it names the channel
+ * (`join(name)`: a hash of both). A page without that secret (another page of the app's host, a
+ * frame of another portal or user) cannot name the channel: it cannot hear the group, lead it,
+ * or speak in it. A frame that cannot learn its group leads alone (`alone()`).
+ *
+ * In the group:
+ * - every frame says `hello` when it joins (with when it started) and `bye` when its page
  *   goes away (navigation, slider or tab closed); the others answer `alive`;
  * - the leader is the oldest frame alive; a new frame decides after SETTLE_MS of listening;
  * - a follower pings the leader every PING_MS (a message: background tabs answer at once,
  *   whatever their timers do); no `pong` within PONG_MS (a crashed or frozen frame) and it
  *   tells the others the leader is `gone`. A frame told it is gone starts again as the
- *   youngest, so two frames never both stay leader.
+ *   youngest; a leader says `lead` every PING_MS, so a leader that hears an older one steps
+ *   down: two frames never both stay leader.
  *
  * Then (bridge.js): card events that reach a follower are forwarded to the leader, the
  * leader's card commands go to the frame whose card has the call, and only the leader's
@@ -22,7 +34,8 @@
  * the next one (also in sessionStorage, for the next page of the same tab).
  *
  * window.bx24Frames:
- *   id, leader (true | false | null: not decided yet), leaderId
+ *   id, leader (true | false | null: not decided yet), leaderId, group (the channel's name)
+ *   join(name), alone(why)      the group this frame is in (bridge.js, at BX24.init); or none
  *   onLeader(fn)                fn(isLeader) when this frame's role is decided or changes
  *   forward(message)            to the leader: onForwarded's fn(message, fromId) runs there
  *   request(to, body, waitMs)   to frame `to`: its onRequest fn(body) → Promise of a reply;
@@ -34,7 +47,6 @@
 (function () {
   "use strict";
 
-  var CHANNEL = "bx24-frames";
   // Long enough for the others' answer (~1 ms when their main thread is free), short for the
   // ready signal (it waits for the role: MicroPython is ready ~0.2 s after the page starts). A
   // leader too busy to answer in time (a Pyodide boot) makes the newcomer lead for a moment:
@@ -55,15 +67,17 @@
   var pending = {};      // request id -> {resolve, timer}
   var notes = [];
   var pinging = null;    // {leaderId, timer} while a ping waits for its pong
-  var channel = null;
-  try {
-    channel = new BroadcastChannel(CHANNEL);
-  } catch (error) { /* no channel: this frame is alone, and leads */ }
+  var channel = null;    // the group's, once joined
+  var settling = null;
+  var beating = null;
 
   var api = {
     id: me.id,
     leader: null,
     leaderId: null,
+    group: null,
+    join: join,
+    alone: alone,
     onLeader: function (fn) {
       handlers.leader.push(fn);
       if (api.leader !== null) fn(api.leader);
@@ -113,6 +127,41 @@
 
   function older(a, b) { return a.born < b.born || (a.born === b.born && a.id < b.id); }
 
+  function join(name) {
+    if (channel && api.group === name) return;
+    leave();
+    try {
+      channel = new BroadcastChannel(name);
+    } catch (error) {
+      alone("no BroadcastChannel here");
+      return;
+    }
+    api.group = name;
+    channel.onmessage = receive;
+    decided = false;
+    post({ type: "hello", born: me.born });
+    settling = setTimeout(function () { decided = true; elect(); }, SETTLE_MS);
+    if (!beating) beating = setInterval(beat, PING_MS);
+  }
+
+  function leave() {
+    if (!channel) return;
+    post({ type: "bye" });
+    try { channel.close(); } catch (error) { /* closed already */ }
+    channel = null;
+    api.group = null;
+    clearTimeout(settling);
+    peers = {};
+    pinging = null;
+  }
+
+  function alone(why) {
+    leave();
+    if (why) console.warn("[bx24 frames] this frame leads alone: " + why);
+    decided = true;
+    elect();
+  }
+
   function elect() {
     if (!decided) return;
     var best = me;
@@ -150,6 +199,7 @@
         elect();
         break;
       case "alive":
+      case "lead":  // a leader's heartbeat: an older one makes a leader that missed it step down
         peers[m.from] = { id: m.from, born: m.born };
         elect();
         break;
@@ -195,6 +245,11 @@
     }
   }
 
+  function beat() {
+    if (api.leader === true && channel) post({ type: "lead", born: me.born });
+    else ping();
+  }
+
   function ping() {
     if (api.leader !== false || pinging) return;
     var leaderId = api.leaderId;
@@ -209,15 +264,6 @@
     post({ type: "ping", to: leaderId });
   }
 
-  if (channel) {
-    channel.onmessage = receive;
-    post({ type: "hello", born: me.born });
-    setTimeout(function () { decided = true; elect(); }, SETTLE_MS);
-    setInterval(ping, PING_MS);
-  } else {
-    decided = true;
-    elect();
-  }
   if (typeof addEventListener === "function") {
     addEventListener("pagehide", function () { post({ type: "bye" }); });
     addEventListener("pageshow", function (event) { if (event.persisted) reborn(); });

@@ -55,9 +55,17 @@ class Channel {
   close() { this.open = false; }
 }
 
-function fakeBX24(name) {
+// the portals' user options: {"<member>/<user>": {name: value}}, as the portal keeps them
+const userOptions = {};
+function fakeBX24(name, member, user) {
   const fake = { calls: [], handlers: {}, inits: [] };
+  const mine = (userOptions[member + "/" + user] ||= {});
+  const loaded = { ...mine };  // the init data: the options as they were when the frame loaded
   fake.init = (fn) => fn();
+  fake.getAuth = () => ({ access_token: "t-" + name, member_id: member, domain: "x" });
+  fake.getDomain = () => "x";
+  fake.userOption = { get: (key) => loaded[key], set: (key, value) => { mine[key] = String(value); } };
+  fake.options = mine;
   fake.placement = {
     info: () => ({ placement: "PAGE_BACKGROUND_WORKER", options: {} }),
     getInterface: (cb) => cb({}),
@@ -69,13 +77,17 @@ function fakeBX24(name) {
   return fake;
 }
 
-function frame(name) {
+function frame(name, member = "portal-a", user = "1") {
   const listeners = {};
   const storage = {};
   const ctx = {
     console: { error() {}, warn() {}, log() {} },
     setTimeout: setT, clearTimeout: clearT, setInterval: setI, JSON, Promise, Math, Date,
-    BroadcastChannel: Channel,
+    // Web Crypto, answering at once (the real one answers on another thread, off the clock)
+    crypto: { getRandomValues: (a) => globalThis.crypto.getRandomValues(a),
+              subtle: { digest: (alg, data) => Promise.resolve(Uint8Array.from(
+                require("crypto").createHash("sha256").update(data).digest()).buffer) } },
+    TextEncoder,
     performance: { timeOrigin: 0, now: () => clock.now },
     sessionStorage: { getItem: (k) => (k in storage ? storage[k] : null),
                       setItem: (k, v) => { storage[k] = String(v); },
@@ -85,10 +97,16 @@ function frame(name) {
                 getElementById: (id) => id === "bx24-boot" ? { textContent: process.env.BOOT } : null },
   };
   ctx.window = ctx;
-  ctx.BX24 = fakeBX24(name);
+  ctx.BroadcastChannel = class extends Channel {  // this frame's channels (a crash closes them)
+    constructor(channelName) { super(channelName); this.frame = ctx; }
+  };
+  ctx.BX24 = fakeBX24(name, member, user);
+  // the portal's REST, for what bridge.js asks of it here: the user option kept now
+  ctx.fetch = (url, init) => Promise.resolve({ status: 200, text: () => Promise.resolve(
+    JSON.stringify({ result: ctx.BX24.options[decodeURIComponent(
+      String(init.body).split("option=")[1] || "")] || "" })) });
   vm.createContext(ctx);
   vm.runInContext(FRAMES, ctx);
-  const channel = hub[hub.length - 1];
   vm.runInContext(BRIDGE, ctx);
   const received = [];
   ctx.bx24Bridge.attach((json) => received.push(JSON.parse(json)));
@@ -98,7 +116,7 @@ function frame(name) {
     name, ctx, received, roles, BX24: ctx.BX24,
     leads: () => ctx.bx24Frames.leader,
     hide: () => (listeners.pagehide || []).forEach((fn) => fn({})),
-    crash: () => channel.close(),  // a tab that froze or crashed: no bye, no answers
+    crash: () => hub.filter((c) => c.frame === ctx).forEach((c) => c.close()),  // froze or crashed
   };
 }
 (async () => {
@@ -197,3 +215,75 @@ def test_a_frame_alone_leads_after_listening_a_moment():
       return { early, later: a.leads(), queued: a.received.length };
     """)
     assert out == {"early": None, "later": True, "queued": 0}
+
+
+def test_frames_of_two_portals_or_two_users_never_share_a_leader():
+    out = scenario("""
+      const a = frame("a", "portal-a", "1"); await run(10);
+      const b = frame("b", "portal-b", "1"); await run(10);  // the same profile, another portal
+      const c = frame("c", "portal-a", "2"); await run(10);  // another user of portal a
+      const d = frame("d", "portal-a", "1"); await run(400);  // a's second tab
+      b.BX24.fire("initialized", { CALL_ID: "b1" });
+      await run(20);
+      return { leads: [a, b, c, d].map((f) => f.leads()),
+               groups: [a, b, c, d].map((f) => f.ctx.bx24Frames.group),
+               received: [a, b, c, d].map((f) => f.received.map((m) => m.name)) };
+    """)
+    assert out["leads"] == [True, True, True, False]
+    assert len(set(out["groups"])) == 3 and out["groups"][0] == out["groups"][3]
+    assert out["received"] == [[], ["initialized"], [], []]  # b's card, b's own Python
+
+
+def test_a_page_without_the_groups_secret_cannot_lead_listen_or_speak():
+    out = scenario("""
+      const a = frame("a"); await run(10);
+      const b = frame("b"); await run(400);
+      // another page of the app's origin in the same partition, without the operator's secret:
+      // it tries the channel names it can guess, and claims to be the oldest frame
+      const heard = [];
+      for (const name of ["bx24-frames", "bx24-frames.0", a.ctx.bx24Frames.group + "x"]) {
+        const hostile = new Channel(name);
+        hostile.onmessage = (m) => heard.push(m.data.type);
+        hostile.postMessage({ type: "hello", from: "evil", born: 0 });
+        hostile.postMessage({ type: "bye", from: a.ctx.bx24Frames.id });
+        hostile.postMessage({ type: "forward", from: "evil", to: a.ctx.bx24Frames.id,
+                              message: { type: "event", name: "makeCallButtonClick" } });
+      }
+      await run(6000);
+      b.BX24.fire("muteButtonClick", true);  // a real event still goes to the real leader
+      await run(20);
+      return { leads: [a.leads(), b.leads()], heard, received: a.received.map((m) => m.name) };
+    """)
+    assert out["leads"] == [True, False]
+    assert out["heard"] == []  # nothing of the group reaches a page that cannot name it
+    assert out["received"] == ["muteButtonClick"]
+
+
+def test_two_leaders_that_missed_each_other_end_as_one():
+    out = scenario("""
+      const a = frame("a"); await run(10);
+      const b = frame("b"); await run(400);
+      // b misses everything for a while (a forged bye of old, a frozen tab) and leads too
+      b.ctx.bx24Frames.alone(); await run(10);
+      const both = [a.leads(), b.leads()];
+      b.ctx.bx24Frames.join(a.ctx.bx24Frames.group); await run(6000);
+      return { both, after: [a.leads(), b.leads()] };
+    """)
+    assert out["both"] == [True, True]
+    assert out["after"] == [True, False]
+
+
+def test_the_first_frames_of_an_operator_end_in_one_group():
+    out = scenario("""
+      // two tabs restored at once: b loaded before a's secret reached the portal; each makes
+      // one, and the portal keeps the last written (b's)
+      const a = frame("a");
+      delete userOptions["portal-a/1"].bx24_frames;
+      const b = frame("b"); await run(400);
+      const first = [a.ctx.bx24Frames.group === b.ctx.bx24Frames.group];
+      await run(3000);  // each checks what the portal kept, and joins that group
+      return { first, same: a.ctx.bx24Frames.group === b.ctx.bx24Frames.group,
+               leads: [a.leads(), b.leads()].sort() };
+    """)
+    assert out["first"] == [False]
+    assert out["same"] is True and out["leads"] == [False, True]

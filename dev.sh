@@ -35,7 +35,7 @@ setup_python() {
   fi
   if ! stamp_ok python pyproject.toml; then
     log "installing the project and its test tools into $VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test]'
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test,dev]'
     stamp python pyproject.toml
   fi
 }

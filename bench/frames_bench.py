@@ -1,7 +1,8 @@
 """Frame benchmarks in Chromium: boot (cold and warm), event → command latency, memory.
 
 The BX24 stub is served from its own loopback host (``servers.bx24_stub_host``), not through
-Playwright's request routing, which would disable the HTTP cache. Boot is measured inside the page: from the navigation's time origin to the moment
+Playwright's request routing, which would disable the HTTP cache. Boot is measured inside the
+page: from the navigation's time origin to the moment
 ``<html data-bx24="ready">`` is set (a MutationObserver installed before any page script
 records ``performance.now()``), so the driver's own overhead is not counted. Loads of the
 different rows are interleaved so that a busy machine slows all rows alike.
@@ -163,7 +164,7 @@ def measure(playwright, rows, loads, warmups, events, browser_args=(), log=print
         for row in rows:
             warm[row.name] = playwright.chromium.launch_persistent_context(
                 str(Path(profiles.name, row.name)), **options)
-        for i in range(warmups):
+        for _ in range(warmups):
             for row in rows:
                 page = warm[row.name].new_page()
                 _attempt(row, page, log)

@@ -48,7 +48,7 @@ def run(url, method="GET", connections=50, seconds=5, threads=2):
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
              "-s", str(script), url],
             capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    line = next(l for l in out.splitlines() if l.startswith("BENCH-JSON "))
+    line = next(row for row in out.splitlines() if row.startswith("BENCH-JSON "))
     stats = json.loads(line.split(" ", 1)[1])
     errors = sum(stats[k] for k in ("connect", "read", "write", "status", "timeout"))
     return {

@@ -53,7 +53,8 @@ RECORD = """
   const submit = HTMLFormElement.prototype.submit;
   HTMLFormElement.prototype.submit = function () {
     const frame = document.querySelector("iframe");
-    if (frame) frame.addEventListener("load", () => { window.__benchLoaded = now(); }, {once: true});
+    if (frame) frame.addEventListener("load", () => { window.__benchLoaded = now(); },
+                                      {once: true});
     window.__benchSubmitted = now();
     return submit.call(this);
   };

@@ -125,11 +125,11 @@ def network_table(result, loads):
         "iframe's load event after the form POST (Bitrix24's 5-second rule); ready: Python up "
         "and the app attached.",
         "",
-        "| frame | network | iframe load cold / warm | ready cold / warm | network requests cold / warm "
-        "| revalidations warm | bytes cold / warm |",
+        "| frame | network | iframe load cold / warm | ready cold / warm "
+        "| network requests cold / warm | revalidations warm | bytes cold / warm |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, r in result.items():
+    for r in result.values():
         cold, warm = r["cold"], r["warm"]
         failed = f" ({r['failed_loads']} failed)" if r["failed_loads"] else ""
         lines.append(

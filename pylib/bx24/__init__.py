@@ -14,8 +14,9 @@
 
 :func:`card` alone gives the card (commands and events), :func:`rest` Bitrix24's REST,
 :func:`telephony` the telephony methods; any other softphone plugs into :func:`calls` through
-:class:`Softphone` (:class:`StandInSoftphone` has no telephony: for logic tests). Importing this package does not import ``pyscript``:
-those functions do, so the pure modules run (and are tested) in CPython.
+:class:`Softphone` (:class:`StandInSoftphone` has no telephony: for logic tests). Importing
+this package does not import ``pyscript``: those functions do, so the pure modules run (and
+are tested) in CPython.
 """
 
 from .calls import Call, Calls
@@ -34,29 +35,43 @@ from .softphone import Softphone, StandInSoftphone
 from .tasks import spawn
 from .telephony import Registered, Status, Telephony
 
+__all__ = [
+    "Call", "Calls", "CallCard", "UI_STATES", "Bx24Error", "CardUndefinedError", "CommandError",
+    "CommandTimeoutError", "InvalidUiStateError", "MalformedPayloadError", "MissingFieldError",
+    "PlacementError", "RestError", "RestTimeoutError", "UnexpectedResultError", "EVENTS",
+    "CallInfo", "CrmBinding", "Entity", "TransferTarget", "PAGE_BACKGROUND_WORKER", "Interface",
+    "PlacementInfo", "Rest", "RestResult", "SipSoftphone", "Softphone", "StandInSoftphone",
+    "spawn", "Registered", "Status", "Telephony", "card", "rest", "telephony", "calls",
+    "sip_softphone",
+]
 
-def card(timeout=5.0, timer_grace=0.5, log=None):
-    """The page's call card, wired to the browser (see :func:`bx24.browser.card`)."""
+# The page's objects, made by bx24.browser (the only module that imports pyscript). Each takes
+# the options of the class it makes, and forwards them: the defaults are the class's, written once.
+
+def card(**options):
+    """The page's :class:`CallCard` (its options: ``timeout``, ``timer_grace``, ``log``)."""
     from .browser import card as browser_card
-    return browser_card(timeout=timeout, timer_grace=timer_grace, log=log)
+    return browser_card(**options)
 
 
-def rest(timeout=10.0, retries=3, backoff=1.0):
-    """Bitrix24 REST, signed by the page's BX24 (see :mod:`bx24.rest`)."""
+def rest(**options):
+    """Bitrix24 REST, signed by the page's BX24: a :class:`Rest` (``timeout``, ``retries``,
+    ``backoff``)."""
     from .browser import rest as browser_rest
-    return browser_rest(timeout=timeout, retries=retries, backoff=backoff)
+    return browser_rest(**options)
 
 
-def telephony(timeout=10.0):
-    """``telephony.externalcall.*`` over :func:`rest` (see :mod:`bx24.telephony`)."""
+def telephony(**options):
+    """``telephony.externalcall.*`` over :func:`rest` (its options): a :class:`Telephony`."""
     from .browser import telephony as browser_telephony
-    return browser_telephony(timeout=timeout)
+    return browser_telephony(**options)
 
 
-def calls(softphone, line_number=None, user_id=None, log=None):
-    """The page's :class:`~bx24.calls.Calls` for ``softphone`` (one per page)."""
+def calls(softphone, **options):
+    """The page's :class:`Calls` for ``softphone`` (one per page; ``line_number``, ``user_id``,
+    ``log``)."""
     from .browser import calls as browser_calls
-    return browser_calls(softphone, line_number=line_number, user_id=user_id, log=log)
+    return browser_calls(softphone, **options)
 
 
 def sip_softphone(server, uri=None, **options):

@@ -98,33 +98,33 @@ def report(message):
         reporter("python", message)
 
 
-def card(timeout=5.0, timer_grace=0.5, log=None):
+def card(**options):
     """The page's :class:`~bx24.callcard.CallCard` (one per page: every call returns
-    the same card; options apply when it is created). Without ``log``, what the card cannot
+    the same card; ``options`` apply when it is created). Without ``log``, what the card cannot
     raise (a failing handler, a malformed event) goes to the console and to the server."""
     global _card
     if _card is None:
-        _card = CallCard(_page_bridge(), timeout=timeout, timer_grace=timer_grace,
-                         log=log or report)
+        options["log"] = options.get("log") or report
+        _card = CallCard(_page_bridge(), **options)
     return _card
 
 
-def rest(timeout=10.0, retries=3, backoff=1.0):
-    """A :class:`~bx24.rest.Rest` client over the page's BX24."""
-    return Rest(_page_bridge(), timeout=timeout, retries=retries, backoff=backoff)
+def rest(**options):
+    """A :class:`~bx24.rest.Rest` client over the page's BX24 (its ``options``)."""
+    return Rest(_page_bridge(), **options)
 
 
 def _new_external_id():
     return "bx24-" + str(window.crypto.randomUUID())
 
 
-def telephony(timeout=10.0):
-    """:class:`~bx24.telephony.Telephony` over :func:`rest`, with call ids from the browser's
-    ``crypto.randomUUID``."""
-    return Telephony(rest(timeout=timeout), new_external_id=_new_external_id)
+def telephony(**options):
+    """:class:`~bx24.telephony.Telephony` over :func:`rest` (``options`` are its), with call ids
+    from the browser's ``crypto.randomUUID``."""
+    return Telephony(rest(**options), new_external_id=_new_external_id)
 
 
-def calls(softphone, line_number=None, user_id=None, log=None):
+def calls(softphone, **options):
     """The page's :class:`~bx24.calls.Calls` (one per page): over the page's card and REST,
     finishing its calls when the page goes away (a softphone with ``lead(leading)``, the SIP
     one, runs in the operator's leading frame only: see :class:`~bx24.calls.Calls`). A
@@ -133,8 +133,9 @@ def calls(softphone, line_number=None, user_id=None, log=None):
     ``pickUp()``, ``hangUp()``, ``fail(status, reason)``)."""
     global _calls
     if _calls is None:
-        _calls = Calls(card(log=log), telephony(), softphone, line_number=line_number,
-                       user_id=user_id, log=log or report)
+        log = options.get("log")
+        options["log"] = log or report
+        _calls = Calls(card(log=log), telephony(), softphone, **options)
         if isinstance(softphone, StandInSoftphone):
             _expose_stand_in(softphone)
     return _calls
@@ -161,7 +162,8 @@ def _expose_stand_in(softphone):
     functions = {"ring": ring, "pickUp": softphone.pick_up, "hangUp": softphone.hang_up_remote,
                  "fail": lambda status, reason=None: softphone.fail(str(status), reason)}
     _exposed.extend(create_proxy(fn) for fn in functions.values())
-    window.bx24StandInSoftphone = to_js(dict(zip(functions, _exposed[-len(functions):])))
+    proxies = _exposed[-len(functions):]
+    window.bx24StandInSoftphone = to_js({name: proxies[i] for i, name in enumerate(functions)})
 
 
 _exposed = []  # proxies JavaScript keeps calling: they must outlive this module's functions

@@ -315,7 +315,8 @@ class CallCard:
     # -- placement --------------------------------------------------------------
 
     async def placement_info(self):
-        """Where this frame runs (:class:`~bx24.placement.PlacementInfo`), once BX24 is initialised."""
+        """Where this frame runs (:class:`~bx24.placement.PlacementInfo`), once BX24 is
+        initialised."""
         if self._placement is None:
             data = await self._request("BX24.placement.info", self._bridge.info, self.timeout)
             self._placement = parse_info(data)
@@ -324,7 +325,8 @@ class CallCard:
     async def get_interface(self):
         """The commands and events the placement offers (:class:`~bx24.placement.Interface`)."""
         return parse_interface(
-            await self._request("BX24.placement.getInterface", self._bridge.get_interface, self.timeout))
+            await self._request("BX24.placement.getInterface", self._bridge.get_interface,
+                                self.timeout))
 
     async def _request(self, what, send, wait):
         """Ask BX24 through the bridge; the callback's argument."""

@@ -29,7 +29,8 @@ class CommandError(Bx24Error):
         self.code = code
         self.raw = raw
         if message is None:
-            message = "{} failed: {}".format(command, code if code is not None else "error without a code")
+            message = "{} failed: {}".format(
+                command, code if code is not None else "error without a code")
         super().__init__(message)
 
 

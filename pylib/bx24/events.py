@@ -45,7 +45,8 @@ def event_name(name):
     carry the ``BackgroundCallCard::`` prefix; ValueError for anything else."""
     short = name[len(PREFIX):] if isinstance(name, str) and name.startswith(PREFIX) else name
     if short not in EVENTS:
-        raise ValueError("unknown call-card event {!r}: use one of {}".format(name, ", ".join(EVENTS)))
+        raise ValueError("unknown call-card event {!r}: use one of {}".format(
+            name, ", ".join(EVENTS)))
     return short
 
 
@@ -115,7 +116,8 @@ class TransferTarget:
         self.user_id = int(target) if self.is_user else None
 
     def __repr__(self):
-        return "TransferTarget(phone_number={!r}, target={!r})".format(self.phone_number, self.target)
+        return "TransferTarget(phone_number={!r}, target={!r})".format(
+            self.phone_number, self.target)
 
 
 class _Reader:

@@ -54,7 +54,8 @@ def parse_info(data):
         try:
             options = json.loads(options) if options else {}
         except ValueError:
-            raise PlacementError("placement options are not JSON: {!r}".format(options))
+            raise PlacementError(
+                "placement options are not JSON: {!r}".format(options)) from None
     if options is None or options == []:  # PHP's empty array
         options = {}
     if not isinstance(options, dict):

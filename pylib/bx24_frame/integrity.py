@@ -88,7 +88,8 @@ def _copies(site, expected: dict[str, str]) -> list[str]:
                 continue
             version = FileVersion(st)
             copy = gzip_copy_path(cache, real, version)
-            if copy.is_file() and not _recorded(copy, lambda data: _gunzips_to(data, digest)):
+            if copy.is_file() and not _recorded(
+                    copy, lambda data, digest=digest: _gunzips_to(data, digest)):
                 found.append(f"{copy}: not the gzip copy of {real}")
             copy = brotli_copy_path(cache, real, version)
             if copy.is_file() and not _recorded(copy, None):

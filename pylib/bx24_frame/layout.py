@@ -1,17 +1,17 @@
 """The frame's URL layout, written once. The server (``bx24 serve``), the exporter
 (``bx24 export``), the set-up's precompression and the benchmark all read :func:`mounts`.
 
-| URL                                        | from                                      | cache     |
-|--------------------------------------------|-------------------------------------------|-----------|
-| ``/`` (GET, HEAD, Bitrix24's POST)         | the page, generated (:mod:`.site`)        | no-cache  |
-| ``boot/<name>.<hash>.<ext>``               | this package's ``page/`` (boot loader)    | immutable |
-| ``bx24/<name>.<hash>.<ext>``               | the installed ``bx24`` library            | immutable |
-| ``app/<path>.<hash>.<ext>``                | the project's app folder                  | immutable |
-| ``modules/<hash>.json``                    | every module of bx24 and the app, one file| immutable |
-| ``runtime/npm/<package>@<version>/<path>`` | the pinned npm packages                   | immutable |
-| ``runtime/bundle/<name>.<hash>.mjs``       | bundles made at install (JsSIP)           | immutable |
-| ``runtime/pypi/<wheel>``                   | the pinned wheels                         | immutable |
-| ``runtime/snapshot/<hash>.snapshot``       | the Pyodide memory snapshot               | immutable |
+| URL                                        | from                                    | cache     |
+|--------------------------------------------|-----------------------------------------|-----------|
+| ``/`` (GET, HEAD, Bitrix24's POST)         | the page, generated (:mod:`.site`)      | no-cache  |
+| ``boot/<name>.<hash>.<ext>``               | this package's ``page/`` (boot loader)  | immutable |
+| ``bx24/<name>.<hash>.<ext>``               | the installed ``bx24`` library          | immutable |
+| ``app/<path>.<hash>.<ext>``                | the project's app folder                | immutable |
+| ``modules/<hash>.json``                    | every module of bx24 and the app        | immutable |
+| ``runtime/npm/<package>@<version>/<path>`` | the pinned npm packages                 | immutable |
+| ``runtime/bundle/<name>.<hash>.mjs``       | bundles made at install (JsSIP)         | immutable |
+| ``runtime/pypi/<wheel>``                   | the pinned wheels                       | immutable |
+| ``runtime/snapshot/<hash>.snapshot``       | the Pyodide memory snapshot             | immutable |
 
 Every URL but the page names its content (a content hash, or a pinned version), so browsers keep
 each file for a year without asking again, an edit is a new URL, and two hosts of one deployment
@@ -44,8 +44,10 @@ def mounts(site) -> list[Mount]:
     """The mounts of a :class:`~bx24_frame.site.FrameSite` (its current build is read on each
     request, so edits show at once)."""
     runtime = site.runtime
-    tables = [Table(prefix, lambda prefix=prefix: site.build().tables[prefix], IMMUTABLE)
-              for prefix in HASHED]
+    def table(prefix: str):
+        return lambda: site.build().tables[prefix]
+
+    tables: list[Mount] = [Table(prefix, table(prefix), IMMUTABLE) for prefix in HASHED]
     packages = {name: Package(version, runtime.package_dir(name), served(name))
                 for name, version in runtime.pins.packages.items()}
     return tables + [

@@ -68,7 +68,7 @@ def render(options: NginxOptions, config: Config) -> str:
     def cache(value: bytes) -> str:
         return f"        add_header Cache-Control {_quote(value.decode())} always;\n" + headers
 
-    types = {}
+    types: dict[str, list[str]] = {}
     text_types = set()
     for suffix, (mime, text) in sorted(known().items()):
         types.setdefault(mime, []).append(suffix[1:])
@@ -78,7 +78,7 @@ def render(options: NginxOptions, config: Config) -> str:
                          for mime, suffixes in sorted(types.items()))
     text_types.discard("text/html")  # in charset_types by default: listing it again warns
     tls = ""
-    if options.cert:
+    if options.cert and options.key:
         tls = (f"    ssl_certificate {_quote(options.cert)};\n"
                f"    ssl_certificate_key {_quote(options.key)};\n")
     proxied = "".join(f"""    location = /{name} {{

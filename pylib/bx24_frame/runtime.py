@@ -247,7 +247,8 @@ class Runtime:
         try:
             for name in ("package.json", "package-lock.json"):
                 shutil.copyfile(self.pins.folder / name, work / name)
-            say(f"installing the pinned PyScript runtime into {self.dir} (npm ci, integrity-checked)")
+            say(f"installing the pinned PyScript runtime into {self.dir} "
+                "(npm ci, integrity-checked)")
             _run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
                  "npm ci of the pinned runtime", cwd=work)
             for name, (package, entry) in BUNDLES.items():

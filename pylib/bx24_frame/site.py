@@ -119,7 +119,8 @@ def _bundle(modules: list[Source], folder: Path) -> Path:
         try:
             texts[source.target] = source.file.read_text("utf-8")
         except UnicodeDecodeError:
-            raise SettingsError(f"{source.file} is not UTF-8 text: a Python module must be")
+            raise SettingsError(
+                f"{source.file} is not UTF-8 text: a Python module must be") from None
     data = json.dumps(texts, sort_keys=True, ensure_ascii=False).encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]
     path = folder / f"{digest}.json"
@@ -159,7 +160,7 @@ class Build:
             hashed = hashed_name(name, site.digests(path, _stamp(path)))
             self.tables[layout.BUNDLES][hashed] = path
             self.urls[(layout.BUNDLES, name)] = layout.BUNDLES + hashed
-        for source, stamp in zip(sources, stamps):
+        for source, stamp in zip(sources, stamps, strict=True):
             if _is_module(source):
                 continue  # in the bundle
             if source.prefix in layout.HASHED:
@@ -177,7 +178,7 @@ class Build:
         self.snapshot_manifest = manifest
         self.boot = self._boot_config(site, sources, snapshot_url, stdlib_url)
         self._template = site.template()
-        self._pages: dict[str, bytes] = {}
+        self._pages: dict[str | tuple[str, ...], bytes] = {}
 
     def _boot_config(self, site, sources, snapshot_url, stdlib_url) -> dict:
         pins = site.runtime.pins
@@ -298,7 +299,8 @@ class FrameSite:
         self.settings.check_app()
         found = []
         for dirpath, dirnames, filenames in os.walk(app):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
+            dirnames[:] = sorted(d for d in dirnames
+                                 if not d.startswith(".") and d != "__pycache__")
             for name in sorted(filenames):
                 if name.endswith(".py") and not name.startswith("."):
                     _inside(app, Path(dirpath, name))
@@ -367,7 +369,7 @@ class FrameSite:
 
     def _fingerprint(self) -> tuple:
         """The stats of every file a build reads (a changed, added or removed one changes it)."""
-        out = []
+        out: list[tuple | None] = []
 
         def scan(folder, deep, keep=None):
             try:

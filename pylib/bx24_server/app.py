@@ -253,7 +253,8 @@ class App:
             self.report_log.append(report, client, header(headers, b"user-agent"))
         except OSError:
             log.warning("a frame report could not be stored in %s", self.report_log.log.path)
-            raise HttpError(503, "the report could not be stored", [(b"retry-after", b"60")])
+            raise HttpError(503, "the report could not be stored",
+                            [(b"retry-after", b"60")]) from None
         await send_response(send, 204, b"", [(b"cache-control", b"no-store")],
                             content_type=None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 TEXT = b"text/plain; charset=utf-8"
 
@@ -10,7 +11,8 @@ TEXT = b"text/plain; charset=utf-8"
 class HttpError(Exception):
     """Ends a request with ``status`` and a short plain-text explanation."""
 
-    def __init__(self, status: int, message: str, headers: list[tuple[bytes, bytes]] = ()):
+    def __init__(self, status: int, message: str,
+                 headers: Sequence[tuple[bytes, bytes]] = ()):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -73,7 +75,7 @@ async def send_response(
     send,
     status: int,
     body: bytes = b"",
-    headers: list[tuple[bytes, bytes]] = (),
+    headers: Sequence[tuple[bytes, bytes]] = (),
     *,
     content_type: bytes | None = TEXT,
     head: bool = False,

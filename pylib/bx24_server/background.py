@@ -38,9 +38,11 @@ class ServerThread:
         self.url = url_of(self.config, sock)
         self._server = Server(uvicorn_config(self.config, self.app), on_ready=ready.set)
 
+        server = self._server
+
         def run():
             try:
-                self._server.run(sockets=[sock])
+                server.run(sockets=[sock])
             except BaseException as error:  # reported by __enter__, not lost in the thread
                 self._error = error
             finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from .app import create_app
-from .config import DEFAULT_MAX_BODY, FRAME_ANCESTORS_ENV, Config
+from .config import FRAME_ANCESTORS_ENV, Config
 from .serving import Server, bind_socket, url_of, uvicorn_config
 from .workers import run_workers
 
@@ -38,9 +38,11 @@ def _size(text: str) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The server's options (the README's configuration table lists them)."""
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
-    p.add_argument("--port", type=_port, default=8000, help="TCP port, 0 for any free one "
+    """The server's options (the README's configuration table lists them); their defaults are
+    :class:`Config`'s."""
+    D = Config.default
+    p.add_argument("--host", default=D("host"), help="address to listen on (default %(default)s)")
+    p.add_argument("--port", type=_port, default=D("port"), help="TCP port, 0 for any free one "
                    "(default %(default)s)")
     p.add_argument("--cert", metavar="FILE", help="TLS certificate (PEM); needs --key")
     p.add_argument("--key", metavar="FILE", help="TLS private key (PEM); needs --cert")
@@ -51,21 +53,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where the frames' reports about themselves (POST /frame-report: boot "
                    "failures, Python errors) go (default: frame-reports.jsonl beside the error "
                    "log)")
-    p.add_argument("--log-max-bytes", type=_size, default=10 * 2**20, metavar="BYTES",
+    p.add_argument("--log-max-bytes", type=_size, default=D("log_max_bytes"), metavar="BYTES",
                    help="each of those two logs is rotated past this size (default %(default)s)")
-    p.add_argument("--log-keep", type=_size, default=5, metavar="N",
+    p.add_argument("--log-keep", type=_size, default=D("log_keep"), metavar="N",
                    help="rotated files kept per log (default %(default)s)")
-    p.add_argument("--notices-per-minute", type=float, default=30.0, metavar="N",
+    p.add_argument("--notices-per-minute", type=float, default=D("notices_per_minute"),
+                   metavar="N",
                    help="notices and reports accepted per client address and minute, after a "
-                   "burst of 10 (default %(default)s); more get 429")
+                   f"burst of {D('notice_burst')} (default %(default)s); more get 429")
     p.add_argument("--frame-ancestors", metavar="SOURCES",
                    help="who may embed the frame: the CSP frame-ancestors sources, space "
                    f"separated (default: ${FRAME_ANCESTORS_ENV}, else bx24.toml's "
                    "frame_ancestors, else 'self' and the Bitrix24 cloud domains)")
-    p.add_argument("--max-body", type=_size, default=DEFAULT_MAX_BODY, metavar="BYTES",
+    p.add_argument("--max-body", type=_size, default=D("max_body"), metavar="BYTES",
                    help="largest request body accepted, larger ones get 413 "
                    "(default %(default)s)")
-    p.add_argument("--access-log", default="-", metavar="FILE|-|off",
+    p.add_argument("--access-log", default=D("access_log"), metavar="FILE|-|off",
                    help="one line per request, tokens masked: a file, - for stdout "
                    "(default), off for none")
     p.add_argument("--cache-dir", metavar="DIR",
@@ -75,19 +78,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="server processes sharing the port (default: 1 on a loopback address, "
                    "one per core otherwise); more than one keeps tail latency low under many "
                    "connections (needs fork: Linux, macOS)")
-    p.add_argument("--hsts-max-age", type=_size, default=365 * 24 * 3600, metavar="SECONDS",
+    p.add_argument("--hsts-max-age", type=_size, default=D("hsts_max_age"), metavar="SECONDS",
                    help="Strict-Transport-Security max-age sent over TLS, 0 for none "
                    "(default %(default)s: a year)")
-    p.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+    p.add_argument("--header-timeout", type=float, default=D("header_timeout"),
+                   metavar="SECONDS",
                    help="a request's line and headers must arrive within this (default "
                    "%(default)s)")
-    p.add_argument("--body-timeout", type=float, default=30.0, metavar="SECONDS",
+    p.add_argument("--body-timeout", type=float, default=D("body_timeout"),
+                   metavar="SECONDS",
                    help="a request body the server reads must arrive within this (default "
                    "%(default)s)")
-    p.add_argument("--send-timeout", type=float, default=60.0, metavar="SECONDS",
+    p.add_argument("--send-timeout", type=float, default=D("send_timeout"),
+                   metavar="SECONDS",
                    help="a client that reads nothing of an answer for this long is dropped "
                    "(default %(default)s)")
-    p.add_argument("--max-head-bytes", type=_size, default=64 * 1024, metavar="BYTES",
+    p.add_argument("--max-head-bytes", type=_size, default=D("max_head_bytes"), metavar="BYTES",
                    help="request line and headers at most this in all (default %(default)s), "
                    "a header line at most a quarter of it, 100 lines; larger get 431")
 

@@ -133,6 +133,7 @@ class EncodedCache:
         return encoded if _pays(len(data), encoded) else _NOT_WORTH
 
     def _disk_path(self, path: str | Path, version: FileVersion) -> Path:
+        assert self.cache_dir is not None  # only called with a cache folder
         return gzip_copy_path(self.cache_dir.parent, path, version)
 
     def brotli_copy(self, path: str | Path, version: FileVersion) -> Path | None:

@@ -109,6 +109,13 @@ class Config:
             raise ValueError(f"the HSTS max-age is >= 0 seconds, not {hsts_max_age}")
         self.hsts_max_age = int(hsts_max_age)
 
+    @classmethod
+    def default(cls, name: str):
+        """The default of the setting ``name``: the command line shows these, never its own."""
+        import inspect
+
+        return inspect.signature(cls.__init__).parameters[name].default
+
     def security_headers(self) -> list[tuple[bytes, bytes]]:
         """What every answer carries (the exported nginx config sends the same)."""
         headers = [

@@ -63,7 +63,7 @@ def _multipart_fields(content_type: str, body: bytes) -> dict:
             raise HttpError(400, "malformed multipart/form-data body: a part has no name")
         payload = part.get_payload(decode=True) or b""
         try:
-            _add(fields, name, payload.decode("utf-8"))
+            _add(fields, str(name), bytes(payload).decode("utf-8"))
         except UnicodeDecodeError:
             raise HttpError(400, "multipart field is not UTF-8 text") from None
     return fields

@@ -66,10 +66,10 @@ def sanitize(value, depth: int = 0):
                 out[key] = sanitize(item, depth + 1)
         return out
     if isinstance(value, (list, tuple)):
-        out = [sanitize(item, depth + 1) for item in value[:MAX_ITEMS]]
+        items = [sanitize(item, depth + 1) for item in value[:MAX_ITEMS]]
         if len(value) > MAX_ITEMS:
-            out.append(f"…{len(value) - MAX_ITEMS} more items")
-        return out
+            items.append(f"…{len(value) - MAX_ITEMS} more items")
+        return items
     return _text(repr(value), 200)
 
 

@@ -58,7 +58,7 @@ class RateLimiter:
 
     def _find(self, key: int, first: int) -> tuple[int, float, float | None]:
         """The client's slot and bucket (``since`` None: new), else the slot to take."""
-        oldest = None
+        oldest: tuple[int, float] | None = None
         for probe in range(PROBES):
             slot = (first + probe) % self.slots
             held, tokens, since = _SLOT.unpack_from(self._table, slot * _SLOT.size)
@@ -68,6 +68,7 @@ class RateLimiter:
                 return slot, 0.0, None
             if oldest is None or since < oldest[1]:
                 oldest = (slot, since)
+        assert oldest is not None  # PROBES > 0 slots were looked at
         return oldest[0], 0.0, None
 
     def clients(self) -> int:

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import os
 from collections import OrderedDict
+from typing import Any
 from email.utils import formatdate, parsedate_to_datetime
 
 from .asgi import HttpError, header
@@ -94,25 +95,18 @@ class FileSender:
         tag = content_tag(data)
         if tag not in self._pages:
             encoded = gzip_bytes(data) if len(data) >= 1024 else None
-            self._pages[tag] = encoded if encoded and len(encoded) <= len(data) * WORTH_RATIO else None
+            pays = encoded and len(encoded) <= len(data) * WORTH_RATIO
+            self._pages[tag] = encoded if pays else None
             while len(self._pages) > 8:
                 self._pages.popitem(last=False)
-        encoded = self._pages[tag] if accepts_encoding(header(headers, b"accept-encoding")) else None
-        etag = f'"{tag}-gz"' if encoded is not None else f'"{tag}"'
-        common = [(b"etag", etag.encode()), (b"cache-control", cache_control),
-                  (b"vary", b"Accept-Encoding")]
-        if method in ("GET", "HEAD") and b"if-none-match" in headers and etag_matches(
-                headers[b"if-none-match"].decode("latin-1"), etag):
-            await send({"type": "http.response.start", "status": 304, "headers": common})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        body = encoded if encoded is not None else data
-        start = common + [(b"content-type", content_type),
-                          (b"content-length", str(len(body)).encode())]
-        if encoded is not None:
-            start.append((b"content-encoding", GZIP.encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": start})
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        accepted = accepts_encoding(header(headers, b"accept-encoding"))
+        encoded = self._pages[tag] if accepted else None
+        await _answer(send, headers, method=method,
+                      etag=f'"{tag}-gz"' if encoded is not None else f'"{tag}"',
+                      cache_control=cache_control, vary=True, content_type=content_type,
+                      encoding=GZIP if encoded is not None else None,
+                      length=len(encoded if encoded is not None else data),
+                      body=lambda: _send_bytes(send, encoded if encoded is not None else data))
 
     async def send(
         self, send, path: str, headers: dict[bytes, bytes], *, method: str, cache_control: bytes,
@@ -139,68 +133,62 @@ class FileSender:
                     encoded = await self.cache.get(path, version, persist=persist)
                 except OSError:
                     encoded = None  # vanished or unreadable meanwhile: identity still works
-            if brotli is not None:
+            common: dict[str, Any] = dict(
+                method=method, cache_control=cache_control, vary=about.negotiable,
+                          content_type=about.content_type, last_modified=about.last_modified,
+                          mtime=version.mtime)
+            if brotli is not None:  # the set-up's brotli copy, streamed from disk
                 with brotli:
-                    await self._send_copy(send, brotli, about, headers, method=method,
-                                          cache_control=cache_control, version=version)
-                return
-            etag = about.etag_gz if encoded is not None else about.etag
-
-            common = [
-                (b"etag", etag.encode()),
-                (b"last-modified", about.last_modified),
-                (b"cache-control", cache_control),
-            ]
-            if about.negotiable:
-                common.append((b"vary", b"Accept-Encoding"))
-
-            if method in ("GET", "HEAD") and self._not_modified(headers, etag, version.mtime):
-                await send({"type": "http.response.start", "status": 304, "headers": common})
-                await send({"type": "http.response.body", "body": b""})
-                return
-
-            length = len(encoded) if encoded is not None else version.size
-            start_headers = common + [
-                (b"content-type", about.content_type),
-                (b"content-length", str(length).encode()),
-            ]
-            if encoded is not None:
-                start_headers.append((b"content-encoding", GZIP.encode()))
-            await send({"type": "http.response.start", "status": 200, "headers": start_headers})
-            if method == "HEAD":
-                await send({"type": "http.response.body", "body": b""})
+                    size = os.fstat(brotli.fileno()).st_size
+                    await _answer(send, headers, etag=about.etag_br, encoding=BROTLI,
+                                  length=size, body=lambda: _send_file(send, brotli, size),
+                                  **common)
             elif encoded is not None:
-                await _send_bytes(send, encoded)
+                await _answer(send, headers, etag=about.etag_gz, encoding=GZIP,
+                              length=len(encoded), body=lambda: _send_bytes(send, encoded),
+                              **common)
             else:
-                await _send_file(send, file, version.size)
+                await _answer(send, headers, etag=about.etag, encoding=None,
+                              length=version.size,
+                              body=lambda: _send_file(send, file, version.size), **common)
 
-    async def _send_copy(self, send, copy, about, headers, *, method, cache_control, version):
-        """The set-up's brotli copy of a file (open), streamed from disk."""
-        common = [(b"etag", about.etag_br.encode()), (b"last-modified", about.last_modified),
-                  (b"cache-control", cache_control), (b"vary", b"Accept-Encoding")]
-        if method in ("GET", "HEAD") and self._not_modified(headers, about.etag_br,
-                                                            version.mtime):
-            await send({"type": "http.response.start", "status": 304, "headers": common})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        size = os.fstat(copy.fileno()).st_size
-        await send({"type": "http.response.start", "status": 200, "headers": common + [
-            (b"content-type", about.content_type), (b"content-length", str(size).encode()),
-            (b"content-encoding", BROTLI.encode())]})
-        if method == "HEAD":
-            await send({"type": "http.response.body", "body": b""})
-        else:
-            await _send_file(send, copy, size)
 
-    @staticmethod
-    def _not_modified(headers: dict[bytes, bytes], etag: str, mtime: float) -> bool:
-        if_none_match = headers.get(b"if-none-match")
-        if if_none_match is not None:  # takes precedence over If-Modified-Since (RFC 9110)
-            return etag_matches(if_none_match.decode("latin-1"), etag)
-        if_modified_since = headers.get(b"if-modified-since")
-        if if_modified_since is not None:
-            return not_modified_since(if_modified_since.decode("latin-1"), mtime)
-        return False
+def _not_modified(headers: dict[bytes, bytes], etag: str, mtime: float | None) -> bool:
+    if_none_match = headers.get(b"if-none-match")
+    if if_none_match is not None:  # takes precedence over If-Modified-Since (RFC 9110)
+        return etag_matches(if_none_match.decode("latin-1"), etag)
+    if_modified_since = headers.get(b"if-modified-since")
+    if if_modified_since is not None and mtime is not None:
+        return not_modified_since(if_modified_since.decode("latin-1"), mtime)
+    return False
+
+
+async def _answer(send, request_headers: dict[bytes, bytes], *, method: str, etag: str,
+                  cache_control: bytes, vary: bool, content_type: bytes, encoding: str | None,
+                  length: int, body, last_modified: bytes | None = None,
+                  mtime: float | None = None) -> None:
+    """The one way every file and page is answered: 304 when the client's copy is this one
+    (GET, HEAD), else 200 with the headers of this variant, and ``body()`` sending it (none
+    for HEAD)."""
+    common = [(b"etag", etag.encode())]
+    if last_modified is not None:
+        common.append((b"last-modified", last_modified))
+    common.append((b"cache-control", cache_control))
+    if vary:
+        common.append((b"vary", b"Accept-Encoding"))
+    if method in ("GET", "HEAD") and _not_modified(request_headers, etag, mtime):
+        await send({"type": "http.response.start", "status": 304, "headers": common})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    start = common + [(b"content-type", content_type),
+                      (b"content-length", str(length).encode())]
+    if encoding is not None:
+        start.append((b"content-encoding", encoding.encode()))
+    await send({"type": "http.response.start", "status": 200, "headers": start})
+    if method == "HEAD":
+        await send({"type": "http.response.body", "body": b""})
+    else:
+        await body()
 
 
 async def _send_bytes(send, data: bytes) -> None:

@@ -61,7 +61,8 @@ USERS = {
 
 def decode_form(body: str) -> dict:
     """A PHP-style form body as Bitrix24 reads it, in the body's order:
-    ``a[b][0]=x`` → ``{"a": {"b": {"0": "x"}}}``; ``a[]=x&a[]=y`` → ``{"a": {"0": "x", "1": "y"}}``."""
+    ``a[b][0]=x`` → ``{"a": {"b": {"0": "x"}}}``; ``a[]=x&a[]=y`` →
+    ``{"a": {"0": "x", "1": "y"}}``."""
     out: dict = {}
     for pair in filter(None, (body or "").split("&")):
         name, _, value = pair.partition("=")
@@ -128,7 +129,7 @@ class Token:
 
     def __init__(self, user: int, expires: float, server: bool = False):
         self.access = secrets.token_hex(16)
-        self.refresh = secrets.token_hex(16)
+        self.refresh: str | None = secrets.token_hex(16)  # None once spent
         self.user = user
         self.expires = expires
         self.server = server  # issued to the application's server (OAuth), not to a frame
@@ -382,8 +383,8 @@ class Portal:
         if len(commands) > MAX_BATCH:
             return _error("ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
         halt = _flag(params.get("halt"), default=False)
-        parts = {name: {} for name in ("result", "result_error", "result_total",
-                                       "result_next", "result_time")}
+        parts: dict[str, dict] = {name: {} for name in (
+            "result", "result_error", "result_total", "result_next", "result_time")}
         for key, command in commands.items():  # the body's order, as PHP reads it
             name, _, query = str(command).partition("?")
             if name.lower() == "batch":
@@ -391,7 +392,7 @@ class Portal:
                                 "batch usage")
             else:
                 answer = self._serve(name, decode_form(query), token, True)
-            body = answer.get("json") if isinstance(answer.get("json"), dict) else {
+            body: dict = answer["json"] if isinstance(answer.get("json"), dict) else {
                 "error": "INTERNAL_SERVER_ERROR", "error_description": "not JSON"}
             if "error" in body:
                 parts["result_error"][key] = {"error": body["error"],
@@ -528,7 +529,7 @@ class Portal:
                                  "was deleted."}}
 
 
-# -- the built-in methods ---------------------------------------------------------------------------
+# -- the built-in methods ------------------------------------------------------------------------
 
 def _result(value, **more) -> dict:
     return _answer(200, {"result": value, **more})

@@ -70,7 +70,8 @@ def storage_partitioning_args(base):
     if ignored is True:
         return {}
     kept = [f for f in features if f != STORAGE_PARTITIONING]
-    return {"ignore_default_args": list(ignored or []) + ["--disable-features=" + ",".join(features)],
+    return {"ignore_default_args": list(ignored or []) + [
+                "--disable-features=" + ",".join(features)],
             "extra_args": ["--disable-features=" + ",".join(kept)]}
 
 
@@ -93,7 +94,8 @@ def chromium_executable():
 def launch_args(base=None, browser_name="chromium"):
     """Keyword arguments for ``playwright.chromium.launch``: ``base`` (pytest-playwright's, with
     ``--headed``, ``--slowmo``, ``--browser-channel``...) plus the offline and media flags,
-    storage partitioning as Chrome has it, and the Chromium to use. A channel or an executable already chosen is kept; other browsers are left alone."""
+    storage partitioning as Chrome has it, and the Chromium to use. A channel or an executable
+    already chosen is kept; other browsers are left alone."""
     args = dict(base or {})
     if browser_name != "chromium":
         return args

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from typing import Any
 
 from .bitrix24 import Portal, decode_form  # noqa: F401  (decode_form: where tests found it)
 from .cardmodel import (  # noqa: F401  (BUTTON_EVENTS: the buttons click() takes)
@@ -73,7 +74,8 @@ class FakeBridge:
         self.portal = portal
         self.placement = {"placement": "PAGE_BACKGROUND_WORKER",
                           "options": {"ID": "PAGE_BACKGROUND_WORKER", "URI": "/crm/deal/"}}
-        self.interface = {"command": ["CallCardSetMute"], "event": ["BackgroundCallCard::initialized"]}
+        self.interface = {"command": ["CallCardSetMute"],
+                          "event": ["BackgroundCallCard::initialized"]}
         self.replies: dict = {}       # command -> envelope dict
         self.rest_replies: dict = {}  # REST method -> envelope dict (data: {http, json}...)
         self.rest_sent: list = []     # (method, body, wait_ms)
@@ -180,7 +182,7 @@ class FakePortal:
         # False: the card opens after register's answer is back, on the next settle()
         # (Bitrix24 does not say which comes first; True: before it).
         self.card_before_answer = True
-        self.page_calls = None             # the bx24.calls() of an app run by load_app
+        self.page_calls: Any = None        # the bx24.calls() of an app run by load_app
         self.softphone = FakeSipPhone()    # the SIP phone of bx24.sip_softphone, and its far end
 
     @property
@@ -226,10 +228,12 @@ class FakePortal:
         options.setdefault("sleep", sleep)
         return bx24.Rest(self.bridge, **options)
 
-    def telephony(self):
+    def telephony(self, **options):
+        """A :class:`bx24.Telephony` over :meth:`rest` (``options`` are its)."""
         import bx24
         counter = iter(range(1, 1_000_000))
-        return bx24.Telephony(self.rest(), new_external_id=lambda: f"fake-{next(counter)}")
+        return bx24.Telephony(self.rest(**options),
+                              new_external_id=lambda: f"fake-{next(counter)}")
 
     def calls(self, softphone, card=None, **options):
         """A :class:`bx24.Calls` over this portal, on its clock; the card attached (the page is
@@ -277,23 +281,22 @@ class FakePortal:
         """``bx24.card()`` and friends as the page has them: one card, one Calls per page."""
         page: dict = {}
 
-        def card(timeout=5.0, timer_grace=0.5, log=None):
+        def card(**options):
             if "card" not in page:
-                page["card"] = self.card(timeout=timeout, timer_grace=timer_grace, log=log)
+                page["card"] = self.card(**options)
             return page["card"]
 
-        def rest(timeout=10.0, retries=3, backoff=1.0):
-            return self.rest(timeout=timeout, retries=retries, backoff=backoff)
+        def rest(**options):
+            return self.rest(**options)
 
-        def telephony(timeout=10.0):
-            return self.telephony()
+        def telephony(**options):
+            return self.telephony(**options)
 
-        def calls(softphone, line_number=None, user_id=None, log=None):
+        def calls(softphone, **options):
             import bx24
             if self.page_calls is None:
-                self.page_calls = bx24.Calls(card(log=log), self.telephony(), softphone,
-                                             line_number=line_number, user_id=user_id,
-                                             log=log, clock=self.clock)
+                self.page_calls = bx24.Calls(card(log=options.get("log")), self.telephony(),
+                                             softphone, clock=self.clock, **options)
             return self.page_calls
 
         def sip_softphone(server, uri=None, **options):
@@ -334,7 +337,8 @@ class FakePortal:
         """Open a card and fire ``initialized`` (a call Bitrix24 started: click-to-call...):
         realistic defaults, ``overrides`` by payload key (``None`` removes a key)."""
         self._serial += 1
-        call = {"CALL_ID": f"externalCall.fake.{self._serial}", "PHONE_NUMBER": "+15550100001",
+        call: dict[str, Any] = {
+                "CALL_ID": f"externalCall.fake.{self._serial}", "PHONE_NUMBER": "+15550100001",
                 "LINE_NUMBER": "line1", "LINE_NAME": "", "CRM_ENTITY_TYPE": "",
                 "CRM_ENTITY_ID": 0, "CRM_BINDINGS": [], "CALL_DIRECTION": "incoming",
                 "CALL_STATE": "idle", "CALL_LIST_MODE": False}
@@ -417,7 +421,8 @@ class FakePortal:
         if name == "telephony.externalcall.register" and params.get("SHOW", "1") not in (
                 "0", "false", "N", "n"):
             result = body.get("result") or {}
-            direction = {"1": "outgoing", "4": "callback"}.get(params.get("TYPE"), "incoming")
+            direction = {"1": "outgoing", "4": "callback"}.get(str(params.get("TYPE")),
+                                                                "incoming")
             entity = result.get("CRM_ENTITY_TYPE") or ""
             shown = {"CALL_ID": result.get("CALL_ID"), "PHONE_NUMBER": params.get("PHONE_NUMBER"),
                      "LINE_NUMBER": params.get("LINE_NUMBER", ""), "LINE_NAME": "",
@@ -430,13 +435,14 @@ class FakePortal:
                 self.bridge.fire("initialized", shown)
             else:
                 self._later.append(lambda: self.bridge.fire("initialized", shown))
-        if name == "telephony.externalcall.hide" and self.call and \
-                self.call.get("CALL_ID") == params.get("CALL_ID"):
+        if name == "telephony.externalcall.hide" and self.card_shown and \
+                self.card_shown.call.get("CALL_ID") == params.get("CALL_ID"):
             self.card_shown.close()
 
     # -- card commands ------------------------------------------------------------------------
 
     def _command(self, command: str, params: dict) -> str:
+        outcome: tuple[str, object]
         if self.card_shown is None:
             outcome = ("answer", list(UI_STATES) if command in WITHOUT_CARD else CARD_UNDEFINED) \
                 if command in COMMANDS else ("silent", "unknown command")

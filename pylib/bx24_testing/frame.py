@@ -67,9 +67,9 @@ class LoadedFrame:
         self.page = page
         self.portal = portal  # the bx24_testing.bitrix24.Portal the frame belongs to
         self.target = page.main_frame
-        self.console = []
-        self.outside_requests = []
-        self.failed_responses = []  # "GET <url>: <status>" of the frame's own files
+        self.console: list[str] = []
+        self.outside_requests: list[str] = []
+        self.failed_responses: list[str] = []  # "GET <url>: <status>" of the frame's own files
         self._holding_bx24 = hold_bx24
         self._held_bx24 = []  # (route, script) of BX24 library requests not answered yet
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))

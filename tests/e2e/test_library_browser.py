@@ -114,6 +114,13 @@ window.probeLogged = create_proxy(lambda: json.dumps(logged))
 window.probeLate = create_proxy(lambda: json.dumps(late))
 window.probeState = create_proxy(lambda: json.dumps(state()))
 window.probeClear = create_proxy(clear)
+# The boot events (BOOT_EVENTS) are fired at BX24.init, which may come after a warm interpreter
+# is up: the scenario is "fired before Python attached", so wait for them to be queued.
+import asyncio
+for _ in range(500):
+    if window.bx24Bridge.queued() >= 3:
+        break
+    await asyncio.sleep(0.01)
 window.probeQueuedBeforeAttach = window.bx24Bridge.queued()
 card.attach()
 '''

@@ -8,7 +8,6 @@ module edited while the server runs is what the next page runs, from the same im
 
 from pathlib import Path
 
-import pytest
 
 from bx24_testing.frame import open_frame
 

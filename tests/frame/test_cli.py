@@ -42,3 +42,44 @@ def test_a_bad_setting_is_one_clear_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().endswith("use one of pyodide, micropython")
     assert "Traceback" not in done.stderr
+
+
+def test_the_readmes_server_table_shows_configs_defaults():
+    """The server's defaults are written once (bx24_server.config.Config): the command line
+    takes them from there, and the README's table must show the same."""
+    import re
+    from pathlib import Path
+
+    from bx24_server.cli import add_arguments
+    from bx24_server.config import Config
+
+    d = Config.default
+    cells = [re.split(r"(?<!\\)\|", line) for line in
+             (Path(__file__).resolve().parents[2] / "README.md").read_text().splitlines()
+             if line.startswith("| `--")]
+    rows = {cell[1]: cell[2] for cell in cells}
+
+    def row(option):
+        return next(cell for name, cell in rows.items() if f"`{option}" in name)
+
+    year = 365 * 24 * 3600
+    assert row("--host").split(",")[0].strip(" `") == d("host")
+    assert row("--port").split(",")[1].strip(" `") == str(d("port"))
+    assert row("--log-max-bytes").strip() == f"{d('log_max_bytes') // 2**20} MiB, {d('log_keep')}"
+    assert row("--notices-per-minute").strip() == (
+        f"{d('notices_per_minute'):g} (after a burst of {d('notice_burst')})")
+    assert row("--max-body").strip() == str(d("max_body"))
+    assert row("--access-log").strip().startswith(f"`{d('access_log')}`")
+    assert row("--hsts-max-age").strip() == "a year" and d("hsts_max_age") == year
+    assert row("--header-timeout").strip() == ", ".join(
+        f"{d(n):g}" for n in ("header_timeout", "body_timeout", "send_timeout"))
+    assert row("--max-head-bytes").strip() == str(d("max_head_bytes"))
+    # and argparse takes its defaults from Config
+    import argparse
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args([])
+    for name in ("host", "port", "log_max_bytes", "log_keep", "notices_per_minute", "max_body",
+                 "access_log", "hsts_max_age", "header_timeout", "body_timeout",
+                 "send_timeout", "max_head_bytes"):
+        assert getattr(args, name) == d(name), name

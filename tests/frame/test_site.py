@@ -54,7 +54,7 @@ def test_every_bx24_module_is_in_the_modules_file_with_its_source(repo_site):
     modules = bundle(build)
     library = {"bx24/" + p.name: p.read_text() for p in library_dir().glob("*.py")}
     assert {k: v for k, v in modules.items() if k.startswith("bx24/")} == library
-    for name, interpreter in build.boot["interpreters"].items():  # not listed one by one
+    for interpreter in build.boot["interpreters"].values():  # not listed one by one
         assert not any(url.startswith(layout.LIBRARY) for url in interpreter["config"]["files"])
     assert not any(name.endswith(".py") for name in build.tables[layout.LIBRARY])
 

@@ -2,7 +2,6 @@
 
 import gzip
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

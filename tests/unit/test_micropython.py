@@ -4,7 +4,6 @@ import pathlib
 import shutil
 import subprocess
 
-import pytest
 
 from bx24_frame.runtime import MICROPYTHON as PACKAGE, Runtime
 

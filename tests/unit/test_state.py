@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from bx24 import CardUndefinedError
+from bx24 import CardUndefinedError, CommandError
 from fake_bridge import INITIALIZED, run
 
 CARD_UNDEFINED = [{"result": "error", "errorCode": "Call card is undefined"}]
@@ -59,9 +59,9 @@ def test_failed_commands_leave_state_alone(card, bridge):
     bridge.answer("CallCardSetUiState", [{"result": "error", "errorCode": "Invalid ui state"}])
 
     async def scenario():
-        with pytest.raises(Exception):
+        with pytest.raises(CommandError):
             await card.set_mute(True)
-        with pytest.raises(Exception):
+        with pytest.raises(CommandError):
             await card.set_ui_state("connected")
     run(scenario())
     assert (card.muted, card.ui_state, card.active) == (False, None, True)

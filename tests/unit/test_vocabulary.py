@@ -87,7 +87,6 @@ def test_a_new_event_in_the_library_reaches_the_stub_and_the_bridge(monkeypatch)
     done = subprocess.run(["node", "-e", "const window = {};\n" + script],
                           capture_output=True, text=True, check=True, timeout=30)
     assert json.loads(done.stdout) == ["futureButtonClick"]
-    bridge = BRIDGE.read_text()
     boot = json.dumps({"events": list(events.EVENTS) + ["futureButtonClick"]})
     harness = """
         const vm = require("vm"); const bound = [];

@@ -19,7 +19,8 @@ def on(name, handler):
 
 def initialized(payload):
     info = json.loads(window.JSON.stringify(payload))
-    call("CallCardSetCardTitle", {"title": "Call " + info.get("PHONE_NUMBER", "from an unknown number")})
+    number = info.get("PHONE_NUMBER", "from an unknown number")
+    call("CallCardSetCardTitle", {"title": "Call " + number})
     call("CallCardSetStatusText", {"statusText": info.get("LINE_NAME", "")})
 
 

@@ -42,7 +42,8 @@ async def show(call):
     elif softphone.registration_problem:
         await card.set_status_text(softphone.registration_problem)
     elif entity is not None and entity.crm_entity_type:
-        await card.set_status_text("CRM {} #{}".format(entity.crm_entity_type, entity.crm_entity_id))
+        await card.set_status_text(
+            "CRM {} #{}".format(entity.crm_entity_type, entity.crm_entity_id))
     else:
         await card.set_status_text("Line " + (call.line_number or "unknown"))
 

@@ -283,3 +283,22 @@ def test_hide_closes_the_calls_card(card_page):
     card_page.wait_for_function("BX24Stub.card() !== null")
     fetch(card_page, "telephony.externalcall.hide", f"CALL_ID={call_id}&USER_ID=1")
     assert card(card_page)["closed"] is True
+
+
+def test_an_empty_200_is_success_without_data_as_the_real_library_reads_it(card_page):
+    respond(card_page, "crm.deal.update", {"status": 200, "body": ""})
+    answer = rest(card_page, "crm.deal.update", {"id": 1})
+    assert (answer["status"], answer["error"], answer["data"]) == (200, None, None)
+
+
+def test_a_batch_keyed_0_to_n_comes_back_as_phps_lists_and_runs_in_the_bodys_order(card_page):
+    respond(card_page, "crm.deal.get", {"error": "NOT_FOUND", "error_description": "no deal"})
+    fetch(card_page, "batch", "halt=0&cmd[0]=user.current&cmd[1]=crm.deal.get&cmd[2]=app.info")
+    answer = fetch(card_page, "batch", "halt=0&cmd%5B0%5D=user.current&cmd%5B1%5D=app.info")
+    parts = json.loads(answer["text"])["result"]
+    assert isinstance(parts["result"], list) and parts["result_error"] == []
+    backwards = json.loads(fetch(card_page, "batch", "cmd[1]=app.info&cmd[0]=user.current")
+                           ["text"])["result"]["result"]
+    assert list(backwards) == ["1", "0"]  # not 0..n-1 in order: an object, in the body's order
+    assert [c["method"] for c in card_page.portal.rest_calls() if c["batch"]][-2:] == [
+        "app.info", "user.current"]

@@ -35,7 +35,7 @@ setup_python() {
   fi
   if ! stamp_ok python pyproject.toml; then
     log "installing the project and its test tools into $VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test,dev]'
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[test,dev,postgres]'
     stamp python pyproject.toml
   fi
 }
@@ -53,25 +53,25 @@ apt_install() {  # apt_install PACKAGE...: true when Debian's packages got insta
 }
 
 nginx_found() { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }
+kamailio_found() { command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ]; }
 
 BROTLI_MODULE=/usr/lib/nginx/modules/ngx_http_brotli_static_module.so
 
-setup_nginx() {  # the exported frame is tested behind Debian's nginx, with brotli_static
-  nginx_found && [ -f "$BROTLI_MODULE" ] && return
-  log "installing Debian's nginx and its brotli_static module (tests serve the export with it)"
-  apt_install nginx-light libnginx-mod-http-brotli-static \
-    || apt_install nginx libnginx-mod-http-brotli-static \
-    || { log "cannot install nginx (no apt-get?)"; exit 1; }
-}
+postgres_found() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; }
 
-kamailio_found() { command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ]; }
-
-setup_kamailio() {  # the SIP softphone is tested against Debian's Kamailio (registrar, WebSocket)
-  kamailio_found \
-    && ls /usr/lib/*/kamailio/modules/websocket.so >/dev/null 2>&1 && return
-  log "installing Debian's kamailio and its WebSocket modules (tests run a SIP server)"
-  apt_install kamailio kamailio-websocket-modules \
-    || { log "cannot install kamailio (no apt-get?)"; exit 1; }
+setup_servers() {  # the real servers the tests start as their own instances, from Debian
+  local missing=()
+  nginx_found && [ -f "$BROTLI_MODULE" ] \
+    || missing+=(libnginx-mod-http-brotli-static)  # the export is served with brotli_static
+  nginx_found || missing+=(nginx-light)
+  kamailio_found && ls /usr/lib/*/kamailio/modules/websocket.so >/dev/null 2>&1 \
+    || missing+=(kamailio kamailio-websocket-modules)  # the SIP softphone's registrar
+  postgres_found || missing+=(postgresql)  # the application server's shared portal store
+  [ ${#missing[@]} = 0 ] && return
+  log "installing Debian's ${missing[*]} (tests run them as their own instances)"
+  apt_install "${missing[@]}" \
+    || apt_install "${missing[@]/#nginx-light/nginx}" \
+    || { log "cannot install ${missing[*]} (no apt-get?)"; exit 1; }
 }
 
 setup_bench_tools() {  # wrk and nginx for the server benchmarks, from Debian
@@ -105,9 +105,9 @@ setup() {
 cmd=${1:-serve}
 [ $# -gt 0 ] && shift
 case "$cmd" in
-  setup) setup; setup_browser; setup_nginx; setup_kamailio ;;
+  setup) setup; setup_browser; setup_servers ;;
   serve) setup; exec "$VENV/bin/bx24" serve --project . --emulator "$@" ;;
-  test) setup; setup_browser; setup_nginx; setup_kamailio; exec "$VENV/bin/python" -m pytest "$@" ;;
+  test) setup; setup_browser; setup_servers; exec "$VENV/bin/python" -m pytest "$@" ;;
   bench) setup; setup_browser; setup_bench_tools; exec "$VENV/bin/python" bench/run.py "$@" ;;
   *) echo "usage: ./dev.sh {serve|test|bench|setup} [options]" >&2; exit 2 ;;
 esac

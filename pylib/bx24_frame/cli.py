@@ -161,6 +161,8 @@ def cmd_serve(args, p) -> int:
     try:
         config = config_from(args, error_log=site.settings.project_dir / "logs" /
                              "placement-errors.jsonl", cache_dir=cache_root(),
+                             portal_store=site.settings.project_dir / "data" /
+                             "bx24-portals.sqlite3",
                              frame_ancestors=site.settings.frame_ancestors)
         if args.emulator:  # its page embeds the frame from the other loopback name
             config.frame_ancestors += " " + emulator.ANCESTORS

@@ -81,7 +81,9 @@ def render(options: NginxOptions, config: Config) -> str:
     if options.cert and options.key:
         tls = (f"    ssl_certificate {_quote(options.cert)};\n"
                f"    ssl_certificate_key {_quote(options.key)};\n")
-    proxied = "".join(f"""    location = /{name} {{
+    def match(name):
+        return "^~" if name in endpoints.PROXIED_WITH_PATHS else "="
+    proxied = "".join(f"""    location {match(name)} /{name} {{
         proxy_pass {options.upstream}/{name};
         proxy_set_header Host $host;
         proxy_set_header User-Agent $http_user_agent;

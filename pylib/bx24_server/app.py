@@ -16,6 +16,7 @@ Anything that does not resolve to a route or to a regular file of a mount is a 4
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -27,7 +28,7 @@ from .config import Config
 from .errorhandler import PlacementErrorLog, parse_notice
 from .framereport import FrameReportLog, parse_report
 from .mounts import REVALIDATE, find
-from .noticelog import NoticeLog
+from .noticelog import NoticeLog, loads, sanitize
 from .ratelimit import RateLimiter
 from .redaction import printable, redact_path
 from .routes import Request, Route
@@ -77,13 +78,18 @@ class App:
             NoticeLog(config.report_log, config.log_max_bytes, config.log_keep))
         # One bucket per client for both endpoints: what one address can make us write.
         self.notice_rate = RateLimiter(config.notices_per_minute, config.notice_burst)
+        self.application = _application(config)  # the Bitrix24 application's server, if any
         self.routes = self.own_routes() + list(getattr(site, "routes", ()))
 
     def own_routes(self) -> list[Route]:
         return [
             Route(endpoints.HEALTHZ, FILE_METHODS, self._healthz),
             Route(endpoints.ERROR_HANDLER, NOTICE_METHODS, self._error_notice),
+            Route(endpoints.ERROR_HANDLER, NOTICE_METHODS, self._portal_notice, prefix=True),
             Route(endpoints.FRAME_REPORT, NOTICE_METHODS, self._frame_report),
+            Route(endpoints.EVENTS, NOTICE_METHODS, self._event),
+            Route(endpoints.INSTALL, NOTICE_METHODS, self._handoff),
+            Route(endpoints.PORTAL, NOTICE_METHODS, self._portal_status),
         ]
 
     async def __call__(self, scope, receive, send):
@@ -257,6 +263,108 @@ class App:
                             [(b"retry-after", b"60")]) from None
         await send_response(send, 204, b"", [(b"cache-control", b"no-store")],
                             content_type=None)
+
+
+    # -- the application's server (application.py) ----------------------------------------
+
+    def _app(self):
+        if self.application is None:
+            raise HttpError(404, "this server is not the application's server (it has no "
+                                 "client_id and client_secret)")
+        return self.application
+
+    async def _json_body(self, request: Request) -> dict:
+        body = await read_body(request.receive, request.headers, self.config.max_body,
+                               self.config.body_timeout)
+        try:
+            data = loads(body.decode("utf-8") or "{}")
+        except (UnicodeDecodeError, ValueError):
+            raise HttpError(400, "a JSON object, please") from None
+        if not isinstance(data, dict):
+            raise HttpError(400, "a JSON object, please")
+        return data
+
+    async def _answer_json(self, send, data, status: int = 200):
+        await send_response(send, status, json.dumps(data).encode(),
+                            [(b"cache-control", b"no-store")],
+                            content_type=b"application/json; charset=utf-8")
+
+    async def _refused(self, request: Request, work) -> tuple[bool, object]:
+        """``await work``: (True, its result), or (False, None) once a Refused was answered
+        with its status (its reason, no secret)."""
+        from .application import Refused
+
+        try:
+            return True, await work
+        except Refused as refused:
+            await self._answer_json(request.send, {"error": refused.reason}, refused.status)
+            return False, None
+
+    async def _portal_notice(self, request: Request):
+        """A notice on a portal's own errorHandlerUrl (error-handler/<member id>/<signature>)."""
+        application = self._app()
+        if len(request.rest) != 2:
+            raise _not_found()
+        headers = request.headers
+        body = await read_body(request.receive, headers, self.config.max_body,
+                               self.config.body_timeout)
+        self._limit(request.client)
+        fields = parse_notice(header(headers, b"content-type"), body,
+                              request.scope.get("query_string", b""))
+        member, signature = request.rest
+        done, _ = await self._refused(request, application.notice(member, signature,
+                                                                  sanitize(fields)))
+        if not done:
+            return
+        try:
+            self.error_log.append({**fields, "portal": member}, request.client)
+        except OSError:
+            pass  # the portal's store has it; the log's own failure is on stderr
+        await send_response(request.send, 200, b"ok\n", [(b"cache-control", b"no-store")])
+
+    async def _event(self, request: Request):
+        """One of Bitrix24's events (form fields, auth[...]): answered at once."""
+        application = self._app()
+        headers = request.headers
+        body = await read_body(request.receive, headers, self.config.max_body,
+                               self.config.body_timeout)
+        self._limit(request.client)
+        fields = parse_notice(header(headers, b"content-type"), body, b"")
+        done, what = await self._refused(request, application.event(fields))
+        if done:
+            await self._answer_json(request.send, {"result": what})
+
+    async def _handoff(self, request: Request):
+        application = self._app()
+        payload = await self._json_body(request)
+        self._limit(request.client)
+        done, answer = await self._refused(request, application.handoff(payload))
+        if done:
+            await self._answer_json(request.send, answer)
+
+    async def _portal_status(self, request: Request):
+        application = self._app()
+        payload = await self._json_body(request)
+        self._limit(request.client)
+        done, answer = await self._refused(request, application.status(payload))
+        if done:
+            await self._answer_json(request.send, answer)
+
+
+def _application(config: Config):
+    """The application's server of ``config`` (:mod:`.application`), or None."""
+    if not config.application:
+        return None
+    from .application import Application
+    from .portalclient import PortalClient
+    from .portalstore import open_store
+    from .signing import signing_key
+
+    assert config.client_id is not None and config.client_secret is not None
+    return Application(PortalClient(config.client_id, config.client_secret,
+                                    config.oauth_server),
+                       open_store(config.portal_store), signing_key(config.client_secret),
+                       rebinds_per_day=config.rebinds_per_day, backoff=config.rebind_backoff)
 
 
 def create_app(config: Config, site) -> App:

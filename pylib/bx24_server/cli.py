@@ -15,6 +15,9 @@ from .config import FRAME_ANCESTORS_ENV, Config
 from .serving import Server, bind_socket, url_of, uvicorn_config
 from .workers import run_workers
 
+CLIENT_ID_ENV = "BX24_CLIENT_ID"
+CLIENT_SECRET_ENV = "BX24_CLIENT_SECRET"
+
 
 def _port(text: str) -> int:
     value = int(text)
@@ -93,16 +96,55 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    metavar="SECONDS",
                    help="a client that reads nothing of an answer for this long is dropped "
                    "(default %(default)s)")
+    app = p.add_argument_group(
+        "the application's server", "given the Bitrix24 application's credentials, the server "
+        "also takes Bitrix24's events, the install page's hand-over, and binds the worker again "
+        "when Bitrix24 unbinds it (docs/installing.md)")
+    app.add_argument("--client-id", metavar="ID",
+                     help=f"the application's client_id (or ${CLIENT_ID_ENV})")
+    app.add_argument("--client-secret-file", metavar="FILE",
+                     help=f"a file holding its client_secret (or ${CLIENT_SECRET_ENV}); never "
+                     "logged, never sent to a browser")
+    app.add_argument("--portal-store", metavar="PATH|URL",
+                     help="where the portals' tokens are kept: a SQLite file (default: "
+                     f"{D('portal_store')} in the project) or a postgresql:// URL")
+    app.add_argument("--oauth-server", default=D("oauth_server"), metavar="URL",
+                     help="the OAuth server the client secret may go to (default %(default)s)")
+    app.add_argument("--rebinds-per-day", type=int, default=D("rebinds_per_day"), metavar="N",
+                     help="how often a day a portal's worker is bound again at most (default "
+                     "%(default)s)")
+    app.add_argument("--rebind-backoff", type=float, default=D("rebind_backoff"),
+                     metavar="SECONDS", help="the wait before a second binding, doubling after "
+                     "(default %(default)s)")
     p.add_argument("--max-head-bytes", type=_size, default=D("max_head_bytes"), metavar="BYTES",
                    help="request line and headers at most this in all (default %(default)s), "
                    "a header line at most a quarter of it, 100 lines; larger get 431")
 
 
+def _credentials(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The application's client_id and client_secret, from the options or the environment."""
+    client_id = args.client_id or os.environ.get(CLIENT_ID_ENV) or None
+    secret = os.environ.get(CLIENT_SECRET_ENV) or None
+    if args.client_secret_file:
+        try:
+            secret = Path(args.client_secret_file).read_text("utf-8").strip() or None
+        except OSError as error:
+            raise ValueError(f"cannot read the client secret file: {error.strerror}") from None
+    return client_id, secret
+
+
 def config_from(args: argparse.Namespace, *, error_log: Path, cache_dir: Path | None,
-                frame_ancestors: str | None = None) -> Config:
+                frame_ancestors: str | None = None, portal_store: Path | None = None) -> Config:
     """A :class:`Config` from the options, with the given defaults where none was given."""
     ancestors = args.frame_ancestors or os.environ.get(FRAME_ANCESTORS_ENV) or frame_ancestors
+    client_id, client_secret = _credentials(args)
     return Config(
+        client_id=client_id,
+        client_secret=client_secret,
+        portal_store=args.portal_store or portal_store or Config.default("portal_store"),
+        oauth_server=args.oauth_server,
+        rebinds_per_day=args.rebinds_per_day,
+        rebind_backoff=args.rebind_backoff,
         host=args.host,
         port=args.port,
         certfile=args.cert,
@@ -149,7 +191,12 @@ def serve(config: Config, site, p: argparse.ArgumentParser, *, workers: int | No
             p.error(f"TLS {name[:-4]} file not found: {path}")
     if workers > 1 and not hasattr(os, "fork"):
         p.error("--workers needs os.fork (Linux or macOS)")
-    app = create_app(config, site)
+    from .portalstore import StoreError
+
+    try:
+        app = create_app(config, site)
+    except StoreError as error:
+        p.error(str(error))
     try:
         uv_config = uvicorn_config(config, app)
     except (OSError, ValueError) as error:  # ssl.SSLError is an OSError

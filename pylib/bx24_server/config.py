@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .portalclient import DEFAULT_OAUTH_SERVER
+
 # Bitrix24 cloud portals: the frame may only be embedded by these (and by ourselves, for the
 # emulator). On-premise portals add their own origin with --frame-ancestors/BX24_FRAME_ANCESTORS.
 BITRIX24_CLOUD_DOMAINS = (
@@ -24,7 +26,11 @@ class Config:
 
     ``access_log`` is a file path, ``"-"`` for standard output, or ``None`` for no access log.
     ``cache_dir`` keeps the compressed copies of large files across restarts (``None``: memory
-    only).
+    only). ``client_id`` and ``client_secret`` (the Bitrix24 application's) make it the
+    application's server too (:mod:`.application`): its portals in ``portal_store`` (a SQLite
+    file or a ``postgresql://`` URL), tokens refreshed through ``oauth_server``, the worker
+    bound again at most ``rebinds_per_day`` times a portal and day, ``rebind_backoff`` seconds
+    apart at first.
     """
 
     def __init__(
@@ -52,6 +58,12 @@ class Config:
         max_header_bytes: int = 16 * 1024,
         max_headers: int = 100,
         hsts_max_age: int = 365 * 24 * 3600,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        portal_store: str | os.PathLike = Path("data", "bx24-portals.sqlite3"),
+        oauth_server: str = DEFAULT_OAUTH_SERVER,
+        rebinds_per_day: int = 5,
+        rebind_backoff: float = 60.0,
     ):
         self.host = host
         self.port = int(port)
@@ -108,6 +120,19 @@ class Config:
         if int(hsts_max_age) < 0:
             raise ValueError(f"the HSTS max-age is >= 0 seconds, not {hsts_max_age}")
         self.hsts_max_age = int(hsts_max_age)
+        if (client_id is None) != (client_secret is None):
+            raise ValueError("the application's server needs both its client_id and its "
+                             "client_secret (--client-id, --client-secret-file)")
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.portal_store = portal_store
+        if not str(oauth_server).startswith(("https://", "http://")):
+            raise ValueError(f"the OAuth server is an http(s) URL, not {oauth_server!r}")
+        self.oauth_server = oauth_server
+        if int(rebinds_per_day) < 1 or not float(rebind_backoff) >= 0:
+            raise ValueError("rebinds per day >= 1, and a back-off >= 0 seconds")
+        self.rebinds_per_day = int(rebinds_per_day)
+        self.rebind_backoff = float(rebind_backoff)
 
     @classmethod
     def default(cls, name: str):
@@ -132,6 +157,12 @@ class Config:
     def scheme(self) -> str:
         return "https" if self.certfile else "http"
 
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+    @property
+    def application(self) -> bool:
+        """Whether this server is the application's server too (it has its credentials)."""
+        return self.client_id is not None
+
+    def __repr__(self) -> str:  # never the client secret
+        fields = ", ".join(f"{k}={'***' if k == 'client_secret' and v else v!r}"
+                           for k, v in vars(self).items())
         return f"Config({fields})"

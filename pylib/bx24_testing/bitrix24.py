@@ -41,6 +41,7 @@ from urllib.parse import quote, unquote_plus, urlsplit
 PAGE_SIZE = 50
 MAX_BATCH = 50
 TOKEN_SECONDS = 3600
+OAUTH_PREFIX = "/_bx24oauth/"  # where the kit's OAuth server answers (Bitrix24's: its own host)
 DEDUP_SECONDS = 30 * 60
 PAGE_BACKGROUND_WORKER = "PAGE_BACKGROUND_WORKER"
 # Placements an application may bind (the ones a softphone app meets; others are refused).
@@ -208,8 +209,9 @@ class Portal:
 
     @property
     def server_endpoint(self) -> str:
-        """The OAuth server (in the kit: the portal's own origin)."""
-        return self.origin + "/oauth/"
+        """The OAuth server's REST, as Bitrix24 names it in auth data (in the kit, the OAuth
+        server answers under :data:`OAUTH_PREFIX` of every stand-in host)."""
+        return self.origin + OAUTH_PREFIX + "rest/"
 
     def _next(self) -> int:
         self._serial += 1
@@ -477,6 +479,24 @@ class Portal:
             token = self.issue(old.user, server=True)
             return _answer(200, self.auth_of(token))
 
+    def token_info(self, access_token: str) -> dict:
+        """The OAuth server's ``rest/app.info`` for ``access_token``: whose it is."""
+        with self.lock:
+            token = self.tokens.get(str(access_token))
+            if token is None:
+                return _error("invalid_token", "The access token provided is invalid.", 401)
+            if token.expires <= self.clock():
+                return _error("expired_token", "The access token provided has expired.", 401)
+            return _answer(200, {"result": {
+                "client_id": self.client_id, "scope": ",".join(self.scope),
+                "expires": time.strftime("%Y-%m-%dT%H:%M:%S+00:00",
+                                         time.gmtime(token.expires)),
+                "user_id": token.user,
+                "install": {"installed": self.installed, "version": 1, "status": "L",
+                            "scope": ",".join(self.scope), "domain": self.domain,
+                            "uri": self.origin, "client_endpoint": self.rest_url,
+                            "member_id": self.member_id, "member_type": "PORTAL"}}})
+
     def auth_of(self, token: Token) -> dict:
         """The OAuth answer (and ONAPPINSTALL's ``auth[...]``) for ``token``."""
         return {
@@ -549,6 +569,10 @@ def _user_current(portal, params, token):
     _require_scope(portal, "user")
     profile = {k: v for k, v in portal.user(token.user).items() if k != "ADMIN"}
     return _result(profile)
+
+
+def _user_admin(portal, params, token):
+    return _result(bool(portal.user(token.user).get("ADMIN")))
 
 
 def _user_get(portal, params, token):
@@ -850,6 +874,7 @@ def _event_unbind(portal, params, token):
 BUILT_IN = {
     "user.current": _user_current,
     "user.get": _user_get,
+    "user.admin": _user_admin,
     "user.option.get": _user_option_get,
     "user.option.set": _user_option_set,
     "app.option.get": _app_option_get,

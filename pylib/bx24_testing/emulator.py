@@ -13,7 +13,7 @@ from bx24_server.asgi import read_body, send_response
 from bx24_server.mounts import REVALIDATE, Folder
 from bx24_server.routes import Route
 
-from .bitrix24 import Portal
+from .bitrix24 import OAUTH_PREFIX, Portal
 from .portal import ANCESTORS  # noqa: F401  (re-exported: what the frame must allow)
 from .portal import PortalHttp
 from .stub import EMULATOR_DIR, SIP_STUB_PATH, STUB_PATH, model_script
@@ -38,7 +38,7 @@ def mounts():
 
 
 def routes(portal: Portal | None = None) -> list[Route]:
-    """The portal's side for the emulator page: ``/rest/``, ``/_bx24portal/``, ``/oauth/``,
+    """The portal's side for the emulator page: ``/rest/``, ``/_bx24portal/``, the OAuth server,
     answered from ``portal`` (a fresh one by default), which answers on whatever host the
     emulator page is opened at (it creates the frame's session there)."""
     portal = portal or Portal("emulator", https=False)
@@ -74,4 +74,4 @@ def routes(portal: Portal | None = None) -> list[Route]:
 
     return [Route(PREFIX + MODEL_SCRIPT, ("GET", "HEAD"), model_js)] + [
         Route(name, PORTAL_METHODS, answer, prefix=True)
-        for name in ("rest", "_bx24portal", "oauth")]
+        for name in ("rest", "_bx24portal", OAUTH_PREFIX.strip("/"))]

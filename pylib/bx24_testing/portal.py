@@ -26,7 +26,9 @@ What each host answers (:class:`PortalHttp`, also mounted by ``bx24 serve --emul
 |                                           | ``refresh``, ``install-finish``, ``user-option``, |
 |                                           | ``app-option``, ``expire``; and the tests':       |
 |                                           | ``respond``, ``session``                          |
-| ``GET /oauth/token/?grant_type=...``      | the OAuth server (refresh tokens)                 |
+| ``GET /_bx24oauth/oauth/token/?...``      | the OAuth server, one for all portals, on every   |
+| ``GET /_bx24oauth/rest/app.info?auth=``   | host (:attr:`StandIn.oauth_url`): refresh a token,|
+|                                           | whose a token is                                  |
 
 The frame's ``Content-Security-Policy: frame-ancestors`` must let these pages embed it: the
 plugin's server adds :data:`ANCESTORS`; add it to ``--frame-ancestors`` of a ``bx24 serve`` you
@@ -42,7 +44,7 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
-from .bitrix24 import PAGE_BACKGROUND_WORKER, Portal
+from .bitrix24 import OAUTH_PREFIX, PAGE_BACKGROUND_WORKER, Portal
 
 # CSP sources that let the stand-ins embed a frame served on loopback, whatever their port.
 ANCESTORS = "http://localhost:* http://*.localhost:* http://127.0.0.1:*"
@@ -134,6 +136,11 @@ class PortalHttp:
             return 204, _cors([("Access-Control-Allow-Methods", "POST, GET"),
                                ("Access-Control-Allow-Headers", "Content-Type"),
                                ("Access-Control-Max-Age", "600")]), b""
+        if path.startswith(OAUTH_PREFIX) and method in ("GET", "POST"):
+            # Bitrix24's OAuth server is one for every portal: it answers on any host here
+            query = dict(parse_qsl(parts.query or body.decode("utf-8", "replace"),
+                                   keep_blank_values=True))
+            return _rest(self.oauth(path[len(OAUTH_PREFIX) - 1:], query))
         if portal is None:
             return _text(404, f"no portal answers on {host}")
         if len(body) > MAX_BODY:
@@ -146,14 +153,31 @@ class PortalHttp:
             return _rest(portal.rest(method_name, text))
         if path.startswith("/_bx24portal/") and method == "POST":
             return self._action(portal, path[len("/_bx24portal/"):], text, content_type)
-        if path == "/oauth/token/" and method in ("GET", "POST"):
-            query = dict(parse_qsl(parts.query or text, keep_blank_values=True))
-            return _rest(portal.oauth_token(query))
         if method == "GET" and path == "/portal/":
             return _html(self.portal_page(portal, parse_qs(parts.query)))
         if method == "GET" and parts.query and "frame" in parse_qs(parts.query):
             return _html(self.frame_page(portal, parse_qs(parts.query)))
         return _text(404, "not found")
+
+    def oauth(self, path: str, query: dict) -> dict:
+        """The OAuth server (paths after its prefix): ``/oauth/token/`` (refresh) and
+        ``/rest/app.info`` (whose a token is), answered by the portal that issued the token."""
+        with self.lock:
+            portals = list(self.portals.values())
+        if path == "/oauth/token/":
+            owner = next((p for p in portals if any(
+                t.refresh == query.get("refresh_token") for t in list(p.tokens.values()))),
+                None)
+            if owner is None:
+                return _error_answer(400, "invalid_grant", "Invalid refresh token")
+            return owner.oauth_token(query)
+        if path.rstrip("/") == "/rest/app.info":
+            owner = next((p for p in portals if query.get("auth") in p.tokens), None)
+            if owner is None:
+                return _error_answer(401, "invalid_token", "The access token provided is "
+                                     "invalid.")
+            return owner.token_info(query.get("auth", ""))
+        return _error_answer(404, "ERROR_METHOD_NOT_FOUND", "no such OAuth method")
 
     # -- the frames' side ----------------------------------------------------------------------
 
@@ -263,6 +287,10 @@ def _page(portal: Portal, user: int, frames: list) -> str:
                        frames="\n".join(html for _, html in frames))
 
 
+def _error_answer(status: int, code: str, description: str) -> dict:
+    return {"http": status, "json": {"error": code, "error_description": description}}
+
+
 def _cors(headers):
     return [("Access-Control-Allow-Origin", "*"), ("Cache-Control", "no-store")] + headers
 
@@ -333,6 +361,11 @@ class StandIn:
         threading.Thread(target=self._server.serve_forever, name="bx24-portal",
                          daemon=True).start()
 
+    @property
+    def oauth_url(self) -> str:
+        """The OAuth server of every portal here (``bx24 serve --oauth-server``)."""
+        return f"http://127.0.0.1:{self.port}{OAUTH_PREFIX}"
+
     def new_portal(self, name: str | None = None, frame_url: str = "http://127.0.0.1/",
                    **options) -> Portal:
         """A fresh portal (``name``: its host is ``<name>.portal.localhost``) that can embed a
@@ -399,7 +432,7 @@ def route(page, portal: Portal, hosts=()) -> PortalHttp:
         else:
             route.fulfill(status=status, headers=dict(headers), body=body)
 
-    for pattern in ("**/rest/**", "**/_bx24portal/**", "**/oauth/token/**"):
+    for pattern in ("**/rest/**", "**/_bx24portal/**", "**" + OAUTH_PREFIX + "**"):
         page.route(pattern, answer)
     return http
 

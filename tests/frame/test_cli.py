@@ -74,6 +74,10 @@ def test_the_readmes_server_table_shows_configs_defaults():
     assert row("--header-timeout").strip() == ", ".join(
         f"{d(n):g}" for n in ("header_timeout", "body_timeout", "send_timeout"))
     assert row("--max-head-bytes").strip() == str(d("max_head_bytes"))
+    assert row("--portal-store").strip().startswith(f"`{d('portal_store').as_posix()}`")
+    assert row("--oauth-server").strip() == f"`{d('oauth_server')}`"
+    assert row("--rebinds-per-day").strip() == (
+        f"{d('rebinds_per_day')}, {d('rebind_backoff'):g}")
     # and argparse takes its defaults from Config
     import argparse
     parser = argparse.ArgumentParser()
@@ -81,5 +85,12 @@ def test_the_readmes_server_table_shows_configs_defaults():
     args = parser.parse_args([])
     for name in ("host", "port", "log_max_bytes", "log_keep", "notices_per_minute", "max_body",
                  "access_log", "hsts_max_age", "header_timeout", "body_timeout",
-                 "send_timeout", "max_head_bytes"):
+                 "send_timeout", "max_head_bytes", "oauth_server", "rebinds_per_day",
+                 "rebind_backoff"):
         assert getattr(args, name) == d(name), name
+    # and every option is in the table
+    for action in parser._actions:
+        for option in action.option_strings:
+            if option.startswith("--") and option != "--help":
+                assert any(f"`{option}" in name or f", `{option}" in name or
+                           f"{option}`" in name for name in rows), f"{option} not in the README"

@@ -19,6 +19,7 @@ this package does not import ``pyscript``: those functions do, so the pure modul
 are tested) in CPython.
 """
 
+from .apppage import AppPage
 from .calls import Call, Calls
 from .callcard import CallCard
 from .commands import UI_STATES
@@ -28,6 +29,7 @@ from .errors import (
     UnexpectedResultError,
 )
 from .events import EVENTS, CallInfo, CrmBinding, Entity, TransferTarget
+from .operator import SIP_PASSWORD_OPTION, sip_account
 from .placement import PAGE_BACKGROUND_WORKER, Interface, PlacementInfo
 from .rest import Rest, RestResult
 from .sip import SipSoftphone
@@ -42,7 +44,7 @@ __all__ = [
     "CallInfo", "CrmBinding", "Entity", "TransferTarget", "PAGE_BACKGROUND_WORKER", "Interface",
     "PlacementInfo", "Rest", "RestResult", "SipSoftphone", "Softphone", "StandInSoftphone",
     "spawn", "Registered", "Status", "Telephony", "card", "rest", "telephony", "calls",
-    "sip_softphone",
+    "sip_softphone", "AppPage", "app_page", "SIP_PASSWORD_OPTION", "sip_account",
 ]
 
 # The page's objects, made by bx24.browser (the only module that imports pyscript). Each takes
@@ -72,6 +74,13 @@ def calls(softphone, **options):
     ``log``)."""
     from .browser import calls as browser_calls
     return browser_calls(softphone, **options)
+
+
+def app_page(**options):
+    """The application page's :class:`AppPage` (the install and main pages: :mod:`bx24.install`,
+    :mod:`bx24.mainpage`); ``options`` go to its :class:`Rest`."""
+    from .browser import app_page as browser_app_page
+    return browser_app_page(**options)
 
 
 def sip_softphone(server, uri=None, **options):

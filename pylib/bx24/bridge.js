@@ -35,6 +35,17 @@
  *                                         frames (frames.js), or stopped; at once without it
  *   leaveNote(text), takeNotes()          a note for the next leader; the notes, JSON
  *   sip(optionsJson, receive)             Promise of a SIP phone (sip.mjs over JsSIP)
+ * On the application's own pages (install, main: boot config `page`), which have no call card:
+ *   config()                              JSON: {page, app, server} of the boot config
+ *   appInfo(waitMs)                       Promise<envelope JSON>, data: {admin, lang, domain,
+ *                                         member, placement, page (its URL, no query), query}
+ *   installFinish(waitMs)                 BX24.installFinish() after BX24.init
+ *   server(path, payloadJson, waitMs)     POST the payload with BX24.getAuth()'s tokens (`auth`)
+ *                                         as JSON to the app's server (path relative to the
+ *                                         page) → Promise<envelope JSON>, data like rest()'s
+ *   microphone(waitMs)                    getUserMedia({audio}) once, the tracks stopped →
+ *                                         data: {ok, label} | {error, message}
+ *   pageReady(state)                      <html data-bx24="ready">, data-bx24-page=state
  *   events, initialized, attached, queued()   for debugging and tests
  *
  * With frames.js on the page (the production page has it), only the leader's Python gets the
@@ -55,6 +66,9 @@
   })();
   var PREFIX = "BackgroundCallCard::";
   var EVENTS = BOOT.events || [];
+  // "worker" (the hidden PAGE_BACKGROUND_WORKER frame), or one of the application's own pages
+  // ("install", "main"): those have no call card, no event to bind and no election.
+  var PAGE = BOOT.page || "worker";
   var ATTACH_HINT_MS = 15000;
   // The largest event that reaches Python (a long comment is the usual big one); a larger one
   // arrives as {oversized: <length>} and its handlers are skipped, never silently dropped.
@@ -384,6 +398,97 @@
     }, null, function () { if (controller) controller.abort(); });
   }
 
+  // -- the application's own pages (install, main) ---------------------------------------------
+
+  function config() {
+    return JSON.stringify({ page: PAGE, app: BOOT.app || {}, server: BOOT.server || {} });
+  }
+
+  function pageUrl() {
+    return String(location.href).split("#")[0].split("?")[0];
+  }
+
+  function appInfo(waitMs) {
+    return request(waitMs, function (done) {
+      var lib = window.BX24;
+      var auth = lib.getAuth() || {};
+      var placement = null;
+      try { placement = lib.placement.info().placement || null; } catch (error) { /* none */ }
+      done({
+        admin: !!lib.isAdmin(), lang: lib.getLang(), domain: String(auth.domain || lib.getDomain()),
+        member: auth.member_id || null, placement: placement, page: pageUrl(),
+        query: String(location.search).slice(1),
+      });
+    });
+  }
+
+  function installFinish(waitMs) {
+    return request(waitMs, function (done) {
+      window.BX24.installFinish();  // no answer: the portal reloads the page when it worked
+      done(true);
+    });
+  }
+
+  /* The app's server (bx24 serve with the application's credentials): the payload and this
+   * user's tokens, which the server checks with Bitrix24's OAuth server. Same origin as the
+   * page; the tokens go into the body only. */
+  function server(path, payloadJson, waitMs) {
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    return request(waitMs, function (done) {
+      authorized(function (auth) {
+        var payload = JSON.parse(payloadJson || "{}");
+        if (auth) {
+          payload.auth = {
+            access_token: auth.access_token, refresh_token: auth.refresh_token,
+            expires_in: auth.expires_in, domain: auth.domain, member_id: auth.member_id,
+          };
+        }
+        fetch(new URL(path, document.baseURI).href, {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(payload), credentials: "omit",
+          signal: controller && controller.signal,
+        }).then(function (response) {
+          return response.text().then(function (text) {
+            var json = null;
+            try { json = JSON.parse(text); } catch (error) { /* not JSON */ }
+            done(json !== null && typeof json === "object"
+              ? { http: response.status, json: json }
+              : { http: response.status, text: text.slice(0, 300) });
+          });
+        }, function (error) {
+          done({ network: String(error && error.message || error) });
+        });
+      });
+    }, null, function () { if (controller) controller.abort(); });
+  }
+
+  /* The microphone, asked once (the browser's prompt shows on this visible page, not in the
+   * hidden worker), its tracks stopped at once. */
+  function microphone(waitMs) {
+    return request(waitMs, function (done) {
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+        done({ error: "NotSupportedError", message: "this page cannot use a microphone (not a " +
+          "secure context?)" });
+        return;
+      }
+      navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
+        var tracks = stream.getAudioTracks();
+        var label = tracks.length ? tracks[0].label : "";
+        stream.getTracks().forEach(function (track) { track.stop(); });
+        done({ ok: true, label: label });
+      }, function (error) {
+        done({ error: String(error && error.name || "Error"),
+               message: String(error && error.message || error) });
+      });
+    });
+  }
+
+  function pageReady(state) {
+    var root = document.documentElement;
+    if (state) root.dataset.bx24Page = String(state);
+    root.dataset.bx24 = "ready";
+  }
+
   function refreshAuth(waitMs) {
     return request(waitMs, function (done) {
       window.BX24.refreshAuth(function () { done(true); });
@@ -413,6 +518,10 @@
     if (initialized) return;
     initialized = true;
     bridge.initialized = true;
+    if (PAGE !== "worker") {  // an application page: no card, no election
+      afterInit.splice(0).forEach(function (send) { send(); });
+      return;
+    }
     var placement = null;
     try {
       placement = window.BX24.placement.info().placement;
@@ -464,6 +573,12 @@
     rest: rest,
     refreshAuth: refreshAuth,
     beacon: beacon,
+    config: config,
+    appInfo: appInfo,
+    installFinish: installFinish,
+    server: server,
+    microphone: microphone,
+    pageReady: pageReady,
     events: EVENTS.slice(),
     initialized: false,
     attached: false,

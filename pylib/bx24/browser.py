@@ -1,4 +1,5 @@
-"""The browser glue: the only module that imports ``pyscript``.
+"""The browser glue: with :mod:`bx24.view` (the application pages' DOM), the only module that
+imports ``pyscript``.
 
 A thin shell over ``window.bx24Bridge`` (bridge.js): it forwards calls and
 hands Python's message handler to JavaScript. Everything with logic lives in
@@ -151,6 +152,15 @@ def sip_softphone(server, uri=None, **options):
 
     options["log"] = options.get("log") or report
     return SipSoftphone(server, uri, new_phone=new_phone, **options)
+
+
+def app_page(**options):
+    """The page's :class:`~bx24.apppage.AppPage` (the install page, the main page): its bridge,
+    REST (``options`` are :class:`~bx24.rest.Rest`'s), and view."""
+    from .apppage import AppPage
+    from .view import View
+
+    return AppPage(_page_bridge()._js, rest(**options), View(report), report)
 
 
 def _expose_stand_in(softphone):

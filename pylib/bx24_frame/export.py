@@ -3,7 +3,8 @@
 ::
 
     OUT/
-      www/                  the web root: index.html (the page) and every file of the layout
+      www/                  the web root: index.html (the worker's page), install.html and
+                            main.html (the application's pages), and every file of the layout
                             under its content-hashed or versioned URL, with a .gz beside each
                             file that compresses, and a .br beside the large runtime files
                             (the copies `bx24 setup` made)
@@ -28,6 +29,7 @@ from bx24_server.compression import (
 )
 from bx24_server.config import Config
 
+from . import layout
 from .nginx import NginxOptions, render
 from .runtime import cache_root
 from .site import FrameSite
@@ -92,7 +94,8 @@ def export(site: FrameSite, out: Path, options: NginxOptions | None = None,
     _prepare(out)
     www = out / WEB_ROOT
     digests: dict[str, str] = {}
-    _write(www / "index.html", build.page(), digests, out)
+    for kind, (_, name) in layout.PAGES.items():  # the worker's page, the app's pages
+        _write(www / name, build.page(kind=kind), digests, out)
     layout_mounts = site.mounts[:len(site.mounts) - len(site.extra_mounts)]
     # The large pinned files' gzip copies are the ones `bx24 setup` made (the same bytes).
     compressed = EncodedCache(cache_root(), memory_bytes=0)

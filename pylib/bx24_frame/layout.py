@@ -3,7 +3,9 @@
 
 | URL                                        | from                                    | cache     |
 |--------------------------------------------|-----------------------------------------|-----------|
-| ``/`` (GET, HEAD, Bitrix24's POST)         | the page, generated (:mod:`.site`)      | no-cache  |
+| ``/`` (GET, HEAD, Bitrix24's POST)         | the worker's page (:mod:`.site`)        | no-cache  |
+| ``install`` (GET, HEAD, Bitrix24's POST)   | the install page (:mod:`bx24.install`)  | no-cache  |
+| ``main`` (GET, HEAD, Bitrix24's POST)      | the main page (:mod:`bx24.mainpage`)    | no-cache  |
 | ``boot/<name>.<hash>.<ext>``               | this package's ``page/`` (boot loader)  | immutable |
 | ``bx24/<name>.<hash>.<ext>``               | the installed ``bx24`` library          | immutable |
 | ``app/<path>.<hash>.<ext>``                | the project's app folder                | immutable |
@@ -34,6 +36,12 @@ BUNDLES = "runtime/bundle/"
 WHEELS = "runtime/pypi/"
 SNAPSHOT = "runtime/snapshot/"
 HASHED = (BOOT, LIBRARY, APP)
+# The pages (no-cache), by kind: the URL path of each and its file in an export. "worker" is the
+# hidden PAGE_BACKGROUND_WORKER frame; the others are the application's own pages: its install
+# page ("initial installation path") and its main page ("handler path").
+PAGES = {"worker": ("", "index.html"), "install": ("install", "install.html"),
+         "main": ("main", "main.html")}
+APP_PAGES = ("install", "main")
 
 
 def npm_url(package: str, version: str, path: str) -> str:

@@ -1,6 +1,7 @@
 """The nginx configuration ``bx24 export`` writes next to the exported files.
 
-What it must do (docs/deployment.md): answer Bitrix24's POST on ``/`` with the page (a static
+What it must do (docs/deployment.md): answer Bitrix24's POST on ``/`` (and on the application's
+``install`` and ``main`` pages) with the page (a static
 file answers POST with 405: ``error_page 405 =200`` turns it into the page, the known recipe),
 send the page ``no-cache`` and every other file ``immutable`` (their URLs name their content),
 send the precompressed ``.gz`` copies (``gzip_static``; the ``.br`` ones too with ``brotli``:
@@ -17,6 +18,8 @@ from bx24_server import endpoints
 from bx24_server.config import Config
 from bx24_server.mediatypes import known
 from bx24_server.mounts import IMMUTABLE, REVALIDATE
+
+from . import layout
 
 
 # HTTP/2 over TLS: the frame's dozen files share one connection, no queue behind HTTP/1.1's six
@@ -83,6 +86,13 @@ def render(options: NginxOptions, config: Config) -> str:
                f"    ssl_certificate_key {_quote(options.key)};\n")
     def match(name):
         return "^~" if name in endpoints.PROXIED_WITH_PATHS else "="
+    pages = "".join(f"""    location = /{path} {{
+        error_page 405 =200 /{file};
+        try_files /{file} =404;
+{cache(REVALIDATE)}    }}
+    location = /{file} {{
+{cache(REVALIDATE)}    }}
+""" for path, file in layout.PAGES.values())
     proxied = "".join(f"""    location {match(name)} /{name} {{
         proxy_pass {options.upstream}/{name};
         proxy_set_header Host $host;
@@ -131,15 +141,10 @@ server {{
     client_max_body_size {options.max_body};
     server_tokens off;
 
-    # Bitrix24 loads the handler with a POST: static files answer POST with 405, which becomes
-    # the page (as a GET). The page changes with every deployment: revalidated.
-    location = / {{
-        error_page 405 =200 /index.html;
-        try_files /index.html =404;
-{cache(REVALIDATE)}    }}
-    location = /index.html {{
-{cache(REVALIDATE)}    }}
-
+    # Bitrix24 loads its handlers with a POST (the worker at /, the application's install and
+    # main pages): static files answer POST with 405, which becomes the page (as a GET). The
+    # pages change with every deployment: revalidated.
+{pages}
     location = /healthz {{
         default_type text/plain;
 {headers}        return 200 "ok\\n";

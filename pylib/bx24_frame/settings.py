@@ -11,6 +11,19 @@
     [files]                        # other files the frame's Python reads, from the app folder
     "data/prompts.json" = "prompts.json"      # -> path inside the interpreter
 
+    [application]                  # the Bitrix24 application around the worker (install page)
+    title = "Softphone"            # the worker binding's TITLE (lang_all: per language)
+    users = []                     # bind the worker for these user ids only ([]: everyone)
+    worker_url = ""                # default: the worker page beside the install page
+    error_handler_url = ""         # default: the app's server's (its own per portal)
+    [[application.lines]]          # telephony lines to create
+    number = "line1"
+    name = "Support"
+    [application.options]          # application options to set (app.option.set)
+    greeting = "Hello"
+
+(``app`` names the folder, so the application's settings are ``[application]``.)
+
 Everything else is found: every ``.py`` file under the app folder is a module of the app.
 """
 
@@ -24,7 +37,11 @@ SETTINGS_FILE = "bx24.toml"
 DEFAULT_APP = "frame"
 ENTRY = "main.py"
 INTERPRETERS = ("pyodide", "micropython")
-KEYS = ("app", "interpreter", "frame_ancestors", "preload", "files", "watchdog_seconds")
+KEYS = ("app", "interpreter", "frame_ancestors", "preload", "files", "watchdog_seconds",
+        "application")
+APPLICATION_KEYS = ("title", "description", "lang_all", "worker_url", "error_handler_url",
+                    "users", "lines", "options")
+DEFAULT_TITLE = "Softphone"
 DEFAULT_WATCHDOG_SECONDS = 8
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -39,7 +56,8 @@ class Settings:
     def __init__(self, project_dir: Path, *, app: str = DEFAULT_APP, interpreter: str = "pyodide",
                  frame_ancestors: str | None = None, preload: list[str] | None = None,
                  files: dict[str, str] | None = None, source: Path | None = None,
-                 watchdog_seconds: float = DEFAULT_WATCHDOG_SECONDS):
+                 watchdog_seconds: float = DEFAULT_WATCHDOG_SECONDS,
+                 application: dict | None = None):
         self.project_dir = Path(project_dir).resolve()
         self.source = source
         self.app_dir = (self.project_dir / app).resolve()
@@ -48,6 +66,8 @@ class Settings:
         self.preload = list(preload or [])
         self.files = dict(files or {})
         self.watchdog_seconds = watchdog_seconds
+        # the [application] table, checked and with its defaults (what the app pages read)
+        self.app = application if application is not None else application_settings({})
 
     @property
     def entry(self) -> Path:
@@ -80,6 +100,58 @@ def _relative_inside(path: Path, key: str, value) -> str:
     return str(pure)
 
 
+def application_settings(table, path: Path | None = None) -> dict:
+    """An ``[application]`` table, checked, every key present (see the module doc)."""
+    where = f"{path}: [application]" if path else "[application]"
+    if not isinstance(table, dict):
+        raise SettingsError(f"{where} is a table")
+    unknown = sorted(set(table) - set(APPLICATION_KEYS))
+    if unknown:
+        raise SettingsError(f"{where}: unknown key(s) {', '.join(unknown)}; known: "
+                            f"{', '.join(APPLICATION_KEYS)}")
+    out: dict = {}
+    for key, default in (("title", DEFAULT_TITLE), ("description", ""), ("worker_url", ""),
+                         ("error_handler_url", "")):
+        value = table.get(key, default)
+        if not isinstance(value, str):
+            raise SettingsError(f"{where}: `{key}` is a string, not {value!r}")
+        if key.endswith("_url") and value and not value.startswith(("https://", "http://")):
+            raise SettingsError(f"{where}: `{key}` is an http(s) URL, not {value!r}")
+        out[key] = value
+    lang_all = table.get("lang_all", {})
+    if not isinstance(lang_all, dict) or not all(
+            isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
+            for v in lang_all.values()):
+        raise SettingsError(f"{where}: `lang_all` is a table per language, e.g. "
+                            "lang_all.de = {TITLE = \"Telefon\", DESCRIPTION = \"\"}")
+    out["lang_all"] = {lang: {k.upper(): v for k, v in texts.items()}
+                       for lang, texts in lang_all.items()}
+    users = table.get("users", [])
+    if not isinstance(users, list) or not all(type(u) is int and u > 0 for u in users):
+        raise SettingsError(f"{where}: `users` is a list of user ids (numbers), not {users!r}")
+    out["users"] = sorted(set(users))
+    lines = table.get("lines", [])
+    if not isinstance(lines, list):
+        raise SettingsError(f"{where}: `lines` is an array of tables ([[application.lines]])")
+    out["lines"] = []
+    for line in lines:
+        if (not isinstance(line, dict) or not isinstance(line.get("number"), str)
+                or not line["number"].strip() or set(line) - {"number", "name", "crm_auto_create"}
+                or not isinstance(line.get("name", ""), str)
+                or not isinstance(line.get("crm_auto_create", True), bool)):
+            raise SettingsError(f"{where}: each of `lines` has a `number` (a string), and may "
+                                f"have a `name` and `crm_auto_create` (true/false), not {line!r}")
+        out["lines"].append({"number": line["number"].strip(),
+                             "name": line.get("name") or line["number"].strip(),
+                             "crm_auto_create": line.get("crm_auto_create", True)})
+    options = table.get("options", {})
+    if not isinstance(options, dict) or not all(
+            isinstance(v, (str, int, float, bool)) for v in options.values()):
+        raise SettingsError(f"{where}: `options` is a table of names and plain values")
+    out["options"] = dict(options)
+    return out
+
+
 def load(project_dir: str | Path | None = None) -> Settings:
     """The settings of ``project_dir`` (default: the current folder)."""
     project = Path(project_dir if project_dir is not None else ".").resolve()
@@ -95,6 +167,9 @@ def load(project_dir: str | Path | None = None) -> Settings:
         raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)}; "
                             f"known: {', '.join(KEYS)}")
     app = data.get("app", DEFAULT_APP)
+    if isinstance(app, dict):
+        raise SettingsError(f"{path}: `app` names the app folder (a string); the application's "
+                            "settings go in [application]")
     if app != ".":
         app = _relative_inside(path, "app", app)
     interpreter = data.get("interpreter", "pyodide")
@@ -121,4 +196,5 @@ def load(project_dir: str | Path | None = None) -> Settings:
     for source, target in files.items():
         checked[_relative_inside(path, "files", source)] = _relative_inside(path, "files", target)
     return Settings(project, app=app, interpreter=interpreter, frame_ancestors=ancestors,
-                    preload=preload, files=checked, source=path, watchdog_seconds=watchdog)
+                    preload=preload, files=checked, source=path, watchdog_seconds=watchdog,
+                    application=application_settings(data.get("application", {}), path))

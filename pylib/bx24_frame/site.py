@@ -29,7 +29,14 @@ from .snapshot import Snapshot
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 TEMPLATE = PAGE_DIR / "index.html"
-BOOT_FILES = ("boot.js", "memory-indexeddb.js", "micropython-heap.mjs", "pyodide-snapshot.mjs")
+BOOT_FILES = ("boot.js", "memory-indexeddb.js", "micropython-heap.mjs", "pyodide-snapshot.mjs",
+              "install-page.py", "main-page.py")
+# The application's own pages: the Python each runs, the project's hook module it looks for
+# (a module of the app folder), and its title.
+APP_PAGE_ENTRIES = {"install": ("install-page.py", "install", "Install the application"),
+                    "main": ("main-page.py", "main_page", "The application")}
+APP_BODY = PAGE_DIR / "app-body.html"
+WORKER_TITLE = "Bitrix24 call-card worker"
 REPORT_URL = endpoints.FRAME_REPORT  # where the frames' reports go (relative to the page)
 BX24_LIBRARY_URL = "https://api.bitrix24.com/api/v1/"
 # The library's JavaScript: the page loads frames.js and bridge.js; sip.mjs is imported by the
@@ -177,8 +184,10 @@ class Build:
             stdlib_url = layout.SNAPSHOT + manifest["stdlib"]
         self.snapshot_manifest = manifest
         self.boot = self._boot_config(site, sources, snapshot_url, stdlib_url)
+        self.app_boots = self._app_boot_configs(site, sources)
         self._template = site.template()
-        self._pages: dict[str | tuple[str, ...], bytes] = {}
+        self._app_body = APP_BODY.read_text("utf-8")
+        self._pages: dict[tuple, bytes] = {}
 
     def _boot_config(self, site, sources, snapshot_url, stdlib_url) -> dict:
         pins = site.runtime.pins
@@ -235,17 +244,45 @@ class Build:
             },
         }
 
-    def page(self, bx24_library: str | tuple[str, ...] = BX24_LIBRARY_URL) -> bytes:
-        """The page, loading Bitrix24's library from ``bx24_library`` (the emulator's stub
-        and SIP stand-in in its variant: several scripts, in order)."""
-        page = self._pages.get(bx24_library)
+    def _app_boot_configs(self, site, sources) -> dict:
+        """The boot config of each application page: the worker's, with the page's kind, its
+        Python, the ``[app]`` settings and the server's endpoints the page talks to."""
+        modules = {s.rel[:-3] for s in sources if _is_module(s) and s.prefix == layout.APP
+                   and "/" not in s.rel}
+        configs = {}
+        for kind, (entry, _, _) in APP_PAGE_ENTRIES.items():
+            app = dict(site.settings.app)
+            app["hooks"] = sorted(h for _, h, _ in APP_PAGE_ENTRIES.values() if h in modules)
+            configs[kind] = {
+                **self.boot, "page": kind, "main": self.urls[(layout.BOOT, entry)], "app": app,
+                "server": {"install": endpoints.INSTALL, "portal": endpoints.PORTAL,
+                           "error_handler": endpoints.ERROR_HANDLER,
+                           # what the worker's URL keeps of the page's query (bx24.apppage)
+                           "carry": ["interpreter", *sorted(site.variants)]},
+            }
+        return configs
+
+    def page(self, bx24_library: str | tuple[str, ...] = BX24_LIBRARY_URL,
+             kind: str = "worker") -> bytes:
+        """The page of ``kind`` (``worker``, or an application page: ``install``, ``main``),
+        loading Bitrix24's library from ``bx24_library`` (the emulator's stub and SIP stand-in
+        in its variant: several scripts, in order)."""
+        page = self._pages.get((bx24_library, kind))
         if page is None:
+            boot = self.boot if kind == "worker" else self.app_boots[kind]
             core = self.boot["pyscript"]
             # PyScript's core, and the check of IndexedDB that boot.js makes before importing it
             preloads = [core] + [core.rsplit("/", 1)[0] + "/" + chunk
                                  for chunk in self.core_chunks] + [self.boot["memoryIndexedDB"]]
+            frames = self.urls[(layout.LIBRARY, "frames.js")]
             text = (self._template
-                    .replace("{{BOOT_CONFIG}}", _escape_json(self.boot))
+                    .replace("{{TITLE}}", WORKER_TITLE if kind == "worker" else
+                             APP_PAGE_ENTRIES[kind][2])
+                    .replace("{{FRAMES_SCRIPT}}", f'<script src="{frames}"></script>'
+                             if kind == "worker" else "")
+                    .replace("{{BODY}}", "<body hidden></body>" if kind == "worker" else
+                             self._app_body)
+                    .replace("{{BOOT_CONFIG}}", _escape_json(boot))
                     .replace("{{BOOT_JS}}", self.urls[(layout.BOOT, "boot.js")])
                     .replace("{{REPORT}}", REPORT_URL)
                     .replace("{{MODULE_PRELOADS}}", "\n  ".join(
@@ -253,9 +290,8 @@ class Build:
                     .replace("{{BX24_LIBRARY}}", "\n  ".join(
                         f'<script src="{src}"></script>' for src in (
                             (bx24_library,) if isinstance(bx24_library, str) else bx24_library)))
-                    .replace("{{FRAMES_JS}}", self.urls[(layout.LIBRARY, "frames.js")])
                     .replace("{{BRIDGE_JS}}", self.urls[(layout.LIBRARY, "bridge.js")]))
-            page = self._pages[bx24_library] = text.encode("utf-8")
+            page = self._pages[(bx24_library, kind)] = text.encode("utf-8")
         return page
 
 
@@ -405,10 +441,16 @@ class FrameSite:
                 out.append(None)
         return tuple(out)
 
-    def page(self, query: bytes = b"") -> bytes:
-        """The page for ``/``: a variant when the query names one (``?emulator``)."""
+    @property
+    def pages(self) -> dict[str, str]:
+        """The application pages' URL paths, by kind (the worker's page is ``/``)."""
+        return {kind: layout.PAGES[kind][0] for kind in layout.APP_PAGES}
+
+    def page(self, query: bytes = b"", kind: str = "worker") -> bytes:
+        """The page of ``kind`` (``/``: the worker's): a variant when the query names one
+        (``?emulator``)."""
         build = self.build()
         for key, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
             if key in self.variants:
-                return build.page(self.variants[key])
-        return build.page()
+                return build.page(self.variants[key], kind)
+        return build.page(kind=kind)

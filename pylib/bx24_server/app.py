@@ -3,6 +3,7 @@
 | URL                                 | answer                                               |
 |-------------------------------------|------------------------------------------------------|
 | ``/`` (GET, HEAD, POST)             | ``site.page(query)``, ``no-cache`` (Bitrix24 POSTs)  |
+| ``/<path>`` of ``site.pages``       | ``site.page(query, kind)``: the application's pages  |
 | ``/healthz``                        | ``ok``                                               |
 | ``/error-handler`` (POST)           | Bitrix24's deactivation notice → JSON lines          |
 | ``/frame-report`` (POST)            | a frame's report about itself → JSON lines           |
@@ -80,6 +81,9 @@ class App:
         self.notice_rate = RateLimiter(config.notices_per_minute, config.notice_burst)
         self.application = _application(config)  # the Bitrix24 application's server, if any
         self.routes = self.own_routes() + list(getattr(site, "routes", ()))
+        # the site's other pages (the application's install and main pages), by URL path
+        self.page_paths = {b"/" + path.encode(): kind
+                           for kind, path in getattr(site, "pages", {}).items()}
 
     def own_routes(self) -> list[Route]:
         return [
@@ -173,7 +177,8 @@ class App:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         headers = request_headers(scope)
 
-        if raw_path == b"/":
+        kind = "worker" if raw_path == b"/" else self.page_paths.get(raw_path)
+        if kind is not None:
             _allow(method, FRAME_METHODS)
             query = scope.get("query_string", b"")
             if method == "POST":
@@ -181,7 +186,7 @@ class App:
                 # query never selects a page variant (the emulator's is for a developer's GET).
                 await read_body(receive, headers, self.config.max_body, self.config.body_timeout)
                 query = b""
-            return await self._page(send, headers, method, query)
+            return await self._page(send, headers, method, query, kind)
 
         directory_index = raw_path.endswith(b"/")
         segments = url_segments(raw_path[1:-1] if directory_index else raw_path[1:])
@@ -216,9 +221,9 @@ class App:
         await self.files.send(send, path, headers, method=method, cache_control=mount.cache,
                               persist=mount.persist)
 
-    async def _page(self, send, headers, method, query):
+    async def _page(self, send, headers, method, query, kind):
         try:
-            page = self.site.page(query)
+            page = self.site.page(query) if kind == "worker" else self.site.page(query, kind)
         except Exception:
             log.exception("the page could not be made")
             raise HttpError(503, "the frame is not available (see the server log)") from None

@@ -225,11 +225,16 @@ class Application:
         info = await self.verified(token, member)
         await self._admin(info, token)
         record = await self._db("portal", member)
+
+        def dated(events):
+            for event in events:
+                event["at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(event["time"]))
+            return events
         return {
             "known": record is not None,
             "worker": (record or {}).get("worker"),
-            "notices": await self._db("events", member, "notice", 0.0, 20),
-            "rebinds": await self._db("events", member, "rebind", 0.0, 20),
+            "notices": dated(await self._db("events", member, "notice", 0.0, 20)),
+            "rebinds": dated(await self._db("events", member, "rebind", 0.0, 20)),
         }
 
     # -- the overtime notice -------------------------------------------------------------------

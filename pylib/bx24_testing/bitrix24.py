@@ -36,7 +36,7 @@ import json
 import secrets
 import threading
 import time
-from urllib.parse import quote, unquote_plus, urlsplit
+from urllib.parse import quote, unquote_plus, urlencode, urlsplit
 
 PAGE_SIZE = 50
 MAX_BATCH = 50
@@ -300,7 +300,38 @@ class Portal:
                 return False
             self.installed = True
             session.install = False
+            self._deliver("ONAPPINSTALL")  # events flow from now on, this one first
             return True
+
+    def uninstall(self, clean: bool = False) -> None:
+        """An administrator deletes the application: ``ONAPPUNINSTALL`` goes to its handler,
+        then its bindings and event handlers are gone (Bitrix24 removes them by itself)."""
+        with self.lock:
+            self._deliver("ONAPPUNINSTALL", clean=int(clean))
+            self.installed = False
+            self.bindings = []
+            self.event_handlers = []
+            self.application_token = secrets.token_hex(16)
+
+    def _deliver(self, event: str, **data) -> None:
+        """POST ``event`` to the handlers bound to it (``event.bind``), in the background as
+        Bitrix24's queue does: no retry, answers ignored."""
+        handlers = [h["handler"] for h in self.event_handlers if h["event"] == event]
+        if not handlers or not self.installed:
+            return
+        body = urlencode(list(self.event_bodies(event, **data).items())).encode()
+
+        def post():
+            import urllib.request
+
+            for url in handlers:
+                request = urllib.request.Request(url, data=body, method="POST", headers={
+                    "Content-Type": "application/x-www-form-urlencoded"})
+                try:
+                    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+                except OSError:
+                    pass  # Bitrix24 does not retry either
+        threading.Thread(target=post, name=f"bx24-portal-{event}", daemon=True).start()
 
     def known_call(self, call_id: str, phone_number: str = "", direction: str = "outgoing",
                    user_id: int = 1) -> None:

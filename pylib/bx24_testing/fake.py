@@ -243,6 +243,21 @@ class FakePortal:
                            **options)
         return calls.start()
 
+    def app_page(self, kind="install", settings=None, url="https://app.example.com/install",
+                 server=None, microphone=None):
+        """The application's ``kind`` page (``install``, ``main``) of this portal's user, as
+        :mod:`bx24.install` and :mod:`bx24.mainpage` get it: a :class:`bx24.AppPage` with
+        ``settings`` (an ``[application]`` table of bx24.toml), at ``url``, over a
+        :class:`RecordingView` (``page.view``) and a :class:`FakeAppBridge` (``page.bridge``).
+        ``server(path, payload)`` answers the application's server as ``(status, json)``
+        (None: no server); ``microphone`` is what the microphone check gets."""
+        import bx24
+        from bx24_frame.settings import application_settings
+
+        bridge = FakeAppBridge(self, kind, application_settings(settings or {}), url, server,
+                               microphone)
+        return bx24.AppPage(bridge, self.rest(), RecordingView())
+
     def clock(self) -> float:
         return self.now
 
@@ -559,3 +574,127 @@ class FakeSipPhone:
         self.registered = False
         for call in self._calls:
             call["ended"] = True
+
+
+# -- the application's own pages (bx24.apppage) ---------------------------------------------------
+
+class RecordingView:
+    """The install and main pages' view (:mod:`bx24.view`'s methods), recorded: ``lines()``
+    is what the page says (``(section, text, kind)``), ``click(label)`` presses a button,
+    ``save_password(label, value)`` types into a password field and saves."""
+
+    def __init__(self):
+        self.sections: list[dict] = []
+
+    def section(self, title):
+        section = _RecordedSection(title)
+        self.sections.append(section.record)
+        return section
+
+    def clear(self):
+        self.sections.clear()
+
+    def lines(self) -> list[tuple]:
+        return [(s["title"], line.text, line.kind) for s in self.sections for line in s["lines"]]
+
+    def text(self) -> str:
+        return "\n".join(text for _, text, _ in self.lines())
+
+    def _control(self, kind, label):
+        for section in self.sections:
+            if label in section[kind]:
+                return section[kind][label]
+        raise KeyError(f"no {kind[:-1]} {label!r} on the page")
+
+    async def click(self, label):
+        await self._control("buttons", label)()
+
+    async def save_password(self, label, value):
+        return await self._control("passwords", label)(value)
+
+
+class _RecordedLine:
+    def __init__(self, text, kind):
+        self.set(text, kind)
+
+    def set(self, text, kind="info"):
+        self.text = text
+        self.kind = kind
+
+
+class _RecordedSection:
+    def __init__(self, title):
+        self.record = {"title": title, "lines": [], "buttons": {}, "passwords": {}}
+
+    def line(self, text, kind="info"):
+        line = _RecordedLine(text, kind)
+        self.record["lines"].append(line)
+        return line
+
+    def button(self, label, on_click):
+        self.record["buttons"][label] = on_click
+
+    def password(self, label, on_save):
+        self.record["passwords"][label] = on_save
+
+
+class FakeAppBridge:
+    """bridge.js's application-page functions in CPython, for :meth:`FakePortal.app_page`."""
+
+    def __init__(self, portal: "FakePortal", kind: str, settings: dict, url: str, server=None,
+                 microphone=None):
+        self.portal = portal
+        self.kind = kind
+        self.settings = settings
+        self.url = url
+        self.server_answer = server
+        self.microphone_answer = microphone or {"ok": True, "label": "Fake microphone"}
+        self.state: str | None = None   # what the page came to (pageReady)
+        self.finished = False           # installFinish was called
+        self.sent_to_server: list = []  # (path, payload without its auth)
+        # the portal opened this page (an install step while not installed)
+        self.session = portal.model.open_session(portal.user_id, "DEFAULT")
+
+    def config(self):
+        from bx24_frame import layout
+        from bx24_server import endpoints
+
+        assert self.kind in layout.APP_PAGES
+        return json.dumps({"page": self.kind, "app": self.settings, "server": {
+            "install": endpoints.INSTALL, "portal": endpoints.PORTAL,
+            "error_handler": endpoints.ERROR_HANDLER, "carry": ["interpreter"]}})
+
+    async def appInfo(self, wait_ms):
+        model, user = self.portal.model, self.portal.user_id
+        return _envelope({"admin": bool(model.user(user).get("ADMIN")), "lang": model.lang,
+                          "domain": model.domain, "member": model.member_id,
+                          "placement": "DEFAULT", "page": self.url.split("?")[0],
+                          "query": self.url.partition("?")[2]})
+
+    async def installFinish(self, wait_ms):
+        self.finished = True
+        self.portal.model.install_finish(self.session.sid)
+        return _envelope(True)
+
+    async def server(self, path, payload_json, wait_ms):
+        payload = json.loads(payload_json)
+        self.sent_to_server.append((path, payload))
+        if self.server_answer is None:
+            return _envelope({"http": 404, "text": "not found"})
+        status, answer = self.server_answer(path, payload)
+        return _envelope({"http": status, "json": answer})
+
+    async def microphone(self, wait_ms):
+        return _envelope(self.microphone_answer)
+
+    def pageReady(self, state):
+        if state:
+            self.state = state
+
+    # REST, as the portal's page has it
+    async def rest(self, method, body, wait_ms):
+        return await self.portal.bridge.rest(method, body, wait_ms)
+
+    async def refresh_auth(self, wait_ms):
+        return await self.portal.bridge.refresh_auth(wait_ms)
+

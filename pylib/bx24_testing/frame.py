@@ -269,3 +269,88 @@ def wait_until(page, condition, timeout_s: float = 10.0, what: str = "a conditio
             time.sleep(interval_ms / 1000)
         else:
             page.wait_for_timeout(interval_ms)
+
+
+class PortalPage:
+    """A page of a portal stand-in as one of its users sees it (:func:`open_portal_page`): the
+    application's page (install or main) if asked for, and a worker frame per binding that
+    applies to the user once the application is installed."""
+
+    def __init__(self, page, portal, origin, user):
+        self.page = page
+        self.portal = portal
+        self.origin = origin
+        self.user = user
+        self.outside_requests: list[str] = []  # what the page's frames asked outside
+
+    def frame(self, kind="worker", timeout_s=30.0, ready=True):
+        """The frame of ``kind`` (``worker``, ``install``, ``main``) from the application's
+        server, once the portal loaded it (and, with ``ready``, once its Python runs): a
+        :class:`LoadedFrame`."""
+        from bx24_frame.layout import PAGES
+
+        path = "/" + PAGES[kind][0]
+
+        def found():
+            for candidate in self.page.frames:
+                url = candidate.url
+                if url.startswith(self.origin + "/") and urlsplit(url).path == path:
+                    return candidate
+            return None
+        target = wait_until(self.page, found, timeout_s, f"the portal's {kind} frame")
+        frame = LoadedFrame(self.page, origin=self.origin, portal=self.portal)
+        frame.target = target
+        if ready:
+            frame.wait_ready(int(timeout_s * 1000))
+        return frame
+
+    def app_state(self, kind, timeout_s=30.0):
+        """What the application's page of ``kind`` came to (``data-bx24-page``: the install
+        page's ``finished``, ``checked``, ``refused``, ``failed``; the main page's ``shown``,
+        ``bound``, ``rebound``, ``failed``), once it got there."""
+        frame = self.frame(kind, timeout_s)
+        frame.target.wait_for_function("document.documentElement.dataset.bx24Page",
+                                       timeout=timeout_s * 1000)
+        return frame.evaluate("document.documentElement.dataset.bx24Page")
+
+    def text(self, kind):
+        """The visible text of the application's page of ``kind``."""
+        return self.frame(kind).evaluate("document.getElementById('bx24-app').innerText")
+
+    def reload(self):
+        self.page.reload(wait_until="commit")
+
+
+def open_portal_page(page, server_url, portal, user=1, app=True, interpreter=None,
+                     stub_config=None, sip_stand_in=True):
+    """Open a page of ``portal`` (a stand-in) as ``user`` sees it, with the application served
+    at ``server_url`` as its install page (``install``) and main page (``main``): with ``app``
+    the portal shows the install page while the application is not installed (to an
+    administrator), the main page after; once installed, the worker bound with
+    ``placement.bind`` loads in it too. Every frame gets the BX24 stub; a request outside the
+    application's server and the portal is aborted. Returns a :class:`PortalPage`."""
+    origin = _origin(server_url)
+    base = server_url.rstrip("/") + "/"
+    query = f"?interpreter={interpreter}" if interpreter not in (None, "pyodide") else ""
+    portal.app_urls.update(install=base + "install" + query, main=base + "main" + query)
+    config = _prepare_portal(portal, stub_config, user)
+    config.pop("placementOptions", None)
+    allowed = [origin + "/", "data:", portal.origin + "/"]
+    holder = LoadedFrame(page, origin=origin, portal=portal)
+    stub = f"window.BX24_STUB_CONFIG = {json.dumps(config)};\n{stub_script(sip_stand_in)}"
+
+    def route(route):
+        request_url = route.request.url
+        if request_url.startswith(BX24_URL):
+            holder._answer_bx24(route, stub)
+        elif request_url.startswith(tuple(allowed)):
+            route.continue_()
+        else:
+            holder.outside_requests.append(request_url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.goto(stand_in().page_url(portal, user, app=app), wait_until="commit")
+    view = PortalPage(page, portal, origin, user)
+    view.outside_requests = holder.outside_requests  # the same list: filled as they happen
+    return view

@@ -33,7 +33,7 @@ import pytest
 
 from . import browser
 from .card import StubCard
-from .frame import frame_url, open_frame
+from .frame import frame_url, open_frame, open_portal_page
 from .portal import ANCESTORS
 
 INTERPRETERS = ("pyodide", "micropython")
@@ -175,6 +175,18 @@ def bx24_portal(bx24_server):
     from .portal import portal
 
     return portal().new_portal(frame_url=bx24_server.url)
+
+
+@pytest.fixture
+def bx24_portal_page(bx24_page, bx24_server, bx24_portal, bx24_interpreter):
+    """Opens a page of the test's portal as one of its users sees it, with your application's
+    install page (its main page once installed) and the workers it bound:
+    ``bx24_portal_page(user=2)`` → a :class:`bx24_testing.frame.PortalPage`
+    (``app_state("install")``, ``text("main")``, ``frame("worker")``, ``reload()``)."""
+    def open_page(user=2, app=True, stub_config=None):
+        return open_portal_page(bx24_page, bx24_server.url, bx24_portal, user=user, app=app,
+                                interpreter=bx24_interpreter, stub_config=stub_config)
+    return open_page
 
 
 @pytest.fixture

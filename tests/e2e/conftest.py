@@ -14,11 +14,12 @@ ROOT = Path(__file__).resolve().parents[2]
 BX24 = [sys.executable, "-m", "bx24_frame"]
 
 
-def serve(project, logs, *extra):
+def serve(project, logs, *extra, env=None):
     """``bx24 serve`` for ``project``, embeddable by the kit's portal stand-in too."""
     return ServerProcess([*BX24, "serve", "--project", project, "--access-log", "off",
                           "--error-log", logs / "errors.jsonl",
-                          "--frame-ancestors", f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}", *extra])
+                          "--frame-ancestors", f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}", *extra],
+                         env=env)
 
 
 @pytest.fixture(scope="session")

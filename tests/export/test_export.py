@@ -42,7 +42,7 @@ def test_the_same_inputs_give_the_same_bytes(project, tmp_path):
     assert again == first and tree(tmp_path / "a") == tree(tmp_path / "b")
 
 
-def test_a_changed_module_changes_only_the_modules_url_and_the_page(project, tmp_path):
+def test_a_changed_module_changes_only_the_modules_url_and_the_pages(project, tmp_path):
     before = export(project, tmp_path / "a", "--root", "/srv/bx24")
     (project / "frame" / "helpers.py").write_text("X = 2\n")
     after = export(project, tmp_path / "b", "--root", "/srv/bx24")
@@ -51,7 +51,9 @@ def test_a_changed_module_changes_only_the_modules_url_and_the_page(project, tmp
     assert {path.removesuffix(".gz") for path in modules} == {
         next(p for p in before if p.startswith("www/modules/") and p.endswith(".json")),
         next(p for p in after if p.startswith("www/modules/") and p.endswith(".json"))}
-    assert changed - modules == {"www/index.html", "www/index.html.gz"}
+    pages = {f"www/{name}{gz}" for name in ("index.html", "install.html", "main.html")
+             for gz in ("", ".gz")}  # every page names the modules' URL
+    assert changed - modules == pages
 
 
 def test_every_file_but_the_page_has_a_content_or_version_url_and_text_has_a_gz(project,

@@ -4,6 +4,7 @@ asks nginx for nothing but the page, and /error-handler reaches the Python serve
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from bx24_testing.card import StubCard
 from bx24_testing.frame import frame_url, open_frame, post_like_bitrix24
 from bx24_testing.plugin import INTERPRETERS
 from bx24_testing.portal import ANCESTORS
+from bx24_testing.portal import portal as stand_in
 
 ROOT = Path(__file__).resolve().parents[2]
 BX24 = [sys.executable, "-m", "bx24_frame"]
@@ -65,6 +67,10 @@ def wait_listening(port, process, deadline=10.0):
     raise AssertionError("nginx did not listen")
 
 
+CLIENT_ID = "local.77aa88bb99cc00.11223344"
+CLIENT_SECRET = "nginxTESTsecret0123456789abcdefghijklmnop"
+
+
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
     """The export of a small app behind nginx on a loopback port, bx24 serve as its upstream."""
@@ -74,8 +80,12 @@ def deployed(tmp_path_factory):
     (project / "frame" / "main.py").write_text(MAIN)
     logs = tmp / "logs"
     logs.mkdir()
+    # the application's server too (its endpoints behind nginx), with the stand-ins' OAuth
     with ServerProcess([*BX24, "serve", "--project", project, "--access-log", "off",
-                        "--error-log", logs / "placement-errors.jsonl"]) as upstream:
+                        "--error-log", logs / "placement-errors.jsonl",
+                        "--client-id", CLIENT_ID, "--oauth-server", stand_in().oauth_url,
+                        "--portal-store", tmp / "portals.sqlite3"],
+                       env=dict(os.environ, BX24_CLIENT_SECRET=CLIENT_SECRET)) as upstream:
         port = free_port()
         out = tmp / "export"
         subprocess.run([*BX24, "export", str(out), "--project", str(project),
@@ -175,6 +185,44 @@ def test_nginx_sends_bx24_serves_headers(deployed):
         assert body == (deployed["out"] / "www" / (url + ".br")).read_bytes()
     assert get(deployed["url"] + "app/main.py")[0] == 404
     assert get(deployed["url"] + ".hidden")[0] == 404
+
+
+@pytest.mark.parametrize("path, kind", [("install", "install"), ("main", "main")])
+def test_the_application_pages_answer_bitrix24s_post(deployed, path, kind):
+    status, headers, body = get(deployed["url"] + path, method="POST",
+                                data=b"AUTH_ID=secret&PLACEMENT=DEFAULT",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200 and headers["cache-control"] == "no-cache"
+    assert headers["content-security-policy"].startswith("frame-ancestors 'self'")
+    config = json.loads(body.split(b'id="bx24-boot">')[1].split(b"</script>")[0])
+    assert config["page"] == kind
+    assert b"frames." not in b"".join(re.findall(rb'<script src="[^"]*"', body))  # no election
+    assert get(deployed["url"] + config["main"])[0] == 200
+    assert (deployed["out"] / "www" / f"{path}.html").read_bytes() == body
+
+
+def test_the_exported_install_page_installs_and_the_server_heals_through_nginx(page, deployed):
+    """Behind nginx, its upstream the application's server: the install page hands it the
+    tokens through nginx, binds the worker at the export's URL with the portal's signed
+    errorHandlerUrl and finishes; the portal loads that worker. Bitrix24's notice on that URL
+    reaches the server through nginx, which binds the worker again."""
+    from bx24_testing.events import post_form, send_overtime
+    from bx24_testing.frame import open_portal_page, wait_until
+
+    portal = stand_in().new_portal(frame_url=deployed["url"], client_id=CLIENT_ID,
+                                   client_secret=CLIENT_SECRET)
+    admin = next(u for u, p in portal.users.items() if p.get("ADMIN"))
+    view = open_portal_page(page, deployed["url"], portal, user=admin, interpreter="micropython")
+    assert view.app_state("main", 60) in ("shown", "bound")
+    [bound] = portal.bindings
+    assert bound["handler"] == deployed["url"] + "?interpreter=micropython"
+    signed = bound["options"]["errorHandlerUrl"]
+    assert signed.startswith(f"{deployed['url']}error-handler/{portal.member_id}/")
+    view.frame("worker")
+    assert view.outside_requests == []
+    assert post_form(signed[:-1] + "x", {"error": "ERROR_PLACEMENT_LOADING_OVERTIME"})[0] == 403
+    assert send_overtime(portal)[0] == 200
+    wait_until(page, lambda: portal.bindings, what="the worker bound again")
 
 
 def test_frame_reports_reach_the_python_server(deployed):

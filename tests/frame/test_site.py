@@ -170,6 +170,13 @@ def test_a_link_out_of_the_app_folder_is_refused(tmp_path, runtime):
     ("[files]\n\"/etc/passwd\" = \"x\"\n", "relative path"),
     ("[files]\n\"missing.json\" = \"x\"\n", "not a file"),
     ("this is = not toml\n", "not valid TOML"),
+    ("[app]\ntitle = \"x\"\n", "the application's settings go in [application]"),
+    ("[application]\ncolour = 1\n", "unknown key(s) colour"),
+    ("[application]\nworker_url = \"ftp://x\"\n", "`worker_url` is an http(s) URL"),
+    ("[application]\nusers = [\"1\"]\n", "`users` is a list of user ids"),
+    ("[[application.lines]]\nname = \"no number\"\n", "has a `number` (a string)"),
+    ("[application.options]\nx = [1]\n", "table of names and plain values"),
+    ("[application]\nlang_all = {de = \"x\"}\n", "a table per language"),
 ])
 def test_bad_settings_say_what_to_change(tmp_path, runtime, toml, message):
     project = make_project(tmp_path, {"main.py": ""}, toml=toml)
@@ -218,3 +225,35 @@ def test_the_stdlib_zip_is_stored_member_by_member_and_the_same_every_time(tmp_p
             assert stored.read(member) == original.read(member.filename)
     assert stored_stdlib(source, tmp_path / "a") == first  # again: the one file, no leftovers
     assert [p.name for p in (tmp_path / "a").iterdir()] == [first.name]
+
+
+def test_the_application_pages_carry_the_application_settings(tmp_path, runtime):
+    """install and main: their own Python, the [application] table with its defaults, the
+    hooks the app folder has, the server's endpoints; no frames.js (no election there)."""
+    import json
+
+    project = make_project(tmp_path, {"main.py": "", "install.py": "", "main_page.py": ""},
+                           toml='[application]\ntitle = "Phone"\n'
+                                '[[application.lines]]\nnumber = "7"\n')
+    site = FrameSite(settings.load(project), runtime)
+    build = site.build()
+    for kind in ("install", "main"):
+        page = site.page(b"", kind).decode()
+        boot = json.loads(page.split('id="bx24-boot">')[1].split("</script>")[0])
+        assert boot["page"] == kind and boot["main"].startswith("boot/")
+        assert boot["app"]["title"] == "Phone" and boot["app"]["hooks"] == ["install",
+                                                                         "main_page"]
+        assert boot["app"]["lines"] == [{"number": "7", "name": "7", "crm_auto_create": True}]
+        assert boot["server"]["install"] == "bx24-install"
+        assert build.urls[("bx24/", "frames.js")] not in page and "<body hidden>" not in page
+    worker = site.page().decode()
+    assert build.urls[("bx24/", "frames.js")] in worker and "<body hidden>" in worker
+    assert '"page"' not in worker.split('id="bx24-boot">')[1].split("</script>")[0]
+
+
+def test_this_repository_runs_the_samples_application_settings():
+    """The repository's bx24.toml serves the template's sample: the same [application]."""
+    root = Path(__file__).resolve().parents[2]
+    template = root / "pylib" / "bx24_frame" / "template"
+    assert settings.load(root).app == settings.load(template).app
+    assert settings.load(root).app_dir == (template / "frame").resolve()

@@ -46,19 +46,24 @@ def test_new_setup_and_pytest_in_a_project_of_ones_own(user):
     run([venv / "bx24", "new", "app"], tmp, env)
     app = tmp / "app"
     assert sorted(p.relative_to(app).as_posix() for p in app.rglob("*") if p.is_file()) == [
-        ".gitignore", "README.md", "bx24.toml", "frame/main.py", "frame/settings.py", "pytest.ini",
-        "tests/test_logic.py", "tests/test_main.py"]
+        ".gitignore", "README.md", "bx24.toml", "frame/main.py", "frame/main_page.py",
+        "frame/settings.py", "pytest.ini", "tests/test_install.py", "tests/test_logic.py",
+        "tests/test_main.py"]
     setup = run([venv / "bx24", "setup"], app, env)
     assert "building the Pyodide memory snapshot" in setup.stderr
     again = run([venv / "bx24", "setup"], app, env)  # idempotent: nothing to do the second time
     assert "up to date" in again.stderr and "installing" not in again.stderr
     tests = run([venv / "pytest", "-q", "-p", "no:cacheprovider"], app, env)
-    # 4 browser tests x 2 interpreters, 3 CPython ones
-    assert re.search(r"^11 passed", tests.stdout, re.M), tests.stdout
+    # 5 browser tests x 2 interpreters, 4 CPython ones
+    assert re.search(r"^14 passed", tests.stdout, re.M), tests.stdout
     with ServerProcess([venv / "bx24", "serve", "--emulator"], cwd=app, env=env) as server:
         request = urllib.request.Request(server.url, data=b"AUTH_ID=x", method="POST")
         with urllib.request.urlopen(request, timeout=10) as page:
             assert b'id="bx24-boot"' in page.read()
+        for name in ("install", "main"):  # the application's pages, POSTed by Bitrix24 too
+            request = urllib.request.Request(server.url + name, data=b"AUTH_ID=x", method="POST")
+            with urllib.request.urlopen(request, timeout=10) as page:
+                assert f'"page":"{name}"'.encode() in page.read()
         with urllib.request.urlopen(server.url + "emulator/", timeout=10) as emulator:
             assert emulator.status == 200
     assert "Call-card emulator" in server.stdout()

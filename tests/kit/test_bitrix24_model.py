@@ -282,3 +282,77 @@ def test_the_overtime_notice_deletes_the_worker_and_carries_no_auth(portal):
     assert not any("auth" in key for key in notice["fields"])
     assert ok(portal.call("placement.get")) == []
     assert json.dumps(portal.unbound_by_overtime)
+
+
+class Receiver:
+    """An HTTP server on loopback that keeps what is POSTed to it (an application's server)."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qsl
+
+        received = self.received = []
+        self.arrived = threading.Condition()
+        arrived = self.arrived
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                with arrived:
+                    received.append(dict(parse_qsl(body)))
+                    arrived.notify_all()
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, count, timeout=5.0):
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.received) >= count, timeout), \
+                self.received
+        return self.received
+
+
+def test_events_flow_after_install_finish_and_uninstall_sends_its_last(portal):
+    receiver = Receiver()
+    try:
+        for event in ("ONAPPINSTALL", "ONAPPUNINSTALL"):
+            ok(portal.call("event.bind", {"event": event, "handler": receiver.url}, user=ADMIN))
+        assert receiver.received == []  # nothing is delivered before installFinish
+        assert portal.install_finish(portal.open_session(ADMIN, "DEFAULT").sid)
+        [installed] = receiver.wait(1)
+        assert installed["event"] == "ONAPPINSTALL"
+        assert installed["auth[application_token]"] == portal.application_token
+        assert installed["auth[refresh_token]"]
+        token = portal.application_token
+        ok(portal.call("placement.bind", WORKER, user=ADMIN))
+        portal.uninstall(clean=True)
+        gone = receiver.wait(2)[1]
+        assert gone["event"] == "ONAPPUNINSTALL" and gone["data[CLEAN]"] == "1"
+        assert gone["auth[application_token]"] == token
+        assert "auth[access_token]" not in gone
+        assert portal.bindings == [] and portal.event_handlers == [] and not portal.installed
+    finally:
+        receiver.server.shutdown()
+
+
+def test_the_oauth_server_says_whose_a_token_is(portal):
+    from bx24_testing.portal import PortalHttp
+
+    http = PortalHttp()
+    http.add(portal)
+    token = portal.open_session(ADMIN, "DEFAULT").token.access
+    status, _, body = http.handle("oauth.example", "GET",
+                                  "/_bx24oauth/rest/app.info?auth=" + token, b"")
+    info = json.loads(body)["result"]
+    assert status == 200 and info["client_id"] == portal.client_id
+    assert info["install"]["member_id"] == portal.member_id and info["user_id"] == ADMIN
+    status, _, body = http.handle("oauth.example", "GET", "/_bx24oauth/rest/app.info?auth=x",
+                                  b"")
+    assert status == 401 and json.loads(body)["error"] == "invalid_token"

@@ -14,13 +14,10 @@ import bx24
 import settings
 
 
-
 async def operator_account():
-    """The operator's SIP account: their inner number and the app's ``sip_password`` option."""
-    me = await calls.telephony.current_user()
-    password = (await calls.telephony.rest.call("user.option.get", {"option": "sip_password"})).data
-    return {"user": me.get("UF_PHONE_INNER"), "password": password or None,
-            "display_name": " ".join(filter(None, (me.get("NAME"), me.get("LAST_NAME"))))}
+    """The operator's SIP account: their inner number and the password they saved on the
+    application's main page (``bx24.sip_account``)."""
+    return await bx24.sip_account(calls.telephony)
 
 
 softphone = bx24.sip_softphone(settings.SIP_SERVER, account=operator_account,

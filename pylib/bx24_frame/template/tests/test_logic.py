@@ -68,3 +68,19 @@ def test_the_crm_client_known_before_the_card_is_shown_is_not_overwritten():
         texts = [p["statusText"] for c, p in portal.commands if c == "CallCardSetStatusText"]
         assert texts == ["CRM CONTACT #7"]
     run_app(scenario)
+
+
+def test_the_line_is_the_one_the_install_page_creates():
+    """settings.LINE_NUMBER names a line of bx24.toml's [[application.lines]]."""
+    import sys
+
+    from bx24_frame.settings import load
+
+    project = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(project / "frame"))
+    try:
+        import settings
+    finally:
+        sys.path.pop(0)
+    lines = [line["number"] for line in load(project).app["lines"]]
+    assert settings.LINE_NUMBER in lines

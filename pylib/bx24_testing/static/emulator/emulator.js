@@ -50,7 +50,13 @@
 
   window.addEventListener("message", function (event) {
     var data = event.data;
-    if (event.source !== $("frame").contentWindow || !data || !data.bx24Stub) return;
+    if (event.source !== $("frame").contentWindow || !data) return;
+    if (data.bx24Portal === "installFinished") {  // as the portal does: the main page now
+      $("page").value = "main";
+      loadFrame();
+      return;
+    }
+    if (!data.bx24Stub) return;
     if (data.bx24Stub === "getInitData" && initData[data.sid]) {
       event.source.postMessage({ bx24Portal: "initData", sid: data.sid, data: initData[data.sid] }, "*");
     } else if (data.bx24Stub === "reply") {
@@ -103,22 +109,41 @@
   // `bx24 serve --emulator` answers the frame's own URL with "?emulator" by the frame's page
   // with Bitrix24's library replaced by emulator/bx24-stub.js. It is loaded from the other
   // loopback name, cross-site; on any other host name it can only be same-site.
+  // The application's own pages (Page: install, main) are loaded from 127.0.0.1 whatever this
+  // page's name: their Python binds the worker at their own address, and Bitrix24 (the
+  // emulator's model too) refuses a handler on "localhost" (no dot in the name).
+  var PAGES = {
+    "worker": { path: "", user: 1, placement: "PAGE_BACKGROUND_WORKER" },
+    "install": { path: "install", user: 2, placement: "DEFAULT", install: true },
+    "main": { path: "main", user: 2, placement: "DEFAULT", install: false },
+    "main-operator": { path: "main", user: 1, placement: "DEFAULT", install: false },
+  };
+
+  function page() { return PAGES[$("page").value] || PAGES.worker; }
+
   function frameUrl() {
     var names = { "127.0.0.1": "localhost", "localhost": "127.0.0.1" };
-    var url = new URL("../", location.href);
-    url.hostname = names[url.hostname] || url.hostname;
+    var url = new URL("../" + page().path, location.href);
+    url.hostname = page().path ? "127.0.0.1" : names[url.hostname] || url.hostname;
     url.search = "?emulator&interpreter=" + encodeURIComponent($("interpreter").value);
     return url.href;
   }
 
   // This page is the frame's portal: the server answers the portal's side (REST, the frame's
-  // init data) from its model of Bitrix24. Each load is a new session of the operator's (user 1)
-  // in PAGE_BACKGROUND_WORKER, named in the frame's window.name as Bitrix24 names it.
+  // init data) from its model of Bitrix24. Each load is a new session: the operator's (user 1)
+  // in PAGE_BACKGROUND_WORKER, or the page's user in the application's page, named in the
+  // frame's window.name as Bitrix24 names it.
   function newSession() {
+    var chosen = page();
+    var body = { user: chosen.user, placement: chosen.placement };
+    if (chosen.placement === "PAGE_BACKGROUND_WORKER") {
+      body.options = { ID: "PAGE_BACKGROUND_WORKER", URI: "/crm/deal/" };
+    } else {
+      body.install = chosen.install;
+    }
     return fetch("../_bx24portal/session", {
       method: "POST", headers: { "Content-Type": "text/plain;charset=UTF-8" },
-      body: JSON.stringify({ user: 1, placement: "PAGE_BACKGROUND_WORKER",
-                             options: { ID: "PAGE_BACKGROUND_WORKER", URI: "/crm/deal/" } }),
+      body: JSON.stringify(body),
     }).then(function (response) {
       if (!response.ok) throw new Error("the portal answered " + response.status);
       return response.json();
@@ -416,6 +441,13 @@
     $("clear-log").addEventListener("click", function () { $("log").textContent = ""; });
     $("reload-frame").addEventListener("click", loadFrame);
     $("interpreter").addEventListener("change", loadFrame);
+    $("page").addEventListener("change", function () {
+      var shown = page().path !== "";  // an application page is meant to be seen
+      $("show-frame").checked = shown;
+      $("frame-box").hidden = !shown;
+      $("console-box").hidden = !shown;
+      loadFrame();
+    });
     $("mode").addEventListener("change", function () {
       config.mode = $("mode").value;
       if (connected) call("configure", { mode: config.mode }).catch(function () {});

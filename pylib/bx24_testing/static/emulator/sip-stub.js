@@ -6,7 +6,8 @@
  *
  * Same interface as sip.mjs: createPhone(jssipUrl, optionsJson, receive) → phone with call,
  * answer, reject, hangup, mute, hold, dtmf, transfer, stop; events as JSON text to receive().
- * It registers at once (never sending the password anywhere), then says on the console what a
+ * It registers at once (never sending the password anywhere; with BX24_STUB_CONFIG.sipPassword,
+ * only when the phone's password is that one), then says on the console what a
  * real phone would do: "[softphone stand-in] answer the call from +1555...".
  *
  * The other side is played from outside, as window.bx24StandInSoftphone (the stub's
@@ -39,8 +40,16 @@
     function number(target) { return String(target).replace(/^sip:/, "").split("@")[0]; }
     function end(call) { call.ended = true; }
 
-    emit({ type: "registration", state: "registered", cause: null, code: null });
-    console.log("[sip stand-in] registered as " + options.uri + " at " + options.server);
+    // The SIP server's account check, when a test names the password it accepts
+    // (BX24_STUB_CONFIG.sipPassword): a wrong or missing one is refused as a server would.
+    var accepted = (window.BX24_STUB_CONFIG || {}).sipPassword;
+    if (typeof accepted === "string" && options.password !== accepted) {
+      emit({ type: "registration", state: "failed", cause: "Authentication Error", code: 401 });
+      console.log("[sip stand-in] refused the registration of " + options.uri + ": wrong password");
+    } else {
+      emit({ type: "registration", state: "registered", cause: null, code: null });
+      console.log("[sip stand-in] registered as " + options.uri + " at " + options.server);
+    }
 
     window.bx24StandInSoftphone = {
       ring: function (phoneNumber, line) {

@@ -2,9 +2,9 @@
 
     import bx24
 
-    softphone = bx24.sip_softphone("wss://pbx.example.com/ws", "sip:101@pbx.example.com",
-                                   password=secret)   # JsSIP in the page (bx24.sip)
-    calls = bx24.calls(softphone)   # its calls on Bitrix24's card; it registers in one frame
+    softphone = bx24.page.sip_softphone("wss://pbx.example.com/ws", "sip:101@pbx.example.com",
+                                        password=secret)   # JsSIP in the page (bx24.sip)
+    calls = bx24.page.calls(softphone)   # its calls on Bitrix24's card; registers in one frame
 
     @calls.on("shown")
     async def show(call):
@@ -12,13 +12,13 @@
 
     calls.start()   # deliver the events queued since the page loaded, then live ones
 
-:func:`card` alone gives the card (commands and events), :func:`rest` Bitrix24's REST,
-:func:`telephony` the telephony methods; any other softphone plugs into :func:`calls` through
-:class:`Softphone` (:class:`StandInSoftphone` has no telephony: for logic tests). Importing
-this package does not import ``pyscript``: those functions do, so the pure modules run (and
-are tested) in CPython.
+:mod:`bx24.page` makes the page's objects: ``page.card()`` alone gives the card (commands and
+events), ``page.rest()`` Bitrix24's REST, ``page.telephony()`` the telephony methods; any other
+softphone plugs into ``page.calls()`` through :class:`Softphone` (:class:`StandInSoftphone` has
+no telephony: for logic tests). The modules hold the classes and constants
+(``bx24.telephony.INCOMING``). Importing this package does not import ``pyscript``: the page's
+functions do, so the pure modules run (and are tested) in CPython.
 """
-
 from .apppage import AppPage
 from .calls import Call, Calls
 from .callcard import CallCard
@@ -43,49 +43,52 @@ __all__ = [
     "PlacementError", "RestError", "RestTimeoutError", "UnexpectedResultError", "EVENTS",
     "CallInfo", "CrmBinding", "Entity", "TransferTarget", "PAGE_BACKGROUND_WORKER", "Interface",
     "PlacementInfo", "Rest", "RestResult", "SipSoftphone", "Softphone", "StandInSoftphone",
-    "spawn", "Registered", "Status", "Telephony", "card", "rest", "telephony", "calls",
-    "sip_softphone", "AppPage", "app_page", "SIP_PASSWORD_OPTION", "sip_account",
+    "spawn", "Registered", "Status", "Telephony", "page", "AppPage", "SIP_PASSWORD_OPTION",
+    "sip_account",
 ]
 
-# The page's objects, made by bx24.browser (the only module that imports pyscript). Each takes
-# the options of the class it makes, and forwards them: the defaults are the class's, written once.
+# bx24 0.1 named the page's functions bx24.card(), bx24.rest(), bx24.telephony(),
+# bx24.calls(), bx24.sip_softphone(): three of them hid the modules of the same names
+# (bx24.telephony.INCOMING failed). They are bx24.page's now; the old names work for one more
+# release, with a warning, and give the module's names as attributes.
 
-def card(**options):
-    """The page's :class:`CallCard` (its options: ``timeout``, ``timer_grace``, ``log``)."""
-    from .browser import card as browser_card
-    return browser_card(**options)
-
-
-def rest(**options):
-    """Bitrix24 REST, signed by the page's BX24: a :class:`Rest` (``timeout``, ``retries``,
-    ``backoff``)."""
-    from .browser import rest as browser_rest
-    return browser_rest(**options)
-
-
-def telephony(**options):
-    """``telephony.externalcall.*`` over :func:`rest` (its options): a :class:`Telephony`."""
-    from .browser import telephony as browser_telephony
-    return browser_telephony(**options)
+def _warn(name):
+    message = ("bx24.{0}() is bx24.page.{0}() now; the old name goes in the next release"
+               .format(name))
+    try:
+        import warnings
+        warnings.warn(message, DeprecationWarning, 3)
+    except ImportError:  # MicroPython without the warnings module
+        from .log import stderr
+        stderr(message)
 
 
-def calls(softphone, **options):
-    """The page's :class:`Calls` for ``softphone`` (one per page; ``line_number``, ``user_id``,
-    ``log``)."""
-    from .browser import calls as browser_calls
-    return browser_calls(softphone, **options)
+class _Renamed:
+    """An old name of a :mod:`bx24.page` function (see above): calling it warns and calls
+    that; its attributes are the module ``module``'s."""
+
+    def __init__(self, name, module=None):
+        self._name = name
+        self._module = module
+
+    def __call__(self, *args, **options):
+        _warn(self._name)
+        return getattr(page, self._name)(*args, **options)
+
+    def __getattr__(self, attribute):
+        if self._module is None:
+            raise AttributeError(attribute)
+        return getattr(self._module, attribute)
+
+    def __repr__(self):
+        return "<bx24.{0}: renamed bx24.page.{0}>".format(self._name)
 
 
-def app_page(**options):
-    """The application page's :class:`AppPage` (the install and main pages: :mod:`bx24.install`,
-    :mod:`bx24.mainpage`); ``options`` go to its :class:`Rest`."""
-    from .browser import app_page as browser_app_page
-    return browser_app_page(**options)
+from . import calls as _calls_module, rest as _rest_module, telephony as _telephony_module  # noqa: E402
+from . import page  # noqa: E402
 
-
-def sip_softphone(server, uri=None, **options):
-    """A SIP softphone over JsSIP in the page, for :func:`calls`: :class:`SipSoftphone`'s
-    arguments (``password``, ``account``, ``display_name``, ``domain``, ``dtmf``, ``log``;
-    see :mod:`bx24.sip`)."""
-    from .browser import sip_softphone as browser_sip_softphone
-    return browser_sip_softphone(server, uri, **options)
+card = _Renamed("card")
+rest = _Renamed("rest", _rest_module)
+telephony = _Renamed("telephony", _telephony_module)
+calls = _Renamed("calls", _calls_module)
+sip_softphone = _Renamed("sip_softphone")

@@ -1,7 +1,7 @@
 """Call sessions: a softphone's calls, mirrored onto Bitrix24's card and reported to its REST.
 
-    softphone = bx24.sip_softphone(server, uri)  # or any bx24.Softphone
-    calls = bx24.calls(softphone, line_number="line1")
+    softphone = bx24.page.sip_softphone(server, uri)  # or any bx24.Softphone
+    calls = bx24.page.calls(softphone, line_number="line1")
 
     @calls.on("shown")                           # the card shows the call: fill it in
     async def show(call):
@@ -25,8 +25,19 @@ What a :class:`Calls` does for each call (:class:`Call`):
   cancelled 603-S, busy 486...), closes the card, and when the page closes mid-call, the finish
   is still sent (best effort);
 - hooks the app fills in: ``shown`` (the card shows the call: title, status text),
-  ``entity`` (the CRM client changed), ``connected``, ``ended``. Hooks may be ``async``; their
-  failures are logged, the call goes on.
+  ``entity`` (the CRM client changed), ``connected``, ``finishing`` (just before the finish is
+  sent: add to ``call.finish_fields``), ``ended``. Hooks may be ``async``; their failures are
+  logged, the call goes on.
+
+What goes to Bitrix24 besides: ``register`` and ``finish`` (``Calls``' options, for every call)
+and ``call.register_fields`` / ``call.finish_fields`` (one call's) are more of
+``telephony.externalcall.register``'s and ``finish``'s parameters, by Bitrix24's names
+(``{"CRM_CREATE": True, "CRM_SOURCE": "CALL"}``, ``{"COST": 0.12, "COST_CURRENCY": "EUR"}``);
+the card's rating (``qualityMeterClick``) is the finish's ``VOTE``; the card's skip button ends
+a ringing call with ``skip_status`` (603 declined; a queue wants 304 missed); the card's
+comments are kept in ``call.comments`` and written to the call's CRM activity after the finish
+(``crm.activity.update``, its ``DESCRIPTION``: where the CRM shows the call; the ``crm`` scope,
+``write_comments=False`` to leave them there).
 
 The CRM client may be known before the card is: an ``entityChanged`` that comes before
 ``initialized`` belongs to the card about to be shown and is in ``call.entity`` when ``shown``
@@ -44,7 +55,7 @@ CONNECTED = "connected"
 HELD = "held"
 TRANSFERRING = "transferring"
 ENDED = "ended"
-HOOKS = ("shown", "entity", "connected", "ended")
+HOOKS = ("shown", "entity", "connected", "finishing", "ended")
 MAX_PENDING = 20
 
 
@@ -64,11 +75,17 @@ async def _maybe_await(result):
     return result
 
 
+def _finish_fields(call):
+    fields = {"VOTE": call.vote} if call.vote is not None else {}
+    fields.update(call.finish_fields)
+    return fields
+
+
 class Call:
     """One call of the softphone, from ring to finish (see the module doc)."""
 
     def __init__(self, calls, direction, phone_number, line_number=None, handle=None,
-                 call_id=None):
+                 call_id=None, register=None):
         self.calls = calls
         self.direction = direction
         self.phone_number = phone_number
@@ -91,6 +108,12 @@ class Call:
         self.finish_record = None
         self.dialing = False     # outgoing: the softphone is calling the other side
         self.notes = []          # what frames that went away left for this card (cut-off calls)
+        self.comments = []       # what the operator wrote on the card (addCommentButtonClick)
+        self.vote = None         # the operator's rating of the call (qualityMeterClick), 1-5
+        # more of register's and finish's parameters, by Bitrix24's names (the module doc)
+        self.register_fields = dict(calls.register_fields)
+        self.register_fields.update(register or {})
+        self.finish_fields = dict(calls.finish_fields)
         self._finish_sent = False
 
     def __repr__(self):
@@ -230,8 +253,16 @@ class Calls:
     stops being the operator's leading frame (:meth:`~bx24.callcard.CallCard.on_leader`)."""
 
     def __init__(self, card, telephony, softphone, line_number=None, user_id=None, log=None,
-                 clock=None):
+                 clock=None, register=None, finish=None, skip_status=Status.DECLINED,
+                 write_comments=True):
+        if skip_status not in Status.ALL:
+            raise ValueError("skip_status is a bx24.telephony.Status code, not {!r}".format(
+                skip_status))
         self.card = card
+        self.register_fields = dict(register or {})
+        self.finish_fields = dict(finish or {})
+        self.skip_status = skip_status
+        self.write_comments = write_comments
         self.telephony = telephony
         self.softphone = softphone
         self.line_number = line_number
@@ -246,7 +277,9 @@ class Calls:
         self._early_entity = None
         for event, handler in (
                 ("initialized", self._on_initialized), ("entityChanged", self._on_entity),
-                ("answerButtonClick", self._on("answer")), ("skipButtonClick", self._on("reject")),
+                ("answerButtonClick", self._on("answer")), ("skipButtonClick", self._on_skip),
+                ("addCommentButtonClick", self._on_comment),
+                ("qualityMeterClick", self._on_vote),
                 ("hangupButtonClick", self._on("hang_up")),
                 ("muteButtonClick", self._on("set_muted")),
                 ("holdButtonClick", self._on("set_held")),
@@ -282,19 +315,21 @@ class Calls:
 
     # -- calls starting ------------------------------------------------------------------------
 
-    def incoming(self, phone_number, line_number=None, handle=None):
+    def incoming(self, phone_number, line_number=None, handle=None, register=None):
         """The softphone has an incoming call: a :class:`Call`, registered (its card opens) in
-        the background."""
-        call = Call(self, "incoming", phone_number, line_number or self.line_number, handle)
+        the background (``register``: more register fields for this call)."""
+        call = Call(self, "incoming", phone_number, line_number or self.line_number, handle,
+                    register=register)
         self.calls.append(call)
         spawn(self._register(call, INCOMING), self.log, "registering " + repr(call))
         return call
 
-    async def dial(self, phone_number, line_number=None, call_id=None):
+    async def dial(self, phone_number, line_number=None, call_id=None, register=None):
         """Call ``phone_number``: registered as outgoing (its card opens; ``call_id`` when
-        Bitrix24 registered it already, as for click-to-call), then the softphone dials."""
+        Bitrix24 registered it already, as for click-to-call), then the softphone dials
+        (``register``: more register fields for this call)."""
         call = Call(self, "outgoing", phone_number, line_number or self.line_number,
-                    call_id=call_id)
+                    call_id=call_id, register=register)
         self.calls.append(call)
         if call_id is None:
             await self._register(call, OUTGOING)
@@ -308,7 +343,7 @@ class Calls:
     async def _register(self, call, kind):
         registered = await self.telephony.register(
             call.phone_number, kind, user_id=self.user_id, line_number=call.line_number,
-            show=True)
+            show=True, fields=call.register_fields)
         call.registered = registered
         call.call_id = registered.call_id
         self._by_call_id[call.call_id] = call
@@ -353,6 +388,28 @@ class Calls:
             if call is not None:
                 await getattr(call, action)(*args)
         return handler
+
+    async def _on_skip(self):
+        call = self.current
+        if call is not None:
+            await call.reject(self.skip_status)
+
+    async def _on_comment(self, text):
+        call = self.current
+        if call is None or not isinstance(text, str) or not text.strip():
+            return
+        call.comments.append(text)
+        if call._finish_sent and call.finish_record is not None:
+            await self._write_comments(call)  # written after the finish: update it
+
+    async def _on_vote(self, stars):
+        call = self.current
+        try:
+            vote = int(stars)
+        except (TypeError, ValueError):
+            return
+        if call is not None and 1 <= vote <= 5:
+            call.vote = vote
 
     async def _on_transfer(self, target):
         if self.current is not None:
@@ -407,12 +464,28 @@ class Calls:
         if call._finish_sent or call.call_id is None:
             return
         call._finish_sent = True
+        await self._hook("finishing", call)
         try:
             call.finish_record = await self.telephony.finish(
                 call.call_id, call.duration, call.status, user_id=self.user_id,
-                failed_reason=call.failed_reason)
-        except Bx24Error as error:
+                failed_reason=call.failed_reason, fields=_finish_fields(call))
+        except (Bx24Error, ValueError) as error:
             self.log("finishing {!r} failed: {}".format(call, error))
+            return
+        if call.comments:
+            await self._write_comments(call)
+
+    async def _write_comments(self, call):
+        """The card's comments, into the call's CRM activity (where the CRM shows the call)."""
+        activity = (call.finish_record or {}).get("CRM_ACTIVITY_ID")
+        if not self.write_comments or not activity:
+            return
+        try:
+            await self.telephony.rest.call("crm.activity.update", {
+                "id": activity, "fields": {"DESCRIPTION": "\n".join(call.comments)}})
+        except Bx24Error as error:
+            self.log("the comment on {!r} was not written to its CRM activity {}: {}".format(
+                call, activity, error))
 
     def page_closing(self):
         """The page goes away (navigation, tab or slider closed): every call still going is
@@ -431,7 +504,8 @@ class Calls:
                 call._finish_sent = True
                 try:
                     self.telephony.finish_now(call.call_id, call.duration, status,
-                                              user_id=self.user_id)
+                                              user_id=self.user_id,
+                                              fields=_finish_fields(call))
                 except Exception as exc:
                     self.log("finishing {!r} as the page closed failed: {}".format(call, exc))
         closing = getattr(self.softphone, "page_closing", None)

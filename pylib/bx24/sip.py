@@ -1,8 +1,8 @@
 """A real softphone for the call session: SIP over WebSocket, with JsSIP in the page.
 
-    softphone = bx24.sip_softphone("wss://pbx.example.com/ws", "sip:101@pbx.example.com",
+    softphone = bx24.page.sip_softphone("wss://pbx.example.com/ws", "sip:101@pbx.example.com",
                                    password=secret)
-    calls = bx24.calls(softphone, line_number="101")
+    calls = bx24.page.calls(softphone, line_number="101")
 
 What :class:`SipSoftphone` does for :class:`bx24.calls.Calls` (the interface of
 :mod:`bx24.softphone`): registers with the SIP server (JsSIP re-registers by itself when the
@@ -124,21 +124,38 @@ class SipSoftphone:
         return self._starting
 
     async def _start(self, generation):
+        """Make the phone; whatever step fails (the account's REST, the phone's script), the
+        phone is ``failed`` with the reason in ``registration_problem`` (for the card) and the
+        log (the console and the app's server), never silently not started."""
         if self._account is not None:
-            account = await self._account() or {}
+            try:
+                account = await self._account() or {}
+            except Exception as exc:
+                self._registered({"state": "failed", "cause": "cannot read the operator's SIP "
+                                  "account ({}: {})".format(type(exc).__name__, exc)})
+                return
             uri = account.get("uri") or (
                 "sip:{}@{}".format(account["user"], self.domain) if account.get("user") else None)
             try:
                 _check_uri(uri)
             except ValueError:
                 self._registered({"state": "failed",
-                                  "cause": "no SIP account for this operator"})
+                                  "cause": "no SIP account for this operator (no inner phone "
+                                           "number in their Bitrix24 profile)"})
                 return
             self.uri = self._options["uri"] = uri
             self._options["password"] = account.get("password")
             if account.get("display_name"):
                 self._options["displayName"] = account["display_name"]
-        phone = await self._new_phone(json.dumps(self._options), self._receive)
+            if not account.get("password"):
+                self.log("the operator {} saved no SIP password (the application's main "
+                         "page): registering without one".format(uri))
+        try:
+            phone = await self._new_phone(json.dumps(self._options), self._receive)
+        except Exception as exc:
+            self._registered({"state": "failed", "cause": "cannot start the SIP phone ({}: "
+                              "{})".format(type(exc).__name__, exc)})
+            return
         if generation != self._generation:  # stopped while it started
             phone.stop()
         else:

@@ -75,6 +75,25 @@ def _put(params, **named):
     return params
 
 
+def _fields(params, fields, method):
+    """``fields`` (Bitrix24's names: ``{"CRM_CREATE": True, "CRM_SOURCE": "CALL"}``) over
+    ``params``: a bool goes as Bitrix24 reads one (1/0), None leaves a field out; ``VOTE`` is
+    checked (1 to 5). Names Bitrix24 added later pass through as given."""
+    for key, value in (fields or {}).items():
+        if not isinstance(key, str) or not key or key != key.upper():
+            raise ValueError("{} fields are Bitrix24's names in capitals (CRM_CREATE), not "
+                             "{!r}".format(method, key))
+        if value is None:
+            params.pop(key, None)
+            continue
+        if isinstance(value, bool):
+            value = 1 if value else 0
+        if key == "VOTE" and (type(value) is not int or not 1 <= value <= 5):
+            raise ValueError("VOTE is the call's rating, 1 to 5, not {!r}".format(value))
+        params[key] = value
+    return params
+
+
 _counter = [0]
 
 
@@ -120,9 +139,12 @@ class Telephony:
     async def register(self, phone_number, type=INCOMING, user_id=None, line_number=None,
                        external_call_id=None, show=True, crm_create=None, crm_source=None,
                        crm_entity_type=None, crm_entity_id=None, add_to_chat=None,
-                       call_list_id=None, call_start_date=None, user_phone_inner=None):
+                       call_list_id=None, call_start_date=None, user_phone_inner=None,
+                       fields=None):
         """Register a call (its card opens for ``user_id``, the operator by default, when
-        ``show``); returns :class:`Registered`. ``type`` is one of :data:`TYPES`."""
+        ``show``); returns :class:`Registered`. ``type`` is one of :data:`TYPES`. ``fields``:
+        more of register's parameters by Bitrix24's names, over the others
+        (``{"CRM_CREATE": True, "CRM_SOURCE": "WEB"}``)."""
         if not isinstance(phone_number, str) or not phone_number:
             raise ValueError("phone_number is the other side's number, a non-empty str")
         if type not in TYPES:
@@ -137,6 +159,7 @@ class Telephony:
             CRM_ENTITY_TYPE=crm_entity_type, CRM_ENTITY_ID=crm_entity_id,
             ADD_TO_CHAT=_flag(add_to_chat), CALL_LIST_ID=call_list_id,
             CALL_START_DATE=call_start_date)
+        _fields(params, fields, "register")
         answer = await self.rest.call("telephony.externalcall.register", params)
         return Registered(answer.data)
 
@@ -154,21 +177,26 @@ class Telephony:
 
     async def finish(self, call_id, duration, status_code=None, user_id=None, cost=None,
                      cost_currency=None, failed_reason=None, vote=None, add_to_chat=None,
-                     record_url=None):
+                     record_url=None, fields=None):
         """End a registered call: its ``duration`` in seconds and how it ended (a
-        :class:`Status` code). Returns the call record Bitrix24 wrote (a dict)."""
+        :class:`Status` code). Returns the call record Bitrix24 wrote (a dict). ``fields``:
+        more of finish's parameters by Bitrix24's names (``{"VOTE": 5, "COST": 0.12}``)."""
         params = self._finish_params(  # checked before anything is sent
             call_id, duration, status_code, None, COST=cost, COST_CURRENCY=cost_currency,
-            FAILED_REASON=failed_reason, VOTE=vote, ADD_TO_CHAT=_flag(add_to_chat),
+            FAILED_REASON=failed_reason, ADD_TO_CHAT=_flag(add_to_chat),
             RECORD_URL=record_url)
+        _fields(params, {"VOTE": vote} if vote is not None else None, "finish")
+        _fields(params, fields, "finish")
         _put(params, USER_ID=await self._user(user_id))
         return (await self.rest.call("telephony.externalcall.finish", params)).data
 
-    def finish_now(self, call_id, duration, status_code=None, user_id=None, failed_reason=None):
+    def finish_now(self, call_id, duration, status_code=None, user_id=None, failed_reason=None,
+                   fields=None):
         """``finish`` sent at once and not waited for: for a page that is closing."""
         params = self._finish_params(call_id, duration, status_code,
                                      user_id if user_id is not None else self._user_id,
                                      FAILED_REASON=failed_reason)
+        _fields(params, fields, "finish")
         self.rest.beacon("telephony.externalcall.finish", params)
 
     async def show(self, call_id, user_id=None):

@@ -139,6 +139,16 @@ def _bundle(modules: list[Source], folder: Path) -> Path:
     return path
 
 
+def _names(settings: Settings) -> dict:
+    """The app folder and its main.py, relative to the project (``frame/``, ``frame/main.py``)."""
+    try:
+        app = settings.app_dir.relative_to(settings.project_dir).as_posix()
+    except ValueError:  # an app folder outside the project: its own name
+        app = settings.app_dir.name
+    app = "" if app in ("", ".") else app + "/"
+    return {"app": app, "main": app + ENTRY}
+
+
 def _escape_json(data) -> str:
     """JSON safe inside ``<script>``: no ``</script>`` or ``<!--`` can end it early."""
     return (json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
@@ -219,6 +229,8 @@ class Build:
             # what a report must never carry (bx24_server.redaction, applied by boot.js too)
             "redact": list(REDACTION_PATTERNS),
             "watchdogMs": int(site.settings.watchdog_seconds * 1000),
+            # what tracebacks call the app's files (boot.js): as the project does
+            "names": _names(site.settings),
             "pyscript": npm[PYSCRIPT]("dist/core.js"),
             "interpreters": {
                 "pyodide": {

@@ -21,7 +21,8 @@ What it models (docs/bitrix24.md says what Bitrix24 does; each rule has a confor
   ``user.current``, ``user.option.*``, ``app.option.*``, ``app.info``, ``placement.bind`` /
   ``unbind`` / ``get`` (with their errors), ``telephony.externalLine.*``,
   ``telephony.externalcall.*`` (``CALL_ID``, the 30-minute dedup, ``CRM_CREATE`` making a lead,
-  ``CRM_ACTIVITY_ID`` on finish), ``event.bind`` / ``get`` / ``unbind``;
+  ``CRM_ACTIVITY_ID`` on finish), ``crm.activity.get`` / ``update`` (the call's activity),
+  ``user.admin``, ``event.bind`` / ``get`` / ``unbind``;
 - **the application**: install mode until ``installFinish``, ``application_token``, the
   bindings, the options, the lines, the event handlers, OAuth tokens (1 hour access, refresh
   tokens rotated), the scopes.
@@ -220,6 +221,7 @@ class Portal:
     # -- sessions and tokens -------------------------------------------------------------------
 
     def user(self, user_id) -> dict:
+        """The profile of ``user_id`` (``users``: 1 an operator, 2 an administrator)."""
         try:
             return self.users[int(user_id)]
         except (KeyError, TypeError, ValueError):
@@ -227,6 +229,7 @@ class Portal:
                            f"{', '.join(map(str, self.users))})") from None
 
     def issue(self, user_id: int, server: bool = False) -> Token:
+        """A new token of ``user_id`` (an hour; ``server``: one the OAuth server gave)."""
         with self.lock:
             token = Token(int(user_id), self.clock() + TOKEN_SECONDS, server)
             self.tokens[token.access] = token
@@ -250,6 +253,7 @@ class Portal:
             return session
 
     def session(self, sid: str) -> Session:
+        """The frame session ``sid`` (KeyError if the portal opened none)."""
         found = self.sessions.get(str(sid))
         if found is None:
             raise KeyError(f"no frame session {sid!r} in this portal")
@@ -348,10 +352,12 @@ class Portal:
                                    "CRM_ENTITY_ID": None}}
 
     def set_user_option(self, user_id: int, name: str, value) -> None:
+        """``user.option.set`` as ``user_id`` would (a value is kept as a string)."""
         with self.lock:
             self.user_options.setdefault(int(user_id), {})[str(name)] = str(value)
 
     def set_app_option(self, name: str, value) -> None:
+        """``app.option.set`` as an administrator would."""
         with self.lock:
             self.app_options[str(name)] = str(value)
 
@@ -382,6 +388,30 @@ class Portal:
         with self.lock:
             return [dict(c) for c in self.log
                     if method is None or c["method"].lower() == method.lower()]
+
+    def duplicate_calls(self) -> list[str]:
+        """What ``bx24.calls`` promises never to do, found in the REST log: one physical call
+        (one ``EXTERNAL_CALL_ID``) registered twice, or one ``CALL_ID`` finished twice; each
+        with both records. The kit fails a test that has any (the plugin, FakePortal)."""
+        problems: list[str] = []
+        registered: dict[str, dict] = {}
+        finished: dict[str, dict] = {}
+        for record in self.rest_calls():
+            method, params = record["method"].lower(), record["params"]
+            if record["status"] != 200:
+                continue
+            if method == "telephony.externalcall.register" and params.get("EXTERNAL_CALL_ID"):
+                key, seen, what = params["EXTERNAL_CALL_ID"], registered, "registered"
+            elif method == "telephony.externalcall.finish" and params.get("CALL_ID"):
+                key, seen, what = params["CALL_ID"], finished, "finished"
+            else:
+                continue
+            if key in seen:
+                problems.append(f"a call was {what} twice ({key}): first {seen[key]}, then "
+                                f"{params}")
+            else:
+                seen[key] = params
+        return problems
 
     # -- REST, over HTTP -------------------------------------------------------------------------
 
@@ -854,6 +884,26 @@ def _finish(portal, params, token):
     return _result(record)
 
 
+def _activity_update(portal, params, token):
+    _require_scope(portal, "crm")
+    activity = portal.activities.get(int(params["id"]) if str(params.get("id") or "").isdigit()
+                                     else None)
+    if activity is None:
+        raise RestError("ERROR_CORE", "Not found", 400)
+    fields = params.get("fields") if isinstance(params.get("fields"), dict) else {}
+    activity.update({str(k): v for k, v in fields.items()})
+    return _result(True)
+
+
+def _activity_get(portal, params, token):
+    _require_scope(portal, "crm")
+    activity = portal.activities.get(int(params["id"]) if str(params.get("id") or "").isdigit()
+                                     else None)
+    if activity is None:
+        raise RestError("ERROR_CORE", "Not found", 400)
+    return _result(dict(activity))
+
+
 def _known_call(portal, params):
     if str(params.get("CALL_ID") or "") not in portal.calls:
         raise RestError("ERROR_CORE", "Call is not found")
@@ -923,6 +973,8 @@ BUILT_IN = {
     "telephony.externalcall.show": _show,
     "telephony.externalcall.hide": _show,
     "telephony.externalcall.attachrecord": _attach_record,
+    "crm.activity.update": _activity_update,
+    "crm.activity.get": _activity_get,
     "event.bind": _event_bind,
     "event.get": _event_get,
     "event.unbind": _event_unbind,

@@ -148,15 +148,19 @@ class StubCard:
 
     def rest_calls(self, method=None, after=0):
         """Every REST call the frame made (``{"method", "params", "status", "answer",
-        "batch"}``; params as Bitrix24 receives them: form-encoded, every value a string), of
-        ``method`` if given (any letter case), from ``after``."""
+        "batch"}``; params decoded as Bitrix24 decodes the form: every value a string,
+        bracketed keys as nested dicts: ``{"fields": {"TITLE": "x"}}``), of ``method`` if given
+        (any letter case), from ``after``."""
         entries = self._stub("restCalls")[self._after(after, "rest"):]
         return [e for e in entries if method is None or e["method"].lower() == method.lower()]
 
     def events(self):
+        """Every event the stub delivered to the frame (``{"event", "payload", "source"}``), in
+        order."""
         return self._stub("events")
 
     def bindings(self):
+        """Every ``BX24.placement.bindEvent`` the frame made (the events it listens to)."""
         return self._stub("bindings")
 
     def _wait(self, kind, read, name, field, timeout_ms, after, params):

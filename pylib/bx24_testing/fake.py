@@ -36,10 +36,15 @@ from typing import Any
 
 from .bitrix24 import Portal, decode_form  # noqa: F401  (decode_form: where tests found it)
 from .cardmodel import (  # noqa: F401  (BUTTON_EVENTS: the buttons click() takes)
-    BUTTON_EVENTS, CARD_UNDEFINED, COMMANDS, UI_STATES, WITHOUT_CARD, Card, Refused,
+    BUTTON_EVENTS, CARD_UNDEFINED, COMMANDS, PREFIX, UI_STATES, WITHOUT_CARD, Card, Refused,
 )
 
-OMIT = object()  # a payload JavaScript passes as undefined: the key is absent from the JSON
+class _Omit:
+    def __repr__(self) -> str:
+        return "OMIT"
+
+
+OMIT = _Omit()  # a payload JavaScript passes as undefined: the key is absent from the JSON
 
 
 def run(coroutine):
@@ -182,8 +187,9 @@ class FakePortal:
         # False: the card opens after register's answer is back, on the next settle()
         # (Bitrix24 does not say which comes first; True: before it).
         self.card_before_answer = True
-        self.page_calls: Any = None        # the bx24.calls() of an app run by load_app
+        self.page_calls: Any = None        # the bx24.page.calls() of an app run by load_app
         self.softphone = FakeSipPhone()    # the SIP phone of bx24.sip_softphone, and its far end
+        self.allow_duplicate_calls = False  # True: a call registered or finished twice is meant
 
     @property
     def phone_inner(self) -> str:
@@ -216,10 +222,13 @@ class FakePortal:
     # -- wiring bx24 to it ----------------------------------------------------------------------
 
     def card(self, **options):
+        """A :class:`bx24.CallCard` over this portal (``options`` are its)."""
         import bx24
         return bx24.CallCard(self.bridge, **options)
 
     def rest(self, **options):
+        """A :class:`bx24.Rest` over this portal (``options`` are its; retries move the clock
+        instead of waiting)."""
         import bx24
 
         async def sleep(seconds):   # retries do not wait: the clock moves instead
@@ -259,11 +268,12 @@ class FakePortal:
         return bx24.AppPage(bridge, self.rest(), RecordingView())
 
     def clock(self) -> float:
+        """The portal's time (seconds; :meth:`advance` moves it)."""
         return self.now
 
     async def load_app(self, main_py) -> dict:
         """Run an app's ``main.py`` (top-level ``await`` allowed, its folder importable) with
-        the page functions of ``bx24`` (``card``, ``rest``, ``telephony``, ``calls``) bound to
+        the page functions of ``bx24.page`` (``card``, ``rest``, ``telephony``, ``calls``) bound to
         this portal while it runs, as they are bound to the browser in the page. Returns the
         module's globals: the test reaches the app's objects (``app["softphone"]``...).
         ``self.page_calls`` is the :class:`bx24.Calls` it made, if any."""
@@ -277,23 +287,23 @@ class FakePortal:
         path = Path(main_py)
         code = compile(path.read_text(), str(path), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
         page = self._page_functions()
-        saved = {name: getattr(bx24, name) for name in page}
+        saved = {name: getattr(bx24.page, name) for name in page}
         namespace = {"__name__": "__main__", "__file__": str(path)}
         sys.path.insert(0, str(path.parent))
         try:
             for name, function in page.items():
-                setattr(bx24, name, function)
+                setattr(bx24.page, name, function)
             result = eval(code, namespace)  # noqa: S307 - the app under test, by its path
             if inspect.iscoroutine(result):
                 await result
         finally:
             for name, function in saved.items():
-                setattr(bx24, name, function)
+                setattr(bx24.page, name, function)
             sys.path.remove(str(path.parent))
         return namespace
 
     def _page_functions(self) -> dict:
-        """``bx24.card()`` and friends as the page has them: one card, one Calls per page."""
+        """``bx24.page.card()`` and friends as the page has them: one card, one Calls per page."""
         page: dict = {}
 
         def card(**options):
@@ -326,11 +336,16 @@ class FakePortal:
         self.now += seconds
 
     async def settle(self, rounds: int = 20) -> None:
-        """Let every task started so far run to its end (REST answers are immediate here)."""
+        """Let every task started so far run to its end (REST answers are immediate here).
+        AssertionError when a call was registered or finished twice (both records in the
+        message; ``allow_duplicate_calls = True`` when a test means it)."""
         for _ in range(rounds):
             while self._later:
                 self._later.pop(0)()
             await asyncio.sleep(0)
+        problems = [] if self.allow_duplicate_calls else self.model.duplicate_calls()
+        if problems:
+            raise AssertionError("; ".join(problems))
 
     # -- driving the card ---------------------------------------------------------------------
 
@@ -370,7 +385,15 @@ class FakePortal:
         return call
 
     def fire(self, event: str, payload=OMIT) -> None:
-        """Any card event with any payload (``closeButtonClick`` closes the card)."""
+        """Any card event (Bitrix24's name, with or without ``BackgroundCallCard::``) with any
+        payload (``closeButtonClick`` closes the card); AssertionError naming the events for an
+        unknown one."""
+        from bx24.events import EVENTS
+
+        event = event[len(PREFIX):] if isinstance(event, str) and event.startswith(PREFIX) \
+            else event
+        if event not in EVENTS:
+            raise AssertionError(f"unknown event {event!r}; events: {', '.join(EVENTS)}")
         if event == "closeButtonClick" and self.card_shown is not None:
             self.card_shown.close()
         self.bridge.fire(event, payload)
@@ -587,17 +610,21 @@ class RecordingView:
         self.sections: list[dict] = []
 
     def section(self, title):
+        """A new section of the page (what the page's ``view.section`` makes)."""
         section = _RecordedSection(title)
         self.sections.append(section.record)
         return section
 
     def clear(self):
+        """The page emptied."""
         self.sections.clear()
 
     def lines(self) -> list[tuple]:
+        """What the page says: ``(section title, text, kind)``, in order."""
         return [(s["title"], line.text, line.kind) for s in self.sections for line in s["lines"]]
 
     def text(self) -> str:
+        """What the page says, one line each."""
         return "\n".join(text for _, text, _ in self.lines())
 
     def _control(self, kind, label):
@@ -607,9 +634,11 @@ class RecordingView:
         raise KeyError(f"no {kind[:-1]} {label!r} on the page")
 
     async def click(self, label):
+        """Press the button ``label`` (its coroutine runs to its end)."""
         await self._control("buttons", label)()
 
     async def save_password(self, label, value):
+        """Type ``value`` into the password field ``label`` and save: what saving returned."""
         return await self._control("passwords", label)(value)
 
 

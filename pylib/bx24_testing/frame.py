@@ -318,6 +318,7 @@ class PortalPage:
         return self.frame(kind).evaluate("document.getElementById('bx24-app').innerText")
 
     def reload(self):
+        """The user opens the page again (the portal loads its frames anew)."""
         self.page.reload(wait_until="commit")
 
 

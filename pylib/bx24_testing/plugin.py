@@ -104,6 +104,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "bx24_allow_python_errors: a Python exception in the frame (a handler that "
         "raised) does not fail this test")
+    config.addinivalue_line(
+        "markers", "bx24_allow_duplicate_calls: a call registered or finished twice does not "
+        "fail this test")
 
 
 def project_dir(config) -> Path:
@@ -190,6 +193,15 @@ def bx24_portal_page(bx24_page, bx24_server, bx24_portal, bx24_interpreter):
 
 
 @pytest.fixture
+def bx24_clock(bx24_page):
+    """Playwright's clock in the frame's page, installed before the frame loads (ask for it
+    with ``bx24_card`` or ``bx24_frame``; each interpreter's run gets its own):
+    ``bx24_clock.fast_forward(42_000)`` is 42 s of talk."""
+    bx24_page.clock.install()
+    return bx24_page.clock
+
+
+@pytest.fixture
 def bx24_stub_config():
     """Configuration handed to the BX24 stub before the frame loads; override to change it."""
     return {}
@@ -200,12 +212,20 @@ def bx24_frame(request, bx24_page, bx24_server, bx24_interpreter, bx24_stub_conf
                bx24_portal):
     """Your frame, loaded as Bitrix24 loads it (cross-site, HTTP POST), its Python ready. The
     test fails if the frame asked for anything outside the test server, or if a Python
-    exception went unhandled in it (``@pytest.mark.bx24_allow_python_errors`` to allow)."""
+    exception went unhandled in it (``@pytest.mark.bx24_allow_python_errors`` to allow), or a
+    call was registered or finished twice (``bx24_allow_duplicate_calls``)."""
+    if "bx24_clock" in request.fixturenames:  # the clock goes in before the frame loads
+        request.getfixturevalue("bx24_clock")
     frame = open_frame(bx24_page, frame_url(bx24_server.url, bx24_interpreter),
                        stub_config=bx24_stub_config, portal=bx24_portal)
     yield frame
     assert not frame.outside_requests, (
         f"the frame requested URLs outside the test server: {frame.outside_requests}")
+    duplicates = bx24_portal.duplicate_calls()
+    if duplicates and request.node.get_closest_marker("bx24_allow_duplicate_calls") is None:
+        pytest.fail("bx24.calls promises one registration and one finish per call (mark the "
+                    "test bx24_allow_duplicate_calls if it is expected): " +
+                    "; ".join(duplicates), pytrace=False)
     errors = frame.python_errors()
     if errors and request.node.get_closest_marker("bx24_allow_python_errors") is None:
         pytest.fail("a Python exception went unhandled in the frame (mark the test "

@@ -145,3 +145,50 @@ def test_waits_look_only_after_the_last_action(card):
     mark = card.mark()
     with pytest.raises(CommandNotSent, match="after the mark"):
         card.wait_for_command("CallCardClose", after=mark, timeout_ms=300)
+
+
+SHAPED = """
+import bx24
+from bx24.telephony import Status
+
+softphone = bx24.StandInSoftphone()
+calls = bx24.page.calls(softphone, line_number="line1",
+                        register={"CRM_CREATE": True, "CRM_SOURCE": "CALL"},
+                        finish={"COST": 0.25, "COST_CURRENCY": "EUR"},
+                        skip_status=Status.MISSED)
+
+
+@calls.on("finishing")
+def rated(call):
+    call.finish_fields["ADD_TO_CHAT"] = False
+
+calls.start()
+"""
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_calls_take_what_bitrix24_takes(page, make_frame, interpreter):
+    """Register with CRM_CREATE (a lead made), finish with the card's rating as VOTE and the
+    session's fields, the card's comment written to the call's CRM activity; the skip button
+    finishing as missed (a queue's choice)."""
+    server = make_frame(SHAPED)
+    card = StubCard(open_frame(page, frame_url(server.url, interpreter)))
+    card.softphone.ring("+15550001122")
+    register = card.wait_for_rest(REGISTER, CRM_CREATE=1, CRM_SOURCE="CALL")
+    assert register["answer"]["result"]["CRM_CREATED_LEAD"]
+    card.click("answer")
+    card.wait_for_command("CallCardSetUiState", uiState="connected")
+    card.click("qualityMeter", "5")
+    card.click("addComment", "call back on Monday")
+    card.click("hangup")
+    finish = card.wait_for_rest(FINISH, VOTE="5", COST="0.25", COST_CURRENCY="EUR",
+                                ADD_TO_CHAT="0", STATUS_CODE="200")
+    activity = finish["answer"]["result"]["CRM_ACTIVITY_ID"]
+    card.wait_for_rest("crm.activity.update", id=activity)
+    assert card.frame.portal.activities[activity]["DESCRIPTION"] == "call back on Monday"
+
+    card.softphone.ring("+15550003344")
+    card.wait_for_rest(REGISTER, PHONE_NUMBER="+15550003344")  # its card opens
+    card.click("skip")
+    card.wait_for_rest(FINISH, STATUS_CODE="304")
+    assert card.frame.python_errors() == []

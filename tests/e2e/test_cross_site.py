@@ -131,7 +131,7 @@ def test_a_boot_that_fails_is_an_error_at_once_and_a_report_on_the_server(page, 
 
 HANDLER_MAIN = f"""\
 import bx24
-card = bx24.card()
+card = bx24.page.card()
 
 @card.on("initialized")
 async def show(call):
@@ -161,7 +161,7 @@ def test_a_boot_that_stalls_is_caught_by_the_watchdog_and_its_recovery_reported(
                                                                                make_frame):
     # main.py takes longer than the watchdog allows before it attaches: reported as stuck,
     # then as recovered once it is ready.
-    server = make_frame("import asyncio\nimport bx24\ncard = bx24.card()\n"
+    server = make_frame("import asyncio\nimport bx24\ncard = bx24.page.card()\n"
                         "await asyncio.sleep(2.5)\ncard.attach()\n",
                         settings="watchdog_seconds = 1\n")
     with reported(page):

@@ -90,7 +90,7 @@ BROKEN = {
     "syntax error": ("def broken(:\n", ["SyntaxError"]),
     "import error": ("import helpers\n", ["ImportError", "helpers.py", "missing"]),
     "unknown module": ("import no_such_module\n", ["no_such_module"]),
-    "wrong event name": ("import bx24\ncard = bx24.card()\n@card.on('muteClick')\n"
+    "wrong event name": ("import bx24\ncard = bx24.page.card()\n@card.on('muteClick')\n"
                          "def f(muted): pass\ncard.attach()\n",
                          ["unknown call-card event 'muteClick'"]),
 }

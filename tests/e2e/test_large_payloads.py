@@ -11,7 +11,7 @@ MAIN = """\
 import bx24
 from pyscript import document
 
-card = bx24.card()
+card = bx24.page.card()
 
 @card.on("addCommentButtonClick")
 def comment(text):

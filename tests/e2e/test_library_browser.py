@@ -29,7 +29,7 @@ def log(message):
     print("[bx24] " + message)
 
 
-card = bx24.card(timeout=1.0, timer_grace=0.3, log=log)
+card = bx24.page.card(timeout=1.0, timer_grace=0.3, log=log)
 
 FIELDS = {
     "CallInfo": ("call_id", "phone_number", "line_number", "line_name", "crm_entity_type",

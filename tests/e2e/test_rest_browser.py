@@ -13,7 +13,7 @@ import json
 import bx24
 from pyscript import document
 
-rest = bx24.rest(timeout=5, backoff=0.05)
+rest = bx24.page.rest(timeout=5, backoff=0.05)
 out = {}
 
 
@@ -98,7 +98,7 @@ import json
 import bx24
 from pyscript import document
 
-rest = bx24.rest(timeout=5)
+rest = bx24.page.rest(timeout=5)
 
 
 def shape(results):

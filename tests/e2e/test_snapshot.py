@@ -97,7 +97,7 @@ def test_production_frame_from_the_snapshot_drives_the_card(page, frame_server, 
 
 def test_frame_boots_without_a_snapshot_and_warns(page, make_frame):
     # Another `preload` is another image, and no `bx24 setup` built this one.
-    server = make_frame("import bx24\ncard = bx24.card()\n"
+    server = make_frame("import bx24\ncard = bx24.page.card()\n"
                         "@card.on('initialized')\nasync def show(call):\n"
                         "    await card.set_title('Call')\ncard.attach()\n",
                         settings='preload = ["colorsys"]\n')

@@ -28,7 +28,7 @@ BX24 = [sys.executable, "-m", "bx24_frame"]
 IMMUTABLE = "public, max-age=31536000, immutable"
 MAIN = """\
 import bx24
-card = bx24.card()
+card = bx24.page.card()
 
 @card.on("initialized")
 async def show(call):

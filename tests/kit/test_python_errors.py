@@ -10,7 +10,7 @@ CACHE = str(cache_root())  # read now: pytester moves HOME before the test runs
 MAIN = '''
 import bx24
 
-card = bx24.card()
+card = bx24.page.card()
 
 
 @card.on("initialized")

@@ -223,3 +223,15 @@ def test_a_flood_on_two_workers_with_rotation_loses_no_acknowledged_report(site)
     stored = sorted(record["report"]["at"] for path in files for record in lines(path))
     assert stored == list(range(300))
     assert all(path.stat().st_size <= 2048 for path in files), sorted((p.name, p.stat().st_size, len(lines(p))) for p in files if p.stat().st_size > 2048)
+
+
+def test_behind_a_proxy_on_loopback_each_real_client_has_its_budget(site):
+    """Behind nginx on the same host, the client is X-Forwarded-For's (uvicorn trusts it from
+    127.0.0.1 only): one flooding operator does not use up everyone's budget."""
+    with serve(site, "--notices-per-minute", "1") as server:
+        def post_as(address):
+            return post_json(server.url, "/frame-report", REPORT,
+                             {"X-Forwarded-For": address}).status
+        flood = [post_as("198.51.100.7") for _ in range(12)]
+        assert flood.count(204) == 10 and flood[-1] == 429  # the burst, then the rate
+        assert post_as("198.51.100.8") == 204  # another operator behind the same nginx

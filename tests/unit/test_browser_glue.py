@@ -57,8 +57,8 @@ def test_importing_bx24_does_not_import_pyscript():
 
 
 def test_card_is_one_per_page_and_forwards_to_the_js_bridge(fake_browser):
-    card = bx24.card(timeout=2, timer_grace=0.1)
-    assert bx24.card() is card and (card.timeout, card.timer_grace) == (2, 0.1)
+    card = bx24.page.card(timeout=2, timer_grace=0.1)
+    assert bx24.page.card() is card and (card.timeout, card.timer_grace) == (2, 0.1)
     js = fake_browser.window.bx24Bridge
     bridge = card._bridge
     assert bridge.call("CallCardClose", "{}", 2000) == "promise"
@@ -71,4 +71,31 @@ def test_card_is_one_per_page_and_forwards_to_the_js_bridge(fake_browser):
 def test_missing_bridge_js_is_a_clear_error(fake_browser):
     del fake_browser.window.bx24Bridge
     with pytest.raises(bx24.PlacementError, match="bridge.js"):
-        bx24.card()
+        bx24.page.card()
+
+
+def test_the_modules_and_the_page_functions_do_not_hide_each_other():
+    """bx24.telephony is the module (its constants), bx24.page.telephony() the page's
+    Telephony; the 0.1 names still call the page's functions, with a warning."""
+    import importlib
+
+    import bx24.calls
+    import bx24.rest
+    import bx24.telephony
+
+    assert bx24.telephony.INCOMING == 2 and bx24.telephony.Status.MISSED == "304"
+    assert bx24.calls.Calls is bx24.Calls and bx24.rest.Rest is bx24.Rest
+    assert importlib.import_module("bx24.telephony").INCOMING == 2
+    from bx24.telephony import OUTGOING
+    assert OUTGOING == 1
+    called = []
+    original = bx24.page.telephony
+    bx24.page.telephony = lambda **options: called.append(options) or "the page's"
+    try:
+        with pytest.warns(DeprecationWarning, match=r"bx24.page.telephony\(\)"):
+            assert bx24.telephony(timeout=3) == "the page's"
+    finally:
+        bx24.page.telephony = original
+    assert called == [{"timeout": 3}]
+    with pytest.raises(AttributeError):
+        bx24.card.INCOMING  # noqa: B018  (card has no module of its own)

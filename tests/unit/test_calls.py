@@ -360,3 +360,97 @@ def test_clicks_on_a_card_that_is_not_one_of_its_calls_do_nothing():
 
     scenario(go)
     assert softphone.said == [] and seen == [] and finishes(portal) == []
+
+
+# -- what goes to Bitrix24 besides: fields, the skip's status, the rating, the comments ---------
+
+def test_register_and_finish_carry_the_sessions_and_the_calls_fields():
+    portal, softphone, calls, seen, logged = setup(
+        register={"CRM_CREATE": True, "CRM_SOURCE": "CALL"},
+        finish={"COST": 0.12, "COST_CURRENCY": "EUR"})
+
+    async def go():
+        call = calls.incoming("+15550001122", register={"ADD_TO_CHAT": False})
+        await portal.settle()
+        [register] = portal.rest_calls("telephony.externalcall.register")
+        assert {k: register["params"][k] for k in ("CRM_CREATE", "CRM_SOURCE", "ADD_TO_CHAT")} \
+            == {"CRM_CREATE": "1", "CRM_SOURCE": "CALL", "ADD_TO_CHAT": "0"}
+        lead = register["answer"]["result"]["CRM_CREATED_LEAD"]
+        assert lead and portal.model.leads[lead]["PHONE"] == "+15550001122"  # CRM_CREATE made it
+        assert call.registered.crm_created_lead == lead
+
+        @calls.on("finishing")
+        def add_record(call):
+            call.finish_fields["RECORD_URL"] = "https://rec.example.com/1.mp3"
+        portal.click("answer")
+        await portal.settle()
+        portal.fire("qualityMeterClick", "4")
+        await portal.settle()
+        portal.click("hangup")
+        await portal.settle()
+        [finish] = finishes(portal)
+        assert {k: finish[k] for k in ("VOTE", "COST", "COST_CURRENCY", "RECORD_URL")} == {
+            "VOTE": "4", "COST": "0.12", "COST_CURRENCY": "EUR",
+            "RECORD_URL": "https://rec.example.com/1.mp3"}
+        assert call.finish_record["CALL_VOTE"] == 4
+    scenario(go)
+
+
+def test_bad_fields_are_refused_in_words():
+    from bx24.telephony import Telephony
+
+    telephony = Telephony(FakePortal().rest())
+    with pytest.raises(ValueError, match="capitals"):
+        run(telephony.register("+1555", fields={"crm_create": True}))
+    with pytest.raises(ValueError, match="VOTE is the call's rating, 1 to 5"):
+        run(telephony.finish("c1", 3, fields={"VOTE": 9}))
+    with pytest.raises(ValueError, match="skip_status"):
+        setup(skip_status="999")
+
+
+@pytest.mark.parametrize("skip_status", [Status.DECLINED, Status.MISSED])
+def test_the_skip_button_finishes_with_the_sessions_skip_status(skip_status):
+    portal, softphone, calls, seen, logged = setup(skip_status=skip_status)
+
+    async def go():
+        call = calls.incoming("+15550001122")
+        await portal.settle()
+        portal.click("skip")
+        await portal.settle()
+        [finish] = finishes(portal)
+        assert finish["STATUS_CODE"] == skip_status and call.status == skip_status
+    scenario(go)
+
+
+def test_the_cards_comments_are_kept_and_written_to_the_calls_crm_activity():
+    portal, softphone, calls, seen, logged = setup()
+
+    async def go():
+        call = await answered(portal, calls)
+        portal.fire("addCommentButtonClick", "wants a callback")
+        await portal.settle()
+        assert call.comments == ["wants a callback"]
+        portal.click("hangup")
+        await portal.settle()
+        activity = call.finish_record["CRM_ACTIVITY_ID"]
+        assert portal.model.activities[activity]["DESCRIPTION"] == "wants a callback"
+        [update] = portal.rest_calls("crm.activity.update")
+        assert update["params"] == {"id": str(activity),
+                                    "fields": {"DESCRIPTION": "wants a callback"}}
+    scenario(go)
+
+
+def test_without_the_crm_scope_a_comment_stays_on_the_call_and_the_log_says_why():
+    portal, softphone, calls, seen, logged = setup()
+    portal.model.scope = tuple(s for s in portal.model.scope if s != "crm")
+
+    async def go():
+        call = await answered(portal, calls)
+        portal.fire("addCommentButtonClick", "note")
+        await portal.settle()
+        portal.click("hangup")
+        await portal.settle()
+        assert call.comments == ["note"] and len(finishes(portal)) == 1
+        assert any("was not written to its CRM activity" in line and "insufficient_scope"
+                   in line for line in logged)
+    scenario(go)

@@ -188,7 +188,57 @@ def test_an_operator_without_a_sip_account_is_told_not_crashed():
         await softphone.start()
     run(go())
     assert phone.options is None and softphone.registration == "failed"
-    assert softphone.registration_problem == "softphone offline: no SIP account for this operator"
+    assert softphone.registration_problem.startswith(
+        "softphone offline: no SIP account for this operator")
+
+
+@pytest.mark.parametrize("step", ["account", "phone"])
+def test_a_phone_that_cannot_start_says_why_whatever_failed(step):
+    """The account's REST failing (user.option.get refused) or the phone's script failing to
+    load: the phone is failed with the reason, for the card and the log; never silent."""
+    from bx24 import RestError
+
+    async def account():
+        if step == "account":
+            raise RestError("user.option.get", "ACCESS_DENIED", "Access denied", {}, status=403)
+        return {"user": "205", "password": "pw"}
+
+    async def new_phone(options_json, receive):
+        raise RuntimeError("cannot load jssip.mjs")
+    logged = []
+    softphone = SipSoftphone(SERVER, account=account, new_phone=new_phone, log=logged.append)
+
+    async def go():
+        await softphone.start()
+    run(go())
+    assert softphone.registration == "failed"
+    reason = "ACCESS_DENIED" if step == "account" else "cannot load jssip.mjs"
+    assert reason in softphone.registration_problem
+    assert any(reason in line for line in logged)
+
+
+def test_the_sample_puts_a_phone_that_did_not_start_on_the_card():
+    """The sample app (bx24 new's main.py) when user.option.get fails: the card says why."""
+    from pathlib import Path
+
+    from bx24_testing.fake import run as run_fake
+
+    main = Path(__file__).resolve().parents[2] / "pylib/bx24_frame/template/frame/main.py"
+
+    async def go():
+        portal = FakePortal()
+        portal.model.respond("user.option.get", {"error": "ACCESS_DENIED",
+                                                 "error_description": "Access denied",
+                                                 "status": 403})
+        app = await portal.load_app(main)
+        await portal.settle()
+        assert app["softphone"].registration == "failed"
+        portal.raise_call(PHONE_NUMBER="+15550001122")
+        await portal.settle()
+        texts = [params["statusText"] for command, params in portal.commands
+                 if command == "CallCardSetStatusText"]
+        assert texts and "ACCESS_DENIED" in texts[-1], texts
+    run_fake(go())
 
 
 def test_a_page_closing_mid_call_leaves_a_note_and_stops_the_phone():

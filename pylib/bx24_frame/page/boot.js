@@ -57,8 +57,22 @@ function redact(text) {
   return secrets.reduce((out, pattern) => out.replace(pattern, (match, kept) => kept + "***"), text);
 }
 
+// Tracebacks name the app's files as the project does (the boot config's `names`): main.py runs
+// as "<exec>" (Pyodide) or "<stdin>" (MicroPython), the other modules from the interpreter's
+// folder; the library's stay bx24/..., the standard library's are left alone.
+function nameFiles(text) {
+  const names = config?.names;
+  if (typeof text !== "string" || !names) return text;
+  return text
+    .replace(/File "(?:\/home\/pyodide\/)?(bx24\/[^"]+)"/g, 'File "$1"')
+    .replace(/File "(?:\/home\/pyodide\/|(?=[^"/<]))((?!bx24\/)[^"]+\.py)"/g,
+      (match, rel) => rel.startsWith(names.app) && names.app ? match  // named already
+        : `File "${names.app}${rel}"`)
+    .replace(/File "<(?:exec|stdin)>"/g, `File "${names.main}"`);
+}
+
 function report(kind, message) {
-  const text = redact(String(message ?? "").slice(0, MAX_MESSAGE));
+  const text = redact(nameFiles(String(message ?? "")).slice(0, MAX_MESSAGE));
   if (!config?.report || reports >= MAX_REPORTS || reported.has(kind + text)) return;
   reports += 1;
   reported.add(kind + text);
@@ -233,7 +247,15 @@ async function boot(name, interpreter) {
     // (plain writes to sys.stderr arrive as text and are left alone).
     const stderr = wrap.io.stderr;
     wrap.io.stderr = (value, ...rest) => {
-      if (isError(value)) fail("Python failed", value);
+      if (isError(value)) {
+        try {
+          value.message = nameFiles(value.message);
+          if (typeof value.stack === "string") value.stack = nameFiles(value.stack);
+        } catch { /* a read-only error: its names stay */ }
+        fail("Python failed", value);
+      } else if (typeof value === "string") {
+        value = nameFiles(value);  // the library's own tracebacks (bx24/log.py)
+      }
       return stderr(value, ...rest);
     };
     if (document.readyState !== "loading") return;

@@ -4,7 +4,7 @@
 import bx24
 import bx24.install
 
-page = bx24.app_page()
+page = bx24.page.app()
 step = None
 if "install" in (page.settings.get("hooks") or ()):
     import install

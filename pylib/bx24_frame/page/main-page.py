@@ -4,7 +4,7 @@ project's ``frame/main_page.py`` (``async def main_page(page)``) when it has one
 import bx24
 import bx24.mainpage
 
-page = bx24.app_page()
+page = bx24.page.app()
 extend = None
 if "main_page" in (page.settings.get("hooks") or ()):
     import main_page

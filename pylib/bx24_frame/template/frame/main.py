@@ -20,9 +20,9 @@ async def operator_account():
     return await bx24.sip_account(calls.telephony)
 
 
-softphone = bx24.sip_softphone(settings.SIP_SERVER, account=operator_account,
+softphone = bx24.page.sip_softphone(settings.SIP_SERVER, account=operator_account,
                                domain=settings.SIP_DOMAIN, dtmf=settings.DTMF)
-calls = bx24.calls(softphone, line_number=settings.LINE_NUMBER)
+calls = bx24.page.calls(softphone, line_number=settings.LINE_NUMBER)
 card = calls.card
 
 DIRECTIONS = {"incoming": "Incoming call", "outgoing": "Outgoing call", "callback": "Callback"}

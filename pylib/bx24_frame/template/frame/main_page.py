@@ -12,5 +12,5 @@ async def main_page(page):
         return await bx24.sip_account(page.rest)
 
     section = page.view.section("My phone")
-    bx24.mainpage.phone_check(section, lambda: bx24.sip_softphone(
+    bx24.mainpage.phone_check(section, lambda: bx24.page.sip_softphone(
         settings.SIP_SERVER, account=account, domain=settings.SIP_DOMAIN))

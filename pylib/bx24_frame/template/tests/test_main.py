@@ -47,3 +47,15 @@ def test_a_button_the_state_does_not_show_is_refused(bx24_card):
     bx24_card.wait_for_command("CallCardSetCardTitle")  # incoming: answer and skip only
     with pytest.raises(AssertionError, match='not shown in state "incoming"'):
         bx24_card.click("mute")
+
+
+def test_the_duration_runs_from_the_answer(bx24_card, bx24_clock):
+    """``bx24_clock`` is Playwright's clock in the frame, installed before it loads."""
+    bx24_card.softphone.ring("+15550001122")
+    bx24_card.wait_for_command("CallCardSetCardTitle")
+    bx24_card.click("answer")
+    bx24_card.wait_for_command("CallCardSetUiState", uiState="connected")
+    bx24_clock.fast_forward(42_000)  # 42 s of talk, at once
+    bx24_card.click("hangup")
+    finish = bx24_card.wait_for_rest("telephony.externalcall.finish", STATUS_CODE="200")
+    assert 42 <= int(finish["params"]["DURATION"]) <= 43

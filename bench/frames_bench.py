@@ -98,8 +98,9 @@ def _load(page, row):
     try:
         page.wait_for_function(READY_SIGNAL, timeout=READY_TIMEOUT_MS)
     except Exception:
-        raise RuntimeError(f"{row.name}: not ready within {READY_TIMEOUT_MS} ms\n"
-                           + "\n".join(console)) from None
+        raise RuntimeError(
+            f"{row.name}: not ready within {READY_TIMEOUT_MS} ms\n" + "\n".join(console)
+        ) from None
     state = page.evaluate("document.documentElement.dataset.bx24")
     if state != "ready":
         raise RuntimeError(f"{row.name}: boot failed ({state})\n" + "\n".join(console))
@@ -113,8 +114,9 @@ def _renderer_rss(browser):
         info = cdp.send("SystemInfo.getProcessInfo")["processInfo"]
     finally:
         cdp.detach()
-    renderers = sorted((p for p in info if p["type"] == "renderer"),
-                       key=lambda p: p["cpuTime"], reverse=True)
+    renderers = sorted(
+        (p for p in info if p["type"] == "renderer"), key=lambda p: p["cpuTime"], reverse=True
+    )
     for proc in renderers:
         try:
             status = Path(f"/proc/{proc['id']}/status").read_text()
@@ -163,7 +165,8 @@ def measure(playwright, rows, loads, warmups, events, browser_args=(), log=print
     try:
         for row in rows:
             warm[row.name] = playwright.chromium.launch_persistent_context(
-                str(Path(profiles.name, row.name)), **options)
+                str(Path(profiles.name, row.name)), **options
+            )
         for _ in range(warmups):
             for row in rows:
                 page = warm[row.name].new_page()
@@ -186,8 +189,10 @@ def measure(playwright, rows, loads, warmups, events, browser_args=(), log=print
                 if boot is not None:
                     row.latency.extend(page.evaluate(MEASURE_LATENCY, events))
                 page.close()
-            log(f"  load {i + 1}/{loads}: " + ", ".join(
-                f"{r.name} {_ms(r.cold[-1])}/{_ms(r.warm[-1])}" for r in rows))
+            log(
+                f"  load {i + 1}/{loads}: "
+                + ", ".join(f"{r.name} {_ms(r.cold[-1])}/{_ms(r.warm[-1])}" for r in rows)
+            )
     finally:
         for context in warm.values():
             context.close()
@@ -201,12 +206,18 @@ def median(values):
 
 
 def summary(rows):
-    return {r.name: {
-        "cold_ms": median(r.cold), "warm_ms": median(r.warm), "latency_ms": median(r.latency),
-        "js_heap_bytes": median(r.js_heap), "rss_bytes": median(r.rss),
-        "failed_loads": len(r.failures),
-        "samples": {"cold": r.cold, "warm": r.warm, "latency": r.latency},
-    } for r in rows}
+    return {
+        r.name: {
+            "cold_ms": median(r.cold),
+            "warm_ms": median(r.warm),
+            "latency_ms": median(r.latency),
+            "js_heap_bytes": median(r.js_heap),
+            "rss_bytes": median(r.rss),
+            "failed_loads": len(r.failures),
+            "samples": {"cold": r.cold, "warm": r.warm, "latency": r.latency},
+        }
+        for r in rows
+    }
 
 
 if __name__ == "__main__":  # one frame only: python bench/frames_bench.py URL [LOADS]
@@ -216,9 +227,18 @@ if __name__ == "__main__":  # one frame only: python bench/frames_bench.py URL [
 
     import servers
 
-    with tempfile.TemporaryDirectory() as tmp, servers.bx24_stub_host(tmp) as stub, \
-            sync_playwright() as p:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        servers.bx24_stub_host(tmp) as stub,
+        sync_playwright() as p,
+    ):
         row = Row("frame", sys.argv[1])
-        measure(p, [row], int(sys.argv[2]) if len(sys.argv) > 2 else 3, warmups=2, events=5,
-                browser_args=servers.stub_browser_args(stub))
+        measure(
+            p,
+            [row],
+            int(sys.argv[2]) if len(sys.argv) > 2 else 3,
+            warmups=2,
+            events=5,
+            browser_args=servers.stub_browser_args(stub),
+        )
         print(json.dumps(summary([row]), indent=2))

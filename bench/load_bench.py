@@ -45,9 +45,22 @@ def run(url, method="GET", connections=50, seconds=5, threads=2):
         script = Path(tmp, "bench.lua")
         script.write_text(LUA.format(method=lua_string(method), body=lua_string(body)))
         out = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-             "-s", str(script), url],
-            capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        ).stdout
     line = next(row for row in out.splitlines() if row.startswith("BENCH-JSON "))
     stats = json.loads(line.split(" ", 1)[1])
     errors = sum(stats[k] for k in ("connect", "read", "write", "status", "timeout"))

@@ -82,32 +82,42 @@ class Traffic:
 
     def __init__(self, page, conditions, portal_origin):
         self.portal_origin = portal_origin
-        self.requests = {}      # requestId -> url
-        self.statuses = {}      # requestId -> HTTP status
-        self.bytes = {}         # requestId -> bytes on the wire
-        self.cached = set()     # requestIds answered from the browser's cache
+        self.requests = {}  # requestId -> url
+        self.statuses = {}  # requestId -> HTTP status
+        self.bytes = {}  # requestId -> bytes on the wire
+        self.cached = set()  # requestIds answered from the browser's cache
         self.revalidated = set()  # requestIds the server answered 304
         self._ids = iter(range(1, 1_000_000))
         self.cdp = page.context.new_cdp_session(page)
         self.cdp.on("Network.requestWillBeSent", self._event("Network.requestWillBeSent"))
         self.cdp.on("Network.responseReceived", self._event("Network.responseReceived"))
         self.cdp.on("Network.loadingFinished", self._event("Network.loadingFinished"))
-        self.cdp.on("Network.requestServedFromCache",
-                    self._event("Network.requestServedFromCache"))
-        self.cdp.on("Network.responseReceivedExtraInfo",
-                    self._event("Network.responseReceivedExtraInfo"))
+        self.cdp.on("Network.requestServedFromCache", self._event("Network.requestServedFromCache"))
+        self.cdp.on(
+            "Network.responseReceivedExtraInfo", self._event("Network.responseReceivedExtraInfo")
+        )
         self.cdp.on("Target.attachedToTarget", self._attached)
         self.cdp.on("Target.receivedMessageFromTarget", self._from_target)
         self.settings = [("Network.enable", {})]
         if conditions:
             latency, down, up = conditions
-            self.settings.append(("Network.emulateNetworkConditions", {
-                "offline": False, "latency": latency, "downloadThroughput": down,
-                "uploadThroughput": up}))
+            self.settings.append(
+                (
+                    "Network.emulateNetworkConditions",
+                    {
+                        "offline": False,
+                        "latency": latency,
+                        "downloadThroughput": down,
+                        "uploadThroughput": up,
+                    },
+                )
+            )
         for method, params in self.settings:
             self.cdp.send(method, params)
-        self.cdp.send("Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True,
-                                               "flatten": False})
+        self.cdp.send(
+            "Target.setAutoAttach",
+            {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": False},
+        )
 
     def _event(self, method):
         return lambda params: self._record(method, params)
@@ -131,8 +141,15 @@ class Traffic:
             self.bytes[rid] = params.get("encodedDataLength", 0)
 
     def _send_to(self, session, method, params=None):
-        self.cdp.send("Target.sendMessageToTarget", {"sessionId": session, "message": json.dumps(
-            {"id": next(self._ids), "method": method, "params": params or {}})})
+        self.cdp.send(
+            "Target.sendMessageToTarget",
+            {
+                "sessionId": session,
+                "message": json.dumps(
+                    {"id": next(self._ids), "method": method, "params": params or {}}
+                ),
+            },
+        )
 
     def _attached(self, event):
         session = event["sessionId"]
@@ -146,15 +163,23 @@ class Traffic:
             self._record(message["method"], message.get("params", {}))
 
     def summary(self):
-        return {"requests": len(set(self.requests) - self.cached),
-                "revalidations": len(self.revalidated & set(self.requests)),
-                "bytes": sum(self.bytes.values())}
+        return {
+            "requests": len(set(self.requests) - self.cached),
+            "revalidations": len(self.revalidated & set(self.requests)),
+            "bytes": sum(self.bytes.values()),
+        }
 
 
 def _frame_of(page, url, timeout_s=30):
     for _ in range(int(timeout_s * 20)):
-        frame = next((f for f in page.frames if f.url.startswith(url.split("?")[0])
-                      and f != page.main_frame), None)
+        frame = next(
+            (
+                f
+                for f in page.frames
+                if f.url.startswith(url.split("?")[0]) and f != page.main_frame
+            ),
+            None,
+        )
         if frame is not None:
             return frame
         page.wait_for_timeout(50)
@@ -174,25 +199,31 @@ def load(context, row):
         try:
             frame.wait_for_function(READY_SIGNAL, timeout=READY_TIMEOUT_MS, polling=20)
         except Exception:
-            raise RuntimeError(f"{row.name}: not ready in {READY_TIMEOUT_MS} ms\n"
-                               + "\n".join(console)) from None
+            raise RuntimeError(
+                f"{row.name}: not ready in {READY_TIMEOUT_MS} ms\n" + "\n".join(console)
+            ) from None
         state = frame.evaluate("document.documentElement.dataset.bx24")
         if state != "ready":
-            raise RuntimeError(f"{row.name}: boot failed: " + str(frame.evaluate(
-                "document.documentElement.dataset.bx24Error")) + "\n" + "\n".join(console))
-        page.wait_for_function("window.__benchLoaded !== undefined", timeout=READY_TIMEOUT_MS,
-                               polling=20)
+            raise RuntimeError(
+                f"{row.name}: boot failed: "
+                + str(frame.evaluate("document.documentElement.dataset.bx24Error"))
+                + "\n"
+                + "\n".join(console)
+            )
+        page.wait_for_function(
+            "window.__benchLoaded !== undefined", timeout=READY_TIMEOUT_MS, polling=20
+        )
         submitted, loaded = page.evaluate("[window.__benchSubmitted, window.__benchLoaded]")
         ready = frame.evaluate("window.__benchReady")
         page.wait_for_load_state("load")
-        return {"load_ms": loaded - submitted, "ready_ms": ready - submitted,
-                **traffic.summary()}
+        return {"load_ms": loaded - submitted, "ready_ms": ready - submitted, **traffic.summary()}
     finally:
         page.close()
 
 
 def _profile(playwright, options, folder):
     from bx24_testing.browser import allowing_third_party_storage
+
     context = allowing_third_party_storage(playwright.chromium, options, str(folder))
     context.add_init_script(RECORD)
     for page in context.pages:  # the window a persistent context opens with
@@ -205,8 +236,10 @@ def measure(playwright, rows, loads, warmups, browser_args=(), log=print):
     options = launch_args()
     options["args"] = options.get("args", []) + list(browser_args)
     with tempfile.TemporaryDirectory(prefix="bx24-netbench-") as profiles:
-        warm = {row.name: _profile(playwright, options, Path(profiles, f"warm-{i}"))
-                for i, row in enumerate(rows)}
+        warm = {
+            row.name: _profile(playwright, options, Path(profiles, f"warm-{i}"))
+            for i, row in enumerate(rows)
+        }
         try:
             for _ in range(warmups):
                 for row in rows:
@@ -219,8 +252,10 @@ def measure(playwright, rows, loads, warmups, browser_args=(), log=print):
                     finally:
                         cold.close()
                     _attempt(row, warm[row.name], row.warm, log)
-                log(f"  load {n + 1}/{loads}: " + ", ".join(
-                    f"{r.name} {_fmt(r.cold[-1])}/{_fmt(r.warm[-1])}" for r in rows))
+                log(
+                    f"  load {n + 1}/{loads}: "
+                    + ", ".join(f"{r.name} {_fmt(r.cold[-1])}/{_fmt(r.warm[-1])}" for r in rows)
+                )
         finally:
             for context in warm.values():
                 context.close()
@@ -248,9 +283,14 @@ def median(samples, key):
 
 def summary(rows):
     keys = ("load_ms", "ready_ms", "requests", "revalidations", "bytes")
-    return {row.name: {
-        "frame": row.frame, "network": row.network, "failed_loads": len(row.failures),
-        "cold": {k: median(row.cold, k) for k in keys},
-        "warm": {k: median(row.warm, k) for k in keys},
-        "samples": {"cold": row.cold, "warm": row.warm},
-    } for row in rows}
+    return {
+        row.name: {
+            "frame": row.frame,
+            "network": row.network,
+            "failed_loads": len(row.failures),
+            "cold": {k: median(row.cold, k) for k in keys},
+            "warm": {k: median(row.warm, k) for k in keys},
+            "samples": {"cold": row.cold, "warm": row.warm},
+        }
+        for row in rows
+    }

@@ -63,7 +63,8 @@ def frame_table(result, loads, warmups, events):
             f"| {fmt_ms(r['warm_ms'])}{ratio(r['warm_ms'], base['warm_ms'])} "
             f"| {fmt_ms(r['latency_ms'])}{ratio(r['latency_ms'], base['latency_ms'])} "
             f"| {fmt_mib(r['js_heap_bytes'])}{ratio(r['js_heap_bytes'], base['js_heap_bytes'])} "
-            f"| {fmt_mib(r['rss_bytes'])}{ratio(r['rss_bytes'], base['rss_bytes'])} |")
+            f"| {fmt_mib(r['rss_bytes'])}{ratio(r['rss_bytes'], base['rss_bytes'])} |"
+        )
     return "\n".join(lines)
 
 
@@ -83,7 +84,8 @@ def server_table(result, seconds):
         rel = ratio(r["rps"], base["rps"]) if base and server != "nginx" else ""
         lines.append(
             f"| {server} | {request} | {conns} | {r['rps']:.0f}{rel} "
-            f"| {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} | {r['errors']} |")
+            f"| {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} | {r['errors']} |"
+        )
     return "\n".join(lines)
 
 
@@ -91,10 +93,13 @@ def bench_frames(args, tmp):
     from playwright.sync_api import sync_playwright
 
     no_snapshot = servers.project_without_snapshot(tmp)
-    with servers.bx24_serve(tmp) as ours, \
-            servers.static_serve(Path(tmp, "js"), ROOT / "bench" / "frames" / "js") as js, \
-            servers.bx24_serve(Path(tmp, "ns"), no_snapshot) as plain, \
-            servers.http_server(tmp) as static, servers.bx24_stub_host(tmp) as stub:
+    with (
+        servers.bx24_serve(tmp) as ours,
+        servers.static_serve(Path(tmp, "js"), ROOT / "bench" / "frames" / "js") as js,
+        servers.bx24_serve(Path(tmp, "ns"), no_snapshot) as plain,
+        servers.http_server(tmp) as static,
+        servers.bx24_stub_host(tmp) as stub,
+    ):
         rows = [
             frames_bench.Row("js", js),
             frames_bench.Row("pyscript-naive", static + "naive/", post=False),
@@ -104,16 +109,22 @@ def bench_frames(args, tmp):
         if not args.no_levers:  # each lever taken away, to show what it pays
             rows += [
                 frames_bench.Row("pyodide, no snapshot", plain),
-                frames_bench.Row("pyodide, no gzip", ours,
-                                 headers={"Accept-Encoding": "identity"}),
+                frames_bench.Row("pyodide, no gzip", ours, headers={"Accept-Encoding": "identity"}),
                 frames_bench.Row("pyodide via http.server", static, post=False),
-                frames_bench.Row("micropython via http.server",
-                                 static + "?interpreter=micropython", post=False),
+                frames_bench.Row(
+                    "micropython via http.server", static + "?interpreter=micropython", post=False
+                ),
             ]
         with sync_playwright() as p:
-            frames_bench.measure(p, rows, args.loads, args.warmups, args.events,
-                                 browser_args=servers.stub_browser_args(stub),
-                                 log=lambda m: print(m, file=sys.stderr))
+            frames_bench.measure(
+                p,
+                rows,
+                args.loads,
+                args.warmups,
+                args.events,
+                browser_args=servers.stub_browser_args(stub),
+                log=lambda m: print(m, file=sys.stderr),
+            )
     return frames_bench.summary(rows)
 
 
@@ -138,7 +149,8 @@ def network_table(result, loads):
             f"| {fmt_ms(cold['ready_ms'])} / {fmt_ms(warm['ready_ms'])} "
             f"| {fmt_n(cold['requests'])} / {fmt_n(warm['requests'])} "
             f"| {fmt_n(warm['revalidations'])} "
-            f"| {fmt_bytes(cold['bytes'])} / {fmt_bytes(warm['bytes'])} |")
+            f"| {fmt_bytes(cold['bytes'])} / {fmt_bytes(warm['bytes'])} |"
+        )
     return "\n".join(lines)
 
 
@@ -157,32 +169,52 @@ def bench_network(args, tmp):
 
     tls = servers.Certificate(tmp)
     portal = servers.embeddable_by_portal()
-    with servers.bx24_serve(Path(tmp, "net"), extra=portal, tls=tls) as ours, \
-            servers.static_serve(Path(tmp, "net-js"), ROOT / "bench" / "frames" / "js",
-                                 extra=portal, tls=tls) as js, \
-            servers.bx24_stub_host(tmp) as stub:
+    with (
+        servers.bx24_serve(Path(tmp, "net"), extra=portal, tls=tls) as ours,
+        servers.static_serve(
+            Path(tmp, "net-js"), ROOT / "bench" / "frames" / "js", extra=portal, tls=tls
+        ) as js,
+        servers.bx24_stub_host(tmp) as stub,
+    ):
         urls = {"js": js, "pyodide": ours, "micropython": ours + "?interpreter=micropython"}
-        rows = [network_bench.Row(frame, url, network)
-                for network in args.networks for frame, url in urls.items()]
+        rows = [
+            network_bench.Row(frame, url, network)
+            for network in args.networks
+            for frame, url in urls.items()
+        ]
         with sync_playwright() as p:
-            network_bench.measure(p, rows, args.network_loads, warmups=2,
-                                  browser_args=servers.stub_browser_args(stub),
-                                  log=lambda m: print(m, file=sys.stderr))
+            network_bench.measure(
+                p,
+                rows,
+                args.network_loads,
+                warmups=2,
+                browser_args=servers.stub_browser_args(stub),
+                log=lambda m: print(m, file=sys.stderr),
+            )
     return network_bench.summary(rows)
 
 
 def bench_server(args, tmp):
     if not load_bench.wrk_available():
-        print("wrk is not installed (apt-get install wrk; ./dev.sh bench does): "
-              "server rows skipped", file=sys.stderr)
+        print(
+            "wrk is not installed (apt-get install wrk; ./dev.sh bench does): server rows skipped",
+            file=sys.stderr,
+        )
         return {}
     result = {}
     wasm = servers.WASM_PATH.lstrip("/")
-    with servers.bx24_serve(tmp) as ours, \
-            servers.bx24_serve(Path(tmp, "w2"), extra=["--workers", "2"]) as ours2, \
-            servers.http_server(tmp) as static, servers.nginx(tmp) as nginx:
-        for server, url in (("nginx", nginx), ("bx24 serve", ours),
-                            ("bx24 serve --workers 2", ours2), ("http.server", static)):
+    with (
+        servers.bx24_serve(tmp) as ours,
+        servers.bx24_serve(Path(tmp, "w2"), extra=["--workers", "2"]) as ours2,
+        servers.http_server(tmp) as static,
+        servers.nginx(tmp) as nginx,
+    ):
+        for server, url in (
+            ("nginx", nginx),
+            ("bx24 serve", ours),
+            ("bx24 serve --workers 2", ours2),
+            ("http.server", static),
+        ):
             for request, method, path in (("POST /", "POST", ""), ("GET wasm", "GET", wasm)):
                 for conns in args.connections:
                     if server == "http.server" and method == "POST":
@@ -190,7 +222,8 @@ def bench_server(args, tmp):
                         continue
                     print(f"  {server} {request} c={conns}", file=sys.stderr)
                     result[(server, request, conns)] = load_bench.run(
-                        url + path, method, conns, args.seconds)
+                        url + path, method, conns, args.seconds
+                    )
     return result
 
 
@@ -202,12 +235,21 @@ def main(argv=None):
     parser.add_argument("--events", type=int, default=20, help="events per warm load")
     parser.add_argument("--seconds", type=int, help="wrk duration per cell (default 10, quick 3)")
     parser.add_argument("--connections", type=int, nargs="+", default=[50, 200])
-    parser.add_argument("--no-levers", action="store_true",
-                        help="skip the rows that take one speed-up away")
-    parser.add_argument("--network-loads", type=int, default=9,
-                        help="page views per network row, cold and warm (default 9)")
-    parser.add_argument("--networks", nargs="+", default=list(network_bench.NETWORKS),
-                        choices=list(network_bench.NETWORKS))
+    parser.add_argument(
+        "--no-levers", action="store_true", help="skip the rows that take one speed-up away"
+    )
+    parser.add_argument(
+        "--network-loads",
+        type=int,
+        default=9,
+        help="page views per network row, cold and warm (default 9)",
+    )
+    parser.add_argument(
+        "--networks",
+        nargs="+",
+        default=list(network_bench.NETWORKS),
+        choices=list(network_bench.NETWORKS),
+    )
     parser.add_argument("--skip-network", action="store_true")
     parser.add_argument("--skip-frames", action="store_true")
     parser.add_argument("--skip-server", action="store_true")
@@ -229,9 +271,11 @@ def main(argv=None):
         if not args.skip_server:
             print("server...", file=sys.stderr)
             out["server"] = bench_server(args, tmp)
-    print(f"## Benchmarks ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"`python bench/run.py{' --quick' if args.quick else ''}`, "
-          f"{time.monotonic() - started:.0f} s)\n")
+    print(
+        f"## Benchmarks ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"`python bench/run.py{' --quick' if args.quick else ''}`, "
+        f"{time.monotonic() - started:.0f} s)\n"
+    )
     if "network" in out:
         print(network_table(out["network"], args.network_loads) + "\n")
     if "frames" in out:
@@ -241,8 +285,10 @@ def main(argv=None):
     if args.json:
         raw = dict(out)
         if "server" in raw:
-            raw["server"] = [{"server": s, "request": r, "connections": c, **(v or {})}
-                             for (s, r, c), v in raw["server"].items()]
+            raw["server"] = [
+                {"server": s, "request": r, "connections": c, **(v or {})}
+                for (s, r, c), v in raw["server"].items()
+            ]
         Path(args.json).write_text(json.dumps(raw, indent=2))
 
 

@@ -58,8 +58,14 @@ def wait_listening(url, proc, what, timeout=30.0):
 
 @contextlib.contextmanager
 def process(args, url, what, cwd=ROOT):
-    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        args,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         wait_listening(url, proc, what)
         yield url
@@ -85,8 +91,19 @@ def bx24_serve(tmp, project=ROOT, extra=(), tls=None):
     (``--workers 2``); over HTTPS with ``tls`` (a :class:`Certificate`)."""
     port = free_port()
     Path(tmp).mkdir(parents=True, exist_ok=True)
-    args = [*BX24, "serve", "--project", str(project), "--port", str(port), "--access-log", "off",
-            "--error-log", str(Path(tmp, "placement-errors.jsonl")), *extra]
+    args = [
+        *BX24,
+        "serve",
+        "--project",
+        str(project),
+        "--port",
+        str(port),
+        "--access-log",
+        "off",
+        "--error-log",
+        str(Path(tmp, "placement-errors.jsonl")),
+        *extra,
+    ]
     args, origin = _over(tls, args, port)
     with process(args, f"{origin}/healthz", "bx24 serve") as _:
         yield f"{origin}/"
@@ -97,9 +114,18 @@ def static_serve(tmp, folder, extra=(), tls=None):
     """A plain folder (the JS baseline frame) served by bx24's server: bench/static_site.py."""
     port = free_port()
     Path(tmp).mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, str(ROOT / "bench" / "static_site.py"), str(folder),
-            "--port", str(port), "--access-log", "off",
-            "--error-log", str(Path(tmp, "placement-errors.jsonl")), *extra]
+    args = [
+        sys.executable,
+        str(ROOT / "bench" / "static_site.py"),
+        str(folder),
+        "--port",
+        str(port),
+        "--access-log",
+        "off",
+        "--error-log",
+        str(Path(tmp, "placement-errors.jsonl")),
+        *extra,
+    ]
     args, origin = _over(tls, args, port)
     with process(args, f"{origin}/healthz", "static_site.py") as _:
         yield f"{origin}/"
@@ -109,8 +135,9 @@ def exported(tmp):
     """``bx24 export`` of this repo's app into ``tmp/export`` (once)."""
     out = Path(tmp, "export")
     if not out.exists():
-        subprocess.run([*BX24, "export", str(out), "--project", str(ROOT)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [*BX24, "export", str(out), "--project", str(ROOT)], check=True, capture_output=True
+        )
     return out
 
 
@@ -133,6 +160,7 @@ def project_without_snapshot(tmp):
     if not project.exists():
         project.mkdir()
         from bx24_frame import settings
+
         os.symlink(settings.load(ROOT).app_dir, project / "frame")
         (project / "bx24.toml").write_text('preload = ["colorsys"]\n')
     return project
@@ -143,8 +171,16 @@ def http_server(tmp):
     """``python -m http.server`` over the exported files: no cache headers, no compression."""
     root = static_layout(tmp)
     port = free_port()
-    args = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-            "--directory", str(root)]
+    args = [
+        sys.executable,
+        "-m",
+        "http.server",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(root),
+    ]
     with process(args, f"http://127.0.0.1:{port}/index.html", "python -m http.server"):
         yield f"http://127.0.0.1:{port}/"
 
@@ -179,19 +215,39 @@ def nginx(tmp):
     port = free_port()
     out = Path(tmp, "nginx-export")
     if not out.exists():
-        subprocess.run([*BX24, "export", str(out), "--project", str(ROOT),
-                        "--listen", f"127.0.0.1:{port}", "--logs", str(tmp)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                *BX24,
+                "export",
+                str(out),
+                "--project",
+                str(ROOT),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--logs",
+                str(tmp),
+            ],
+            check=True,
+            capture_output=True,
+        )
     else:  # the port is new: rewrite the listen line
         conf = (out / "nginx.conf").read_text()
         (out / "nginx.conf").write_text(
-            "\n".join(f"    listen 127.0.0.1:{port};" if line.strip().startswith("listen ")
-                      else line for line in conf.splitlines()) + "\n")
+            "\n".join(
+                f"    listen 127.0.0.1:{port};" if line.strip().startswith("listen ") else line
+                for line in conf.splitlines()
+            )
+            + "\n"
+        )
     main = Path(tmp, "nginx.conf")
-    main.write_text(NGINX_CONF.format(tmp=tmp, conf=out / "nginx.conf",
-                                      user="user root;" if os.geteuid() == 0 else ""))
-    with process([exe, "-p", str(tmp), "-c", str(main)], f"http://127.0.0.1:{port}/healthz",
-                 "nginx"):
+    main.write_text(
+        NGINX_CONF.format(
+            tmp=tmp, conf=out / "nginx.conf", user="user root;" if os.geteuid() == 0 else ""
+        )
+    )
+    with process(
+        [exe, "-p", str(tmp), "-c", str(main)], f"http://127.0.0.1:{port}/healthz", "nginx"
+    ):
         yield f"http://127.0.0.1:{port}/"
 
 
@@ -206,11 +262,27 @@ class Certificate:
         self.cert, self.key = Path(tmp, "bench-cert.pem"), Path(tmp, "bench-key.pem")
         if not self.cert.exists():
             subprocess.run(
-                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                 "-subj", f"/CN={STUB_HOST}", "-addext",
-                 f"subjectAltName=DNS:{STUB_HOST},DNS:localhost,IP:127.0.0.1",
-                 "-keyout", str(self.key), "-out", str(self.cert)],
-                check=True, capture_output=True)
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    f"/CN={STUB_HOST}",
+                    "-addext",
+                    f"subjectAltName=DNS:{STUB_HOST},DNS:localhost,IP:127.0.0.1",
+                    "-keyout",
+                    str(self.key),
+                    "-out",
+                    str(self.cert),
+                ],
+                check=True,
+                capture_output=True,
+            )
         self.spki = _spki_sha256(self.cert)
 
 
@@ -271,10 +343,15 @@ def _spki_sha256(cert):
     import base64
     import hashlib
 
-    public = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-pubkey"],
-                            check=True, capture_output=True).stdout
-    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=public,
-                         check=True, capture_output=True).stdout
+    public = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-pubkey"], check=True, capture_output=True
+    ).stdout
+    der = subprocess.run(
+        ["openssl", "pkey", "-pubin", "-outform", "der"],
+        input=public,
+        check=True,
+        capture_output=True,
+    ).stdout
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
@@ -282,6 +359,7 @@ def embeddable_by_portal():
     """``bx24 serve`` options that let the kit's portal stand-in embed the frame."""
     from bx24_server.config import DEFAULT_FRAME_ANCESTORS
     from bx24_testing.portal import ANCESTORS
+
     return ["--frame-ancestors", f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}"]
 
 
@@ -289,5 +367,7 @@ def stub_browser_args(host):
     """Chromium flags that send api.bitrix24.com to the stub host, and trust its certificate
     by its key alone. Not --ignore-certificate-errors: Chromium does not cache a response that
     had a certificate error, so the stub would never be warm."""
-    return [f"--host-resolver-rules=MAP {STUB_HOST} 127.0.0.1:{host.port}",
-            f"--ignore-certificate-errors-spki-list={host.spki}"]
+    return [
+        f"--host-resolver-rules=MAP {STUB_HOST} 127.0.0.1:{host.port}",
+        f"--ignore-certificate-errors-spki-list={host.spki}",
+    ]

@@ -28,8 +28,13 @@ def main():
     add_arguments(p)
     args = p.parse_args()
     config = config_from(args, error_log=Path("placement-errors.jsonl"), cache_dir=None)
-    return serve(config, StaticSite(args.folder), p, workers=args.workers,
-                 announce=lambda url: print(f"Serving {args.folder} on {url}", flush=True))
+    return serve(
+        config,
+        StaticSite(args.folder),
+        p,
+        workers=args.workers,
+        announce=lambda url: print(f"Serving {args.folder} on {url}", flush=True),
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,12 @@ from .settings import SettingsError
 
 
 def _add_project(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--project", metavar="DIR", default=".",
-                   help="the project folder, with bx24.toml and the app (default: .)")
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        default=".",
+        help="the project folder, with bx24.toml and the app (default: .)",
+    )
 
 
 def _say(message: str) -> None:
@@ -47,6 +51,7 @@ def _site(args, **kwargs):
 
 # -- new --------------------------------------------------------------------------------------
 
+
 def cmd_new(args, p) -> int:
     from .scaffold import create
 
@@ -58,6 +63,7 @@ def cmd_new(args, p) -> int:
 
 
 # -- setup ------------------------------------------------------------------------------------
+
 
 def cmd_setup(args, p) -> int:
     from bx24_server.compression import precompress
@@ -96,8 +102,12 @@ def repair(site) -> None:
 
     from bx24_server.compression import BROTLI, GZIP
 
-    for folder in (site.runtime.dir, site.snapshot_for().dir, site.runtime.cache / GZIP,
-                   site.runtime.cache / BROTLI):
+    for folder in (
+        site.runtime.dir,
+        site.snapshot_for().dir,
+        site.runtime.cache / GZIP,
+        site.runtime.cache / BROTLI,
+    ):
         if folder.exists():
             _say(f"removing {folder}")
             shutil.rmtree(folder)
@@ -121,7 +131,10 @@ def compress_brotli(mounts, cache: Path) -> int | None:
     done = subprocess.run(
         [node_command(), str(Path(__file__).with_name("brotli.mjs"))],
         input=json.dumps([[str(source), str(copy)] for source, copy in jobs]),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     if done.returncode != 0:
         raise RuntimeMissing(f"brotli.mjs failed: {done.stderr.strip()[-2000:]}")
     return brotli_made(jobs, dict(json.loads(done.stdout)))
@@ -129,17 +142,24 @@ def compress_brotli(mounts, cache: Path) -> int | None:
 
 # -- serve ------------------------------------------------------------------------------------
 
+
 def serve_parser(sub) -> argparse.ArgumentParser:
     from bx24_server.cli import add_arguments
 
-    p = sub.add_parser("serve", help="serve the frame (Bitrix24 loads it with a POST on /)",
-                       description="Serve the frame as Bitrix24 loads it: the page on / (GET, "
-                       "HEAD, POST), every other file under a content-hashed URL, "
-                       "/error-handler for Bitrix24's notices, /healthz.")
+    p = sub.add_parser(
+        "serve",
+        help="serve the frame (Bitrix24 loads it with a POST on /)",
+        description="Serve the frame as Bitrix24 loads it: the page on / (GET, "
+        "HEAD, POST), every other file under a content-hashed URL, "
+        "/error-handler for Bitrix24's notices, /healthz.",
+    )
     _add_project(p)
-    p.add_argument("--emulator", action="store_true",
-                   help="also serve the call-card emulator at /emulator/ (for development: "
-                   "keep it off in production)")
+    p.add_argument(
+        "--emulator",
+        action="store_true",
+        help="also serve the call-card emulator at /emulator/ (for development: "
+        "keep it off in production)",
+    )
     add_arguments(p)
     return p
 
@@ -151,19 +171,26 @@ def cmd_serve(args, p) -> int:
     if args.emulator:
         from bx24_testing import emulator
 
-        kwargs = {"variants": emulator.VARIANTS, "extra_mounts": emulator.mounts(),
-                  "routes": emulator.routes()}
+        kwargs = {
+            "variants": emulator.VARIANTS,
+            "extra_mounts": emulator.mounts(),
+            "routes": emulator.routes(),
+        }
     site = _site(args, **kwargs)
     build = site.build()  # fails here, clearly, rather than on the first request
     if build.snapshot_manifest is None:
-        _say("warning: no Pyodide snapshot for this app: run `bx24 setup` (Pyodide boots "
-             "seconds slower without it)")
+        _say(
+            "warning: no Pyodide snapshot for this app: run `bx24 setup` (Pyodide boots "
+            "seconds slower without it)"
+        )
     try:
-        config = config_from(args, error_log=site.settings.project_dir / "logs" /
-                             "placement-errors.jsonl", cache_dir=cache_root(),
-                             portal_store=site.settings.project_dir / "data" /
-                             "bx24-portals.sqlite3",
-                             frame_ancestors=site.settings.frame_ancestors)
+        config = config_from(
+            args,
+            error_log=site.settings.project_dir / "logs" / "placement-errors.jsonl",
+            cache_dir=cache_root(),
+            portal_store=site.settings.project_dir / "data" / "bx24-portals.sqlite3",
+            frame_ancestors=site.settings.frame_ancestors,
+        )
         if args.emulator:  # its page embeds the frame from the other loopback name
             config.frame_ancestors += " " + emulator.ANCESTORS
     except ValueError as error:
@@ -179,6 +206,7 @@ def cmd_serve(args, p) -> int:
 
 # -- export -----------------------------------------------------------------------------------
 
+
 def cmd_export(args, p) -> int:
     from bx24_server.config import Config
 
@@ -188,73 +216,116 @@ def cmd_export(args, p) -> int:
     site = _site(args)
     out = Path(args.out).resolve()
     try:
-        options = NginxOptions(root=Path(args.root) if args.root else out / WEB_ROOT,
-                               listen=args.listen, server_name=args.server_name, cert=args.cert,
-                               key=args.key, upstream=args.upstream, logs=args.logs,
-                               brotli=args.brotli)
+        options = NginxOptions(
+            root=Path(args.root) if args.root else out / WEB_ROOT,
+            listen=args.listen,
+            server_name=args.server_name,
+            cert=args.cert,
+            key=args.key,
+            upstream=args.upstream,
+            logs=args.logs,
+            brotli=args.brotli,
+        )
         config = Config(frame_ancestors=args.frame_ancestors or site.settings.frame_ancestors)
         manifest = export(site, out, options, config)
     except (ValueError, ExportError) as error:
         p.error(str(error))
-    print(f"Exported {len(manifest['files'])} files to {out}: serve {out / WEB_ROOT} with "
-          f"{out / 'nginx.conf'} (docs/deployment.md)")
+    print(
+        f"Exported {len(manifest['files'])} files to {out}: serve {out / WEB_ROOT} with "
+        f"{out / 'nginx.conf'} (docs/deployment.md)"
+    )
     return 0
 
 
 # -- the command ------------------------------------------------------------------------------
 
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="bx24", description="Write the Bitrix24 call card's background worker "
-        "(PAGE_BACKGROUND_WORKER) in Python: create, set up, serve, test and export it.")
+        prog="bx24",
+        description="Write the Bitrix24 call card's background worker "
+        "(PAGE_BACKGROUND_WORKER) in Python: create, set up, serve, test and export it.",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    new = sub.add_parser("new", help="create a project (frame/main.py, a test, a pytest config)",
-                         description="Create a ready project in DIR: the sample app in "
-                         "frame/main.py, tests/ using the bx24 pytest plugin, pytest.ini, "
-                         "bx24.toml and a README. Then: cd DIR && bx24 setup && pytest.")
+    new = sub.add_parser(
+        "new",
+        help="create a project (frame/main.py, a test, a pytest config)",
+        description="Create a ready project in DIR: the sample app in "
+        "frame/main.py, tests/ using the bx24 pytest plugin, pytest.ini, "
+        "bx24.toml and a README. Then: cd DIR && bx24 setup && pytest.",
+    )
     new.add_argument("dir", metavar="DIR", help="a new (or empty) folder")
     new.set_defaults(run=cmd_new, parser=new)
 
-    setup = sub.add_parser("setup", help="install the pinned runtime, build the snapshot",
-                           description="Install the pinned PyScript runtime (npm ci, "
-                           "integrity-checked) and wheels (hash-checked) into the bx24 cache "
-                           f"({cache_root()}; BX24_CACHE to move it), build this app's Pyodide "
-                           "memory snapshot and compress the runtime files once. Quick when "
-                           "nothing changed. Needs Node.js 20+ with npm.")
+    setup = sub.add_parser(
+        "setup",
+        help="install the pinned runtime, build the snapshot",
+        description="Install the pinned PyScript runtime (npm ci, "
+        "integrity-checked) and wheels (hash-checked) into the bx24 cache "
+        f"({cache_root()}; BX24_CACHE to move it), build this app's Pyodide "
+        "memory snapshot and compress the runtime files once. Quick when "
+        "nothing changed. Needs Node.js 20+ with npm.",
+    )
     _add_project(setup)
-    setup.add_argument("--repair", action="store_true",
-                       help="remove the runtime, the snapshot and the compressed copies first, "
-                       "and make them again (when a check found them changed)")
+    setup.add_argument(
+        "--repair",
+        action="store_true",
+        help="remove the runtime, the snapshot and the compressed copies first, "
+        "and make them again (when a check found them changed)",
+    )
     setup.set_defaults(run=cmd_setup, parser=setup)
 
     serve = serve_parser(sub)
     serve.set_defaults(run=cmd_serve, parser=serve)
 
-    export = sub.add_parser("export", help="the frame as static files and an nginx config",
-                            description="Write the frame into OUT/www as static files, every "
-                            "one under a content-hashed or versioned URL (cached for a year) but "
-                            "the page, with .gz copies, and OUT/nginx.conf to serve it "
-                            "(docs/deployment.md). The same inputs give the same bytes.")
+    export = sub.add_parser(
+        "export",
+        help="the frame as static files and an nginx config",
+        description="Write the frame into OUT/www as static files, every "
+        "one under a content-hashed or versioned URL (cached for a year) but "
+        "the page, with .gz copies, and OUT/nginx.conf to serve it "
+        "(docs/deployment.md). The same inputs give the same bytes.",
+    )
     export.add_argument("out", metavar="OUT", help="a new, empty or earlier export folder")
     _add_project(export)
-    export.add_argument("--root", metavar="PATH",
-                        help="where the www folder will be on the web server (default: OUT/www)")
-    export.add_argument("--listen", metavar="ADDR",
-                        help=f"nginx's listen (default: '{TLS_LISTEN}' with --cert, else "
-                        f"{PLAIN_LISTEN} behind your TLS proxy)")
+    export.add_argument(
+        "--root",
+        metavar="PATH",
+        help="where the www folder will be on the web server (default: OUT/www)",
+    )
+    export.add_argument(
+        "--listen",
+        metavar="ADDR",
+        help=f"nginx's listen (default: '{TLS_LISTEN}' with --cert, else "
+        f"{PLAIN_LISTEN} behind your TLS proxy)",
+    )
     export.add_argument("--server-name", default="_", metavar="NAME", help="nginx's server_name")
     export.add_argument("--cert", metavar="FILE", help="TLS certificate path on the web server")
     export.add_argument("--key", metavar="FILE", help="TLS key path on the web server")
-    export.add_argument("--upstream", default="http://127.0.0.1:8000", metavar="URL",
-                        help="the bx24 serve that receives /error-handler (default %(default)s)")
-    export.add_argument("--logs", default="/var/log/nginx", metavar="DIR",
-                        help="nginx's log folder (default %(default)s)")
-    export.add_argument("--frame-ancestors", metavar="SOURCES",
-                        help="CSP frame-ancestors (default: bx24.toml's, else Bitrix24's cloud)")
-    export.add_argument("--brotli", action="store_true",
-                        help="nginx has ngx_brotli's static module (Debian: "
-                             "libnginx-mod-http-brotli-static): send the .br copies")
+    export.add_argument(
+        "--upstream",
+        default="http://127.0.0.1:8000",
+        metavar="URL",
+        help="the bx24 serve that receives /error-handler (default %(default)s)",
+    )
+    export.add_argument(
+        "--logs",
+        default="/var/log/nginx",
+        metavar="DIR",
+        help="nginx's log folder (default %(default)s)",
+    )
+    export.add_argument(
+        "--frame-ancestors",
+        metavar="SOURCES",
+        help="CSP frame-ancestors (default: bx24.toml's, else Bitrix24's cloud)",
+    )
+    export.add_argument(
+        "--brotli",
+        action="store_true",
+        help="nginx has ngx_brotli's static module (Debian: "
+        "libnginx-mod-http-brotli-static): send the .br copies",
+    )
     export.set_defaults(run=cmd_export, parser=export)
     return p
 

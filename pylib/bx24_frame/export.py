@@ -25,7 +25,11 @@ import shutil
 from pathlib import Path
 
 from bx24_server.compression import (
-    WORTH_RATIO, EncodedCache, FileVersion, gzip_bytes, worth_compressing,
+    WORTH_RATIO,
+    EncodedCache,
+    FileVersion,
+    gzip_bytes,
+    worth_compressing,
 )
 from bx24_server.config import Config
 
@@ -48,8 +52,10 @@ def _prepare(out: Path) -> None:
             raise ExportError(f"{out} is a file: give a folder for the export")
         if any(out.iterdir()):
             if not (out / MARKER).is_file():
-                raise ExportError(f"{out} is not empty and holds no earlier export ({MARKER}): "
-                                  "give a new or empty folder")
+                raise ExportError(
+                    f"{out} is not empty and holds no earlier export ({MARKER}): "
+                    "give a new or empty folder"
+                )
             for child in out.iterdir():
                 if child.is_dir() and not child.is_symlink():
                     shutil.rmtree(child)
@@ -58,8 +64,14 @@ def _prepare(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _write(path: Path, data: bytes, digests: dict, root: Path, encoded: bytes | None = None,
-           brotli: Path | None = None) -> None:
+def _write(
+    path: Path,
+    data: bytes,
+    digests: dict,
+    root: Path,
+    encoded: bytes | None = None,
+    brotli: Path | None = None,
+) -> None:
     """``data`` at ``path`` and, when it pays, its gzip beside it (``encoded``: made already),
     and the set-up's ``brotli`` copy."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,8 +80,7 @@ def _write(path: Path, data: bytes, digests: dict, root: Path, encoded: bytes | 
     if brotli is not None:
         copy = path.with_name(path.name + ".br")
         shutil.copyfile(brotli, copy)
-        digests[copy.relative_to(root).as_posix()] = hashlib.sha256(
-            copy.read_bytes()).hexdigest()
+        digests[copy.relative_to(root).as_posix()] = hashlib.sha256(copy.read_bytes()).hexdigest()
     if worth_compressing(path, len(data)):
         if encoded is None:
             encoded = gzip_bytes(data)
@@ -79,8 +90,9 @@ def _write(path: Path, data: bytes, digests: dict, root: Path, encoded: bytes | 
             digests[gz.relative_to(root).as_posix()] = hashlib.sha256(encoded).hexdigest()
 
 
-def export(site: FrameSite, out: Path, options: NginxOptions | None = None,
-           config: Config | None = None) -> dict:
+def export(
+    site: FrameSite, out: Path, options: NginxOptions | None = None, config: Config | None = None
+) -> dict:
     """Write the export of ``site`` into ``out``; returns the manifest (files and digests)."""
     from . import integrity
 
@@ -89,14 +101,16 @@ def export(site: FrameSite, out: Path, options: NginxOptions | None = None,
     integrity.check(site)  # only what the set-up made is exported
     build = site.build()
     if build.snapshot_manifest is None:
-        raise ExportError("no Pyodide snapshot for this app: run `bx24 setup` first (an "
-                          "export without it would boot Pyodide seconds slower)")
+        raise ExportError(
+            "no Pyodide snapshot for this app: run `bx24 setup` first (an "
+            "export without it would boot Pyodide seconds slower)"
+        )
     _prepare(out)
     www = out / WEB_ROOT
     digests: dict[str, str] = {}
     for kind, (_, name) in layout.PAGES.items():  # the worker's page, the app's pages
         _write(www / name, build.page(kind=kind), digests, out)
-    layout_mounts = site.mounts[:len(site.mounts) - len(site.extra_mounts)]
+    layout_mounts = site.mounts[: len(site.mounts) - len(site.extra_mounts)]
     # The large pinned files' gzip copies are the ones `bx24 setup` made (the same bytes).
     compressed = EncodedCache(cache_root(), memory_bytes=0)
     for mount in layout_mounts:

@@ -25,7 +25,11 @@ import zlib
 from pathlib import Path
 
 from bx24_server.compression import (
-    FileVersion, brotli_copy_path, gzip_copy_path, record_digest, recorded_digest,
+    FileVersion,
+    brotli_copy_path,
+    gzip_copy_path,
+    record_digest,
+    recorded_digest,
     worth_compressing,
 )
 
@@ -46,8 +50,7 @@ def problems(site) -> list[str]:
     recorded = runtime.recorded()
     if recorded is None:
         return [f"{runtime.dir}: not installed (run `bx24 setup`)"]
-    present = {path.relative_to(runtime.dir).as_posix(): path
-               for path in runtime.served_files()}
+    present = {path.relative_to(runtime.dir).as_posix(): path for path in runtime.served_files()}
     for rel in sorted(set(recorded) | set(present)):
         path = present.get(rel)
         if path is None:
@@ -89,7 +92,8 @@ def _copies(site, expected: dict[str, str]) -> list[str]:
             version = FileVersion(st)
             copy = gzip_copy_path(cache, real, version)
             if copy.is_file() and not _recorded(
-                    copy, lambda data, digest=digest: _gunzips_to(data, digest)):
+                copy, lambda data, digest=digest: _gunzips_to(data, digest)
+            ):
                 found.append(f"{copy}: not the gzip copy of {real}")
             copy = brotli_copy_path(cache, real, version)
             if copy.is_file() and not _recorded(copy, None):
@@ -127,5 +131,8 @@ def check(site) -> None:
         more = f"\n  ... and {len(found) - MAX_LISTED} more" if len(found) > MAX_LISTED else ""
         raise CacheChanged(
             "the bx24 cache is not what `bx24 setup` made, so nothing is served or exported "
-            "from it:\n  " + "\n  ".join(found[:MAX_LISTED]) + more +
-            "\nRun `bx24 setup --repair` to install and build it again.")
+            "from it:\n  "
+            + "\n  ".join(found[:MAX_LISTED])
+            + more
+            + "\nRun `bx24 setup --repair` to install and build it again."
+        )

@@ -39,8 +39,11 @@ HASHED = (BOOT, LIBRARY, APP)
 # The pages (no-cache), by kind: the URL path of each and its file in an export. "worker" is the
 # hidden PAGE_BACKGROUND_WORKER frame; the others are the application's own pages: its install
 # page ("initial installation path") and its main page ("handler path").
-PAGES = {"worker": ("", "index.html"), "install": ("install", "install.html"),
-         "main": ("main", "main.html")}
+PAGES = {
+    "worker": ("", "index.html"),
+    "install": ("install", "install.html"),
+    "main": ("main", "main.html"),
+}
 APP_PAGES = ("install", "main")
 
 
@@ -52,12 +55,15 @@ def mounts(site) -> list[Mount]:
     """The mounts of a :class:`~bx24_frame.site.FrameSite` (its current build is read on each
     request, so edits show at once)."""
     runtime = site.runtime
+
     def table(prefix: str):
         return lambda: site.build().tables[prefix]
 
     tables: list[Mount] = [Table(prefix, table(prefix), IMMUTABLE) for prefix in HASHED]
-    packages = {name: Package(version, runtime.package_dir(name), served(name))
-                for name, version in runtime.pins.packages.items()}
+    packages = {
+        name: Package(version, runtime.package_dir(name), served(name))
+        for name, version in runtime.pins.packages.items()
+    }
     return tables + [
         Packages(NPM, packages, IMMUTABLE, persist=True),
         Table(MODULES, lambda: site.build().tables[MODULES], IMMUTABLE),

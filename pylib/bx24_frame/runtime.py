@@ -73,8 +73,13 @@ def served(package: str):
 
     def allow(rel: str) -> bool:
         name = rel.rsplit("/", 1)[-1]
-        return (any(rel.startswith(part) for part in parts) and name.endswith(SERVED_SUFFIXES)
-                and name not in NOT_SERVED and "node_modules/" not in rel)
+        return (
+            any(rel.startswith(part) for part in parts)
+            and name.endswith(SERVED_SUFFIXES)
+            and name not in NOT_SERVED
+            and "node_modules/" not in rel
+        )
+
     return allow
 
 
@@ -122,8 +127,9 @@ class Pins:
 
 def _run(command: list[str], what: str, cwd: Path | None = None) -> None:
     try:
-        done = subprocess.run(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
+        done = subprocess.run(
+            command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
     except FileNotFoundError:
         raise RuntimeMissing(f"{what}: {command[0]} not found") from None
     if done.returncode != 0:
@@ -137,12 +143,15 @@ def node_command() -> str:
         raise RuntimeMissing(
             f"bx24 needs Node.js {NODE_MAJOR}+ with npm to install the pinned PyScript runtime and "
             "build the Pyodide snapshot: install them (https://nodejs.org, or on Debian/Ubuntu: "
-            "sudo apt-get install nodejs npm), then run `bx24 setup` again")
+            "sudo apt-get install nodejs npm), then run `bx24 setup` again"
+        )
     version = subprocess.run([node, "--version"], stdout=subprocess.PIPE, text=True).stdout
     major = re.match(r"v(\d+)", version.strip())
     if not major or int(major[1]) < NODE_MAJOR:
-        raise RuntimeMissing(f"bx24 needs Node.js {NODE_MAJOR}+, this is {version.strip()}: "
-                             "install a newer one (https://nodejs.org)")
+        raise RuntimeMissing(
+            f"bx24 needs Node.js {NODE_MAJOR}+, this is {version.strip()}: "
+            "install a newer one (https://nodejs.org)"
+        )
     return node
 
 
@@ -212,17 +221,28 @@ class Runtime:
         the sha256 of every served file (what :mod:`bx24_frame.integrity` checks before anything
         is served or exported)."""
         folder = Path(folder or self.dir)
-        files = {path.relative_to(folder).as_posix(): file_sha256(path)
-                 for path in self.served_files(folder)}
-        (folder / self.STAMP).write_text(json.dumps(
-            {"packages": self.pins.packages,
-             "wheels": [f"{w.name}=={w.version}" for w in self.pins.wheels],
-             "files": files}, indent=1, sort_keys=True) + "\n")
+        files = {
+            path.relative_to(folder).as_posix(): file_sha256(path)
+            for path in self.served_files(folder)
+        }
+        (folder / self.STAMP).write_text(
+            json.dumps(
+                {
+                    "packages": self.pins.packages,
+                    "wheels": [f"{w.name}=={w.version}" for w in self.pins.wheels],
+                    "files": files,
+                },
+                indent=1,
+                sort_keys=True,
+            )
+            + "\n"
+        )
 
     def require(self) -> "Runtime":
         if not self.installed():
             raise RuntimeMissing(
-                f"the pinned PyScript runtime is not installed in {self.dir}: run `bx24 setup`")
+                f"the pinned PyScript runtime is not installed in {self.dir}: run `bx24 setup`"
+            )
         return self
 
     def wheel_files(self) -> list[Path]:
@@ -231,8 +251,9 @@ class Runtime:
         for wheel in self.pins.wheels:
             found = sorted(self.wheels_dir.glob(wheel.pattern))
             if not found:
-                raise RuntimeMissing(f"{wheel.name}=={wheel.version} is not in {self.wheels_dir}: "
-                                     "run `bx24 setup`")
+                raise RuntimeMissing(
+                    f"{wheel.name}=={wheel.version} is not in {self.wheels_dir}: run `bx24 setup`"
+                )
             files.append(found[0])
         return files
 
@@ -247,25 +268,53 @@ class Runtime:
         try:
             for name in ("package.json", "package-lock.json"):
                 shutil.copyfile(self.pins.folder / name, work / name)
-            say(f"installing the pinned PyScript runtime into {self.dir} "
-                "(npm ci, integrity-checked)")
-            _run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
-                 "npm ci of the pinned runtime", cwd=work)
+            say(
+                f"installing the pinned PyScript runtime into {self.dir} "
+                "(npm ci, integrity-checked)"
+            )
+            _run(
+                ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+                "npm ci of the pinned runtime",
+                cwd=work,
+            )
             for name, (package, entry) in BUNDLES.items():
                 say(f"bundling {package} for the browser ({name}, esbuild)")
                 modules = work / "node_modules"
-                _run([node_command(), str(modules / ESBUILD / "bin" / "esbuild"),
-                      str(modules.joinpath(*package.split("/"), entry)), "--bundle",
-                      "--format=esm", "--platform=browser", "--target=es2020", "--minify",
-                      "--legal-comments=eof", "--log-level=warning",
-                      f"--outfile={work / 'bundles' / name}"],
-                     f"bundling {package}")
+                _run(
+                    [
+                        node_command(),
+                        str(modules / ESBUILD / "bin" / "esbuild"),
+                        str(modules.joinpath(*package.split("/"), entry)),
+                        "--bundle",
+                        "--format=esm",
+                        "--platform=browser",
+                        "--target=es2020",
+                        "--minify",
+                        "--legal-comments=eof",
+                        "--log-level=warning",
+                        f"--outfile={work / 'bundles' / name}",
+                    ],
+                    f"bundling {package}",
+                )
             if self.pins.wheels:
                 say("downloading the pinned wheels (hash-checked)")
-                _run([sys.executable, "-m", "pip", "download", "--quiet",
-                      "--disable-pip-version-check", "--no-deps", "--require-hashes",
-                      "-r", str(self.pins.folder / "wheels.txt"), "-d", str(work / "wheels")],
-                     "pip download of the pinned wheels")
+                _run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pip",
+                        "download",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                        "--no-deps",
+                        "--require-hashes",
+                        "-r",
+                        str(self.pins.folder / "wheels.txt"),
+                        "-d",
+                        str(work / "wheels"),
+                    ],
+                    "pip download of the pinned wheels",
+                )
             self.record(work)
             if self.dir.exists():  # a half-done install, an older set-up's, or a damaged one
                 shutil.rmtree(self.dir)

@@ -37,10 +37,25 @@ SETTINGS_FILE = "bx24.toml"
 DEFAULT_APP = "frame"
 ENTRY = "main.py"
 INTERPRETERS = ("pyodide", "micropython")
-KEYS = ("app", "interpreter", "frame_ancestors", "preload", "files", "watchdog_seconds",
-        "application")
-APPLICATION_KEYS = ("title", "description", "lang_all", "worker_url", "error_handler_url",
-                    "users", "lines", "options")
+KEYS = (
+    "app",
+    "interpreter",
+    "frame_ancestors",
+    "preload",
+    "files",
+    "watchdog_seconds",
+    "application",
+)
+APPLICATION_KEYS = (
+    "title",
+    "description",
+    "lang_all",
+    "worker_url",
+    "error_handler_url",
+    "users",
+    "lines",
+    "options",
+)
 DEFAULT_TITLE = "Softphone"
 DEFAULT_WATCHDOG_SECONDS = 8
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -53,11 +68,19 @@ class SettingsError(ValueError):
 class Settings:
     """The settings of the project at ``project_dir`` (see the module doc)."""
 
-    def __init__(self, project_dir: Path, *, app: str = DEFAULT_APP, interpreter: str = "pyodide",
-                 frame_ancestors: str | None = None, preload: list[str] | None = None,
-                 files: dict[str, str] | None = None, source: Path | None = None,
-                 watchdog_seconds: float = DEFAULT_WATCHDOG_SECONDS,
-                 application: dict | None = None):
+    def __init__(
+        self,
+        project_dir: Path,
+        *,
+        app: str = DEFAULT_APP,
+        interpreter: str = "pyodide",
+        frame_ancestors: str | None = None,
+        preload: list[str] | None = None,
+        files: dict[str, str] | None = None,
+        source: Path | None = None,
+        watchdog_seconds: float = DEFAULT_WATCHDOG_SECONDS,
+        application: dict | None = None,
+    ):
         self.project_dir = Path(project_dir).resolve()
         self.source = source
         self.app_dir = (self.project_dir / app).resolve()
@@ -79,11 +102,14 @@ class Settings:
             where = f" (app = {self.app_dir} in {self.source})" if self.source else ""
             raise SettingsError(
                 f"no {ENTRY} in {self.app_dir}{where}: a bx24 app is a folder with main.py "
-                f"(create a project with `bx24 new DIR`, or set `app` in {SETTINGS_FILE})")
+                f"(create a project with `bx24 new DIR`, or set `app` in {SETTINGS_FILE})"
+            )
 
     def __repr__(self) -> str:
-        return (f"Settings(project_dir={str(self.project_dir)!r}, app_dir={str(self.app_dir)!r}, "
-                f"interpreter={self.interpreter!r})")
+        return (
+            f"Settings(project_dir={str(self.project_dir)!r}, app_dir={str(self.app_dir)!r}, "
+            f"interpreter={self.interpreter!r})"
+        )
 
 
 def _where(path: Path, key: str) -> str:
@@ -95,8 +121,10 @@ def _relative_inside(path: Path, key: str, value) -> str:
         raise SettingsError(f"{_where(path, key)} must be a non-empty path, not {value!r}")
     pure = PurePosixPath(value)
     if pure.is_absolute() or ".." in pure.parts or "\\" in value:
-        raise SettingsError(f"{_where(path, key)}: {value!r} must be a relative path inside "
-                            "the folder, without '..'")
+        raise SettingsError(
+            f"{_where(path, key)}: {value!r} must be a relative path inside "
+            "the folder, without '..'"
+        )
     return str(pure)
 
 
@@ -107,11 +135,16 @@ def application_settings(table, path: Path | None = None) -> dict:
         raise SettingsError(f"{where} is a table")
     unknown = sorted(set(table) - set(APPLICATION_KEYS))
     if unknown:
-        raise SettingsError(f"{where}: unknown key(s) {', '.join(unknown)}; known: "
-                            f"{', '.join(APPLICATION_KEYS)}")
+        raise SettingsError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(APPLICATION_KEYS)}"
+        )
     out: dict = {}
-    for key, default in (("title", DEFAULT_TITLE), ("description", ""), ("worker_url", ""),
-                         ("error_handler_url", "")):
+    for key, default in (
+        ("title", DEFAULT_TITLE),
+        ("description", ""),
+        ("worker_url", ""),
+        ("error_handler_url", ""),
+    ):
         value = table.get(key, default)
         if not isinstance(value, str):
             raise SettingsError(f"{where}: `{key}` is a string, not {value!r}")
@@ -120,12 +153,16 @@ def application_settings(table, path: Path | None = None) -> dict:
         out[key] = value
     lang_all = table.get("lang_all", {})
     if not isinstance(lang_all, dict) or not all(
-            isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
-            for v in lang_all.values()):
-        raise SettingsError(f"{where}: `lang_all` is a table per language, e.g. "
-                            "lang_all.de = {TITLE = \"Telefon\", DESCRIPTION = \"\"}")
-    out["lang_all"] = {lang: {k.upper(): v for k, v in texts.items()}
-                       for lang, texts in lang_all.items()}
+        isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
+        for v in lang_all.values()
+    ):
+        raise SettingsError(
+            f"{where}: `lang_all` is a table per language, e.g. "
+            'lang_all.de = {TITLE = "Telefon", DESCRIPTION = ""}'
+        )
+    out["lang_all"] = {
+        lang: {k.upper(): v for k, v in texts.items()} for lang, texts in lang_all.items()
+    }
     users = table.get("users", [])
     if not isinstance(users, list) or not all(type(u) is int and u > 0 for u in users):
         raise SettingsError(f"{where}: `users` is a list of user ids (numbers), not {users!r}")
@@ -135,18 +172,29 @@ def application_settings(table, path: Path | None = None) -> dict:
         raise SettingsError(f"{where}: `lines` is an array of tables ([[application.lines]])")
     out["lines"] = []
     for line in lines:
-        if (not isinstance(line, dict) or not isinstance(line.get("number"), str)
-                or not line["number"].strip() or set(line) - {"number", "name", "crm_auto_create"}
-                or not isinstance(line.get("name", ""), str)
-                or not isinstance(line.get("crm_auto_create", True), bool)):
-            raise SettingsError(f"{where}: each of `lines` has a `number` (a string), and may "
-                                f"have a `name` and `crm_auto_create` (true/false), not {line!r}")
-        out["lines"].append({"number": line["number"].strip(),
-                             "name": line.get("name") or line["number"].strip(),
-                             "crm_auto_create": line.get("crm_auto_create", True)})
+        if (
+            not isinstance(line, dict)
+            or not isinstance(line.get("number"), str)
+            or not line["number"].strip()
+            or set(line) - {"number", "name", "crm_auto_create"}
+            or not isinstance(line.get("name", ""), str)
+            or not isinstance(line.get("crm_auto_create", True), bool)
+        ):
+            raise SettingsError(
+                f"{where}: each of `lines` has a `number` (a string), and may "
+                f"have a `name` and `crm_auto_create` (true/false), not {line!r}"
+            )
+        out["lines"].append(
+            {
+                "number": line["number"].strip(),
+                "name": line.get("name") or line["number"].strip(),
+                "crm_auto_create": line.get("crm_auto_create", True),
+            }
+        )
     options = table.get("options", {})
     if not isinstance(options, dict) or not all(
-            isinstance(v, (str, int, float, bool)) for v in options.values()):
+        isinstance(v, (str, int, float, bool)) for v in options.values()
+    ):
         raise SettingsError(f"{where}: `options` is a table of names and plain values")
     out["options"] = dict(options)
     return out
@@ -164,37 +212,57 @@ def load(project_dir: str | Path | None = None) -> Settings:
         raise SettingsError(f"{path} is not valid TOML: {error}") from None
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
-        raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)}; "
-                            f"known: {', '.join(KEYS)}")
+        raise SettingsError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(KEYS)}"
+        )
     app = data.get("app", DEFAULT_APP)
     if isinstance(app, dict):
-        raise SettingsError(f"{path}: `app` names the app folder (a string); the application's "
-                            "settings go in [application]")
+        raise SettingsError(
+            f"{path}: `app` names the app folder (a string); the application's "
+            "settings go in [application]"
+        )
     if app != ".":
         app = _relative_inside(path, "app", app)
     interpreter = data.get("interpreter", "pyodide")
     if interpreter not in INTERPRETERS:
-        raise SettingsError(f"{_where(path, 'interpreter')} is {interpreter!r}; "
-                            f"use one of {', '.join(INTERPRETERS)}")
+        raise SettingsError(
+            f"{_where(path, 'interpreter')} is {interpreter!r}; "
+            f"use one of {', '.join(INTERPRETERS)}"
+        )
     ancestors = data.get("frame_ancestors")
     if ancestors is not None and (not isinstance(ancestors, str) or not ancestors.split()):
-        raise SettingsError(f"{_where(path, 'frame_ancestors')} is a space-separated list of "
-                            "CSP sources, e.g. \"'self' https://portal.example.com\"")
+        raise SettingsError(
+            f"{_where(path, 'frame_ancestors')} is a space-separated list of "
+            "CSP sources, e.g. \"'self' https://portal.example.com\""
+        )
     preload = data.get("preload", [])
     if not isinstance(preload, list) or not all(
-            isinstance(name, str) and _MODULE_NAME.fullmatch(name) for name in preload):
-        raise SettingsError(f"{_where(path, 'preload')} is a list of module names, "
-                            f"e.g. [\"decimal\", \"xml.etree.ElementTree\"], not {preload!r}")
+        isinstance(name, str) and _MODULE_NAME.fullmatch(name) for name in preload
+    ):
+        raise SettingsError(
+            f"{_where(path, 'preload')} is a list of module names, "
+            f'e.g. ["decimal", "xml.etree.ElementTree"], not {preload!r}'
+        )
     watchdog = data.get("watchdog_seconds", DEFAULT_WATCHDOG_SECONDS)
     if type(watchdog) not in (int, float) or not 1 <= watchdog <= 600:
-        raise SettingsError(f"{_where(path, 'watchdog_seconds')} is a number of seconds "
-                            f"from 1 to 600, not {watchdog!r}")
+        raise SettingsError(
+            f"{_where(path, 'watchdog_seconds')} is a number of seconds "
+            f"from 1 to 600, not {watchdog!r}"
+        )
     files = data.get("files", {})
     if not isinstance(files, dict):
-        raise SettingsError(f"{_where(path, 'files')} is a table of \"source\" = \"target\"")
+        raise SettingsError(f'{_where(path, "files")} is a table of "source" = "target"')
     checked = {}
     for source, target in files.items():
         checked[_relative_inside(path, "files", source)] = _relative_inside(path, "files", target)
-    return Settings(project, app=app, interpreter=interpreter, frame_ancestors=ancestors,
-                    preload=preload, files=checked, source=path, watchdog_seconds=watchdog,
-                    application=application_settings(data.get("application", {}), path))
+    return Settings(
+        project,
+        app=app,
+        interpreter=interpreter,
+        frame_ancestors=ancestors,
+        preload=preload,
+        files=checked,
+        source=path,
+        watchdog_seconds=watchdog,
+        application=application_settings(data.get("application", {}), path),
+    )

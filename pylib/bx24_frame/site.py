@@ -29,12 +29,20 @@ from .snapshot import Snapshot
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 TEMPLATE = PAGE_DIR / "index.html"
-BOOT_FILES = ("boot.js", "memory-indexeddb.js", "micropython-heap.mjs", "pyodide-snapshot.mjs",
-              "install-page.py", "main-page.py")
+BOOT_FILES = (
+    "boot.js",
+    "memory-indexeddb.js",
+    "micropython-heap.mjs",
+    "pyodide-snapshot.mjs",
+    "install-page.py",
+    "main-page.py",
+)
 # The application's own pages: the Python each runs, the project's hook module it looks for
 # (a module of the app folder), and its title.
-APP_PAGE_ENTRIES = {"install": ("install-page.py", "install", "Install the application"),
-                    "main": ("main-page.py", "main_page", "The application")}
+APP_PAGE_ENTRIES = {
+    "install": ("install-page.py", "install", "Install the application"),
+    "main": ("main-page.py", "main_page", "The application"),
+}
 APP_BODY = PAGE_DIR / "app-body.html"
 WORKER_TITLE = "Bitrix24 call-card worker"
 REPORT_URL = endpoints.FRAME_REPORT  # where the frames' reports go (relative to the page)
@@ -93,8 +101,10 @@ def _inside(app: Path, path: Path) -> None:
     """Only the app folder is served: a link that leads out of it is refused, not followed."""
     real = Path(os.path.realpath(path))
     if real != app and app not in real.parents:
-        raise SettingsError(f"{path} leads outside the app folder {app} (a symlink?): "
-                            "copy the file into the app folder")
+        raise SettingsError(
+            f"{path} leads outside the app folder {app} (a symlink?): "
+            "copy the file into the app folder"
+        )
 
 
 class Source:
@@ -112,8 +122,11 @@ class Source:
 
 def _is_module(source: Source) -> bool:
     """A Python module of bx24 or of the app (main.py aside: PyScript runs it)."""
-    return (source.prefix in (layout.LIBRARY, layout.APP) and source.target is not None
-            and source.rel.endswith(".py"))
+    return (
+        source.prefix in (layout.LIBRARY, layout.APP)
+        and source.target is not None
+        and source.rel.endswith(".py")
+    )
 
 
 def _bundle(modules: list[Source], folder: Path) -> Path:
@@ -127,7 +140,8 @@ def _bundle(modules: list[Source], folder: Path) -> Path:
             texts[source.target] = source.file.read_text("utf-8")
         except UnicodeDecodeError:
             raise SettingsError(
-                f"{source.file} is not UTF-8 text: a Python module must be") from None
+                f"{source.file} is not UTF-8 text: a Python module must be"
+            ) from None
     data = json.dumps(texts, sort_keys=True, ensure_ascii=False).encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]
     path = folder / f"{digest}.json"
@@ -151,23 +165,36 @@ def _names(settings: Settings) -> dict:
 
 def _escape_json(data) -> str:
     """JSON safe inside ``<script>``: no ``</script>`` or ``<!--`` can end it early."""
-    return (json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    return (
+        json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
 
 
 class Build:
     """One consistent version of the frame: ``tables`` (``{prefix: {url name: file}}`` for
     every content-hashed or pinned mount), ``boot`` (the config in the page), the page."""
 
-    def __init__(self, site: "FrameSite", sources: list[Source], stamps: tuple,
-                 snapshot: Snapshot, core_chunks: list[str], key: tuple):
+    def __init__(
+        self,
+        site: "FrameSite",
+        sources: list[Source],
+        stamps: tuple,
+        snapshot: Snapshot,
+        core_chunks: list[str],
+        key: tuple,
+    ):
         self.key = key
         self.snapshot = snapshot
         self.core_chunks = core_chunks
         manifest = snapshot.manifest()
         self.tables: dict[str, dict[str, Path]] = {
-            prefix: {} for prefix in layout.HASHED + (layout.MODULES, layout.BUNDLES,
-                                                       layout.WHEELS, layout.SNAPSHOT)}
+            prefix: {}
+            for prefix in layout.HASHED
+            + (layout.MODULES, layout.BUNDLES, layout.WHEELS, layout.SNAPSHOT)
+        }
         self.urls: dict[tuple[str, str], str] = {}
         modules = [s for s in sources if _is_module(s)]
         bundle = _bundle(modules, site.runtime.cache / "modules")
@@ -202,10 +229,15 @@ class Build:
     def _boot_config(self, site, sources, snapshot_url, stdlib_url) -> dict:
         pins = site.runtime.pins
         url = self.urls.__getitem__
-        npm = {name: (lambda path, name=name: layout.npm_url(name, pins.version(name), path))
-               for name in (PYSCRIPT, PYODIDE, MICROPYTHON)}
-        common = {url((s.prefix, s.rel)): "./" + s.target for s in sources
-                  if s.target is not None and s.prefix != layout.WHEELS and not _is_module(s)}
+        npm = {
+            name: (lambda path, name=name: layout.npm_url(name, pins.version(name), path))
+            for name in (PYSCRIPT, PYODIDE, MICROPYTHON)
+        }
+        common = {
+            url((s.prefix, s.rel)): "./" + s.target
+            for s in sources
+            if s.target is not None and s.prefix != layout.WHEELS and not _is_module(s)
+        }
         wheels = {url((s.prefix, s.rel)): "./*" for s in sources if s.prefix == layout.WHEELS}
         loader = url((layout.BOOT, "pyodide-snapshot.mjs"))
         pyodide = npm[PYODIDE]
@@ -220,8 +252,10 @@ class Build:
             "main": url((layout.APP, ENTRY)),
             "pythonModules": self.modules_url,
             # the SIP softphone's (bx24.sip): its glue and the JsSIP bundle, imported on use
-            "sip": {"glue": url((layout.LIBRARY, "sip.mjs")),
-                    "jssip": url((layout.BUNDLES, "jssip.mjs"))},
+            "sip": {
+                "glue": url((layout.LIBRARY, "sip.mjs")),
+                "jssip": url((layout.BUNDLES, "jssip.mjs")),
+            },
             "memoryIndexedDB": url((layout.BOOT, "memory-indexeddb.js")),
             "report": REPORT_URL,
             # the call card's events, which bridge.js binds (the library's list: written once)
@@ -235,8 +269,11 @@ class Build:
             "interpreters": {
                 "pyodide": {
                     "type": "py",
-                    "config": {"interpreter": loader, "files": {**wheels, **common},
-                               "plugins": plugins},
+                    "config": {
+                        "interpreter": loader,
+                        "files": {**wheels, **common},
+                        "plugins": plugins,
+                    },
                     "modules": [loader, pyodide("pyodide.mjs"), pyodide("pyodide.asm.mjs")],
                     "fetches": fetches,
                     "pyodide": pyodide("pyodide.mjs"),
@@ -245,10 +282,15 @@ class Build:
                 },
                 "micropython": {
                     "type": "mpy",
-                    "config": {"interpreter": url((layout.BOOT, "micropython-heap.mjs")),
-                               "files": common, "plugins": plugins},
-                    "modules": [url((layout.BOOT, "micropython-heap.mjs")),
-                                micropython("micropython.mjs")],
+                    "config": {
+                        "interpreter": url((layout.BOOT, "micropython-heap.mjs")),
+                        "files": common,
+                        "plugins": plugins,
+                    },
+                    "modules": [
+                        url((layout.BOOT, "micropython-heap.mjs")),
+                        micropython("micropython.mjs"),
+                    ],
                     "fetches": [micropython("micropython.wasm")],
                     "micropython": micropython("micropython.mjs"),
                     "wasm": micropython("micropython.wasm"),
@@ -259,23 +301,33 @@ class Build:
     def _app_boot_configs(self, site, sources) -> dict:
         """The boot config of each application page: the worker's, with the page's kind, its
         Python, the ``[app]`` settings and the server's endpoints the page talks to."""
-        modules = {s.rel[:-3] for s in sources if _is_module(s) and s.prefix == layout.APP
-                   and "/" not in s.rel}
+        modules = {
+            s.rel[:-3]
+            for s in sources
+            if _is_module(s) and s.prefix == layout.APP and "/" not in s.rel
+        }
         configs = {}
         for kind, (entry, _, _) in APP_PAGE_ENTRIES.items():
             app = dict(site.settings.app)
             app["hooks"] = sorted(h for _, h, _ in APP_PAGE_ENTRIES.values() if h in modules)
             configs[kind] = {
-                **self.boot, "page": kind, "main": self.urls[(layout.BOOT, entry)], "app": app,
-                "server": {"install": endpoints.INSTALL, "portal": endpoints.PORTAL,
-                           "error_handler": endpoints.ERROR_HANDLER,
-                           # what the worker's URL keeps of the page's query (bx24.apppage)
-                           "carry": ["interpreter", *sorted(site.variants)]},
+                **self.boot,
+                "page": kind,
+                "main": self.urls[(layout.BOOT, entry)],
+                "app": app,
+                "server": {
+                    "install": endpoints.INSTALL,
+                    "portal": endpoints.PORTAL,
+                    "error_handler": endpoints.ERROR_HANDLER,
+                    # what the worker's URL keeps of the page's query (bx24.apppage)
+                    "carry": ["interpreter", *sorted(site.variants)],
+                },
             }
         return configs
 
-    def page(self, bx24_library: str | tuple[str, ...] = BX24_LIBRARY_URL,
-             kind: str = "worker") -> bytes:
+    def page(
+        self, bx24_library: str | tuple[str, ...] = BX24_LIBRARY_URL, kind: str = "worker"
+    ) -> bytes:
         """The page of ``kind`` (``worker``, or an application page: ``install``, ``main``),
         loading Bitrix24's library from ``bx24_library`` (the emulator's stub and SIP stand-in
         in its variant: several scripts, in order)."""
@@ -284,25 +336,39 @@ class Build:
             boot = self.boot if kind == "worker" else self.app_boots[kind]
             core = self.boot["pyscript"]
             # PyScript's core, and the check of IndexedDB that boot.js makes before importing it
-            preloads = [core] + [core.rsplit("/", 1)[0] + "/" + chunk
-                                 for chunk in self.core_chunks] + [self.boot["memoryIndexedDB"]]
+            preloads = (
+                [core]
+                + [core.rsplit("/", 1)[0] + "/" + chunk for chunk in self.core_chunks]
+                + [self.boot["memoryIndexedDB"]]
+            )
             frames = self.urls[(layout.LIBRARY, "frames.js")]
-            text = (self._template
-                    .replace("{{TITLE}}", WORKER_TITLE if kind == "worker" else
-                             APP_PAGE_ENTRIES[kind][2])
-                    .replace("{{FRAMES_SCRIPT}}", f'<script src="{frames}"></script>'
-                             if kind == "worker" else "")
-                    .replace("{{BODY}}", "<body hidden></body>" if kind == "worker" else
-                             self._app_body)
-                    .replace("{{BOOT_CONFIG}}", _escape_json(boot))
-                    .replace("{{BOOT_JS}}", self.urls[(layout.BOOT, "boot.js")])
-                    .replace("{{REPORT}}", REPORT_URL)
-                    .replace("{{MODULE_PRELOADS}}", "\n  ".join(
-                        f'<link rel="modulepreload" href="{href}">' for href in preloads))
-                    .replace("{{BX24_LIBRARY}}", "\n  ".join(
-                        f'<script src="{src}"></script>' for src in (
-                            (bx24_library,) if isinstance(bx24_library, str) else bx24_library)))
-                    .replace("{{BRIDGE_JS}}", self.urls[(layout.LIBRARY, "bridge.js")]))
+            text = (
+                self._template.replace(
+                    "{{TITLE}}", WORKER_TITLE if kind == "worker" else APP_PAGE_ENTRIES[kind][2]
+                )
+                .replace(
+                    "{{FRAMES_SCRIPT}}",
+                    f'<script src="{frames}"></script>' if kind == "worker" else "",
+                )
+                .replace("{{BODY}}", "<body hidden></body>" if kind == "worker" else self._app_body)
+                .replace("{{BOOT_CONFIG}}", _escape_json(boot))
+                .replace("{{BOOT_JS}}", self.urls[(layout.BOOT, "boot.js")])
+                .replace("{{REPORT}}", REPORT_URL)
+                .replace(
+                    "{{MODULE_PRELOADS}}",
+                    "\n  ".join(f'<link rel="modulepreload" href="{href}">' for href in preloads),
+                )
+                .replace(
+                    "{{BX24_LIBRARY}}",
+                    "\n  ".join(
+                        f'<script src="{src}"></script>'
+                        for src in (
+                            (bx24_library,) if isinstance(bx24_library, str) else bx24_library
+                        )
+                    ),
+                )
+                .replace("{{BRIDGE_JS}}", self.urls[(layout.LIBRARY, "bridge.js")])
+            )
             page = self._pages[(bx24_library, kind)] = text.encode("utf-8")
         return page
 
@@ -315,10 +381,16 @@ class FrameSite:
     served beside the layout, ``routes`` beside the server's own endpoints.
     """
 
-    def __init__(self, settings: Settings, runtime: Runtime | None = None, *,
-                 library: Path | None = None,
-                 variants: dict[str, str | tuple[str, ...]] | None = None,
-                 extra_mounts=(), routes=()):
+    def __init__(
+        self,
+        settings: Settings,
+        runtime: Runtime | None = None,
+        *,
+        library: Path | None = None,
+        variants: dict[str, str | tuple[str, ...]] | None = None,
+        extra_mounts=(),
+        routes=(),
+    ):
         self.settings = settings
         self.runtime = runtime or Runtime()
         self.library = Path(library) if library is not None else library_dir()
@@ -335,54 +407,71 @@ class FrameSite:
     # -- sources ---------------------------------------------------------------------------
 
     def library_sources(self) -> list[Source]:
-        sources = [Source(layout.LIBRARY, path.name, path, "bx24/" + path.name)
-                   for path in sorted(self.library.glob("*.py"))]
+        sources = [
+            Source(layout.LIBRARY, path.name, path, "bx24/" + path.name)
+            for path in sorted(self.library.glob("*.py"))
+        ]
         if not sources:
             raise SettingsError(f"no bx24 modules in {self.library}")
-        return sources + [Source(layout.LIBRARY, name, self.library / name)
-                          for name in LIBRARY_SCRIPTS]
+        return sources + [
+            Source(layout.LIBRARY, name, self.library / name) for name in LIBRARY_SCRIPTS
+        ]
 
     def app_sources(self) -> list[Source]:
         app = self.settings.app_dir
         self.settings.check_app()
         found = []
         for dirpath, dirnames, filenames in os.walk(app):
-            dirnames[:] = sorted(d for d in dirnames
-                                 if not d.startswith(".") and d != "__pycache__")
+            dirnames[:] = sorted(
+                d for d in dirnames if not d.startswith(".") and d != "__pycache__"
+            )
             for name in sorted(filenames):
                 if name.endswith(".py") and not name.startswith("."):
                     _inside(app, Path(dirpath, name))
                     rel = Path(dirpath, name).relative_to(app).as_posix()
-                    found.append(Source(layout.APP, rel, Path(dirpath, name),
-                                        None if rel == ENTRY else rel))
+                    found.append(
+                        Source(layout.APP, rel, Path(dirpath, name), None if rel == ENTRY else rel)
+                    )
                     if len(found) > MAX_APP_FILES:
                         raise SettingsError(
                             f"over {MAX_APP_FILES} Python files under {app}: is `app` in "
-                            "bx24.toml the folder of your frame's modules?")
+                            "bx24.toml the folder of your frame's modules?"
+                        )
         listed = {s.rel for s in found}
         for rel, target in sorted(self.settings.files.items()):
             path = app / rel
             _inside(app, path)
             if not path.is_file():
-                raise SettingsError(f"{self.settings.source}: `files` names {rel}, which is "
-                                    f"not a file in {app}")
+                raise SettingsError(
+                    f"{self.settings.source}: `files` names {rel}, which is not a file in {app}"
+                )
             if rel in listed:
-                raise SettingsError(f"{self.settings.source}: `files` names {rel}, a module of "
-                                    "the app (those are listed already)")
+                raise SettingsError(
+                    f"{self.settings.source}: `files` names {rel}, a module of "
+                    "the app (those are listed already)"
+                )
             found.append(Source(layout.APP, rel, path, target))
         return found
 
     def sources(self) -> list[Source]:
         boot = [Source(layout.BOOT, name, PAGE_DIR / name) for name in BOOT_FILES]
-        wheels = [Source(layout.WHEELS, path.name, path, "*")
-                  for path in self.runtime.wheel_files()]
+        wheels = [
+            Source(layout.WHEELS, path.name, path, "*") for path in self.runtime.wheel_files()
+        ]
         return boot + self.library_sources() + self.app_sources() + wheels
 
     def snapshot_for(self, sources: list[Source] | None = None) -> Snapshot:
-        library = [(s.file, s.target) for s in (sources or self.library_sources())
-                   if s.prefix == layout.LIBRARY and s.target]
-        return Snapshot(self.runtime, library, self.settings.preload,
-                        digest=lambda path: self.digests(path, _stamp(path)))
+        library = [
+            (s.file, s.target)
+            for s in (sources or self.library_sources())
+            if s.prefix == layout.LIBRARY and s.target
+        ]
+        return Snapshot(
+            self.runtime,
+            library,
+            self.settings.preload,
+            digest=lambda path: self.digests(path, _stamp(path)),
+        )
 
     def template(self) -> str:
         return TEMPLATE.read_text("utf-8")
@@ -392,8 +481,9 @@ class FrameSite:
         core = self.runtime.package_dir(PYSCRIPT) / "dist" / "core.js"
         stamp = _stamp(core)
         if self._core_chunks is None or self._core_chunks[0] != stamp:
-            chunks = sorted(set(re.findall(r'from\s*"\./(core-[\w-]+\.js)"',
-                                           core.read_text("utf-8"))))
+            chunks = sorted(
+                set(re.findall(r'from\s*"\./(core-[\w-]+\.js)"', core.read_text("utf-8")))
+            )
             self._core_chunks = (stamp, chunks)
         return self._core_chunks[1]
 
@@ -436,8 +526,9 @@ class FrameSite:
                         continue
                     if keep is None or entry.name.endswith(keep):
                         st = entry.stat()
-                        out.append((entry.path, st.st_ino, st.st_size, st.st_mtime_ns,
-                                    st.st_ctime_ns))
+                        out.append(
+                            (entry.path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                        )
                 except OSError:
                     out.append((entry.path, None))
 
@@ -445,8 +536,10 @@ class FrameSite:
         scan(self.library, False, (".py", ".js", ".mjs"))
         scan(self.settings.app_dir, True)
         scan(self.runtime.wheels_dir, False, ".whl")
-        for path in (self.runtime.package_dir(PYSCRIPT) / "dist" / "core.js",
-                     self._build.snapshot.dir / "manifest.json" if self._build else None):
+        for path in (
+            self.runtime.package_dir(PYSCRIPT) / "dist" / "core.js",
+            self._build.snapshot.dir / "manifest.json" if self._build else None,
+        ):
             try:
                 out.append(_stamp(path) if path else None)
             except OSError:

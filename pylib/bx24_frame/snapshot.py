@@ -30,8 +30,18 @@ HOME = "/home/pyodide"  # Pyodide's working folder, where PyScript writes the `f
 # still imports from the zip.
 IMPORTS = (
     "bx24",
-    "datetime", "encodings.cp437", "hashlib", "html", "html.entities", "http.client",
-    "ipaddress", "quopri", "urllib.error", "urllib.parse", "urllib.request", "urllib.response",
+    "datetime",
+    "encodings.cp437",
+    "hashlib",
+    "html",
+    "html.entities",
+    "http.client",
+    "ipaddress",
+    "quopri",
+    "urllib.error",
+    "urllib.parse",
+    "urllib.request",
+    "urllib.response",
 )
 
 
@@ -84,8 +94,7 @@ class Snapshot:
             return False
         node = node_command()
         self.runtime.require()
-        stdlib = stored_stdlib(self.runtime.package_dir(PYODIDE) / "python_stdlib.zip",
-                               self.dir)
+        stdlib = stored_stdlib(self.runtime.package_dir(PYODIDE) / "python_stdlib.zip", self.dir)
         spec = {
             "pyodide": str(self.runtime.package_dir(PYODIDE) / "pyodide.mjs"),
             "stdlib": str(stdlib),
@@ -94,13 +103,19 @@ class Snapshot:
             "imports": self.imports,
             "out": str(self.dir),
         }
-        say(f"building the Pyodide memory snapshot ({', '.join(self.imports[:1])} and "
-            f"{len(self.imports) - 1} stdlib modules) into {self.dir}")
+        say(
+            f"building the Pyodide memory snapshot ({', '.join(self.imports[:1])} and "
+            f"{len(self.imports) - 1} stdlib modules) into {self.dir}"
+        )
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
             json.dump(spec, out)
         try:
-            done = subprocess.run([node, str(BUILDER), out.name], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
+            done = subprocess.run(
+                [node, str(BUILDER), out.name],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         finally:
             Path(out.name).unlink(missing_ok=True)
         if done.returncode != 0:
@@ -119,8 +134,10 @@ def stored_stdlib(source: Path, folder: Path) -> Path:
     and the page restores the image with it."""
     folder.mkdir(parents=True, exist_ok=True)
     temporary = folder / f".stdlib.{os.getpid()}.zip"
-    with zipfile.ZipFile(source) as original, \
-            zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as stored:
+    with (
+        zipfile.ZipFile(source) as original,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as stored,
+    ):
         for member in original.infolist():
             copy = zipfile.ZipInfo(member.filename, member.date_time)
             copy.external_attr = member.external_attr

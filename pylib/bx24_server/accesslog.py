@@ -20,7 +20,13 @@ from .redaction import printable, redact_path, redact_query
 
 
 def format_line(
-    *, client: str, method: str, raw_path: bytes, query: bytes, status: int, sent: int,
+    *,
+    client: str,
+    method: str,
+    raw_path: bytes,
+    query: bytes,
+    status: int,
+    sent: int,
     duration: float,
 ) -> str:
     now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -60,8 +66,9 @@ class AccessLog:
             try:
                 self._file.write(line.encode("ascii"))
             except OSError as error:  # a full disk must not fail the request: say so, once a minute
-                self._unwritten.warning("the access log %s cannot be written: %s",
-                                        self.target, error)
+                self._unwritten.warning(
+                    "the access log %s cannot be written: %s", self.target, error
+                )
             return
         with self._lock:
             sys.stdout.write(line)

@@ -46,8 +46,9 @@ NOTICE_METHODS = ("POST",)
 
 def _allow(method: str, allowed: tuple[str, ...]) -> None:
     if method not in allowed:
-        raise HttpError(405, f"method {method} not allowed here",
-                        [(b"allow", ", ".join(allowed).encode())])
+        raise HttpError(
+            405, f"method {method} not allowed here", [(b"allow", ", ".join(allowed).encode())]
+        )
 
 
 def _has_body(scope) -> bool:
@@ -74,16 +75,19 @@ class App:
         self.files = FileSender(self.cache)
         self.access_log = AccessLog(config.access_log, config.log_max_bytes, config.log_keep)
         self.error_log = PlacementErrorLog(
-            NoticeLog(config.error_log, config.log_max_bytes, config.log_keep))
+            NoticeLog(config.error_log, config.log_max_bytes, config.log_keep)
+        )
         self.report_log = FrameReportLog(
-            NoticeLog(config.report_log, config.log_max_bytes, config.log_keep))
+            NoticeLog(config.report_log, config.log_max_bytes, config.log_keep)
+        )
         # One bucket per client for both endpoints: what one address can make us write.
         self.notice_rate = RateLimiter(config.notices_per_minute, config.notice_burst)
         self.application = _application(config)  # the Bitrix24 application's server, if any
         self.routes = self.own_routes() + list(getattr(site, "routes", ()))
         # the site's other pages (the application's install and main pages), by URL path
-        self.page_paths = {b"/" + path.encode(): kind
-                           for kind, path in getattr(site, "pages", {}).items()}
+        self.page_paths = {
+            b"/" + path.encode(): kind for kind, path in getattr(site, "pages", {}).items()
+        }
 
     def own_routes(self) -> list[Route]:
         return [
@@ -109,8 +113,12 @@ class App:
                 try:
                     self.access_log.open()
                 except OSError as error:
-                    await send({"type": "lifespan.startup.failed",
-                                "message": f"cannot open the access log: {error}"})
+                    await send(
+                        {
+                            "type": "lifespan.startup.failed",
+                            "message": f"cannot open the access log: {error}",
+                        }
+                    )
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -135,8 +143,9 @@ class App:
                 if state["body"]:
                     # A body left unread is not waited for: the connection ends with the answer
                     # (it could otherwise trickle in for as long as the client likes).
-                    message = dict(message, headers=list(message["headers"]) +
-                                   [(b"connection", b"close")])
+                    message = dict(
+                        message, headers=list(message["headers"]) + [(b"connection", b"close")]
+                    )
             elif message["type"] == "http.response.body":
                 state["sent"] += len(message.get("body", b""))
             await send(message)
@@ -145,14 +154,21 @@ class App:
             await self._route(scope, receive_body, send_with_headers)
         except HttpError as error:
             if not state["status"]:
-                await send_response(send_with_headers, error.status,
-                                    (error.message + "\n").encode(), error.headers,
-                                    head=scope["method"] == "HEAD")
+                await send_response(
+                    send_with_headers,
+                    error.status,
+                    (error.message + "\n").encode(),
+                    error.headers,
+                    head=scope["method"] == "HEAD",
+                )
         except ClientGone:
             state["status"] = state["status"] or 499  # nginx's code for "client closed"
         except Exception:
-            log.exception("error while answering %s %s", printable(scope["method"]),
-                          redact_path(scope.get("raw_path", b"")[:200]))
+            log.exception(
+                "error while answering %s %s",
+                printable(scope["method"]),
+                redact_path(scope.get("raw_path", b"")[:200]),
+            )
             if not state["status"]:
                 await send_response(send_with_headers, 500, b"internal server error\n")
             else:
@@ -160,10 +176,13 @@ class App:
         finally:
             client = scope.get("client") or ("", 0)
             self.access_log.write(
-                client=client[0], method=scope["method"],
+                client=client[0],
+                method=scope["method"],
                 raw_path=scope.get("raw_path") or scope["path"].encode(),
-                query=scope.get("query_string", b""), status=state["status"],
-                sent=state["sent"], duration=time.perf_counter() - started,
+                query=scope.get("query_string", b""),
+                status=state["status"],
+                sent=state["sent"],
+                duration=time.perf_counter() - started,
             )
 
     def reopen_logs(self) -> None:
@@ -218,8 +237,9 @@ class App:
         path = mount.resolve(rest)
         if path is None:
             raise _not_found()
-        await self.files.send(send, path, headers, method=method, cache_control=mount.cache,
-                              persist=mount.persist)
+        await self.files.send(
+            send, path, headers, method=method, cache_control=mount.cache, persist=mount.persist
+        )
 
     async def _page(self, send, headers, method, query, kind):
         try:
@@ -227,60 +247,76 @@ class App:
         except Exception:
             log.exception("the page could not be made")
             raise HttpError(503, "the frame is not available (see the server log)") from None
-        await self.files.send_page(send, page, headers, method=method, cache_control=REVALIDATE,
-                                   content_type=HTML)
+        await self.files.send_page(
+            send, page, headers, method=method, cache_control=REVALIDATE, content_type=HTML
+        )
 
     def _limit(self, client: str) -> None:
         if not self.notice_rate.allow(client):
-            raise HttpError(429, "too many notices from this address: retry later",
-                            [(b"retry-after", str(self.notice_rate.retry_after()).encode())])
+            raise HttpError(
+                429,
+                "too many notices from this address: retry later",
+                [(b"retry-after", str(self.notice_rate.retry_after()).encode())],
+            )
 
     async def _healthz(self, request: Request):
-        await send_response(request.send, 200, b"ok\n", [(b"cache-control", b"no-store")],
-                            head=request.method == "HEAD")
+        await send_response(
+            request.send,
+            200,
+            b"ok\n",
+            [(b"cache-control", b"no-store")],
+            head=request.method == "HEAD",
+        )
 
     async def _error_notice(self, request: Request):
         scope, send, headers, client = request.scope, request.send, request.headers, request.client
-        body = await read_body(request.receive, headers, self.config.max_body,
-                               self.config.body_timeout)
+        body = await read_body(
+            request.receive, headers, self.config.max_body, self.config.body_timeout
+        )
         self._limit(client)
-        fields = parse_notice(header(headers, b"content-type"), body,
-                              scope.get("query_string", b""))
+        fields = parse_notice(
+            header(headers, b"content-type"), body, scope.get("query_string", b"")
+        )
         try:
             self.error_log.append(fields, client)
         except OSError:
             # Shown on stderr by the log; 503 tells Bitrix24 to send it again later.
-            raise HttpError(503, "the notice could not be stored: retry later",
-                            [(b"retry-after", b"60")]) from None
+            raise HttpError(
+                503, "the notice could not be stored: retry later", [(b"retry-after", b"60")]
+            ) from None
         await send_response(send, 200, b"ok\n", [(b"cache-control", b"no-store")])
 
     async def _frame_report(self, request: Request):
         send, headers, client = request.send, request.headers, request.client
-        body = await read_body(request.receive, headers, self.config.max_body,
-                               self.config.body_timeout)
+        body = await read_body(
+            request.receive, headers, self.config.max_body, self.config.body_timeout
+        )
         self._limit(client)
         report = parse_report(body)
         try:
             self.report_log.append(report, client, header(headers, b"user-agent"))
         except OSError:
             log.warning("a frame report could not be stored in %s", self.report_log.log.path)
-            raise HttpError(503, "the report could not be stored",
-                            [(b"retry-after", b"60")]) from None
-        await send_response(send, 204, b"", [(b"cache-control", b"no-store")],
-                            content_type=None)
-
+            raise HttpError(
+                503, "the report could not be stored", [(b"retry-after", b"60")]
+            ) from None
+        await send_response(send, 204, b"", [(b"cache-control", b"no-store")], content_type=None)
 
     # -- the application's server (application.py) ----------------------------------------
 
     def _app(self):
         if self.application is None:
-            raise HttpError(404, "this server is not the application's server (it has no "
-                                 "client_id and client_secret)")
+            raise HttpError(
+                404,
+                "this server is not the application's server (it has no "
+                "client_id and client_secret)",
+            )
         return self.application
 
     async def _json_body(self, request: Request) -> dict:
-        body = await read_body(request.receive, request.headers, self.config.max_body,
-                               self.config.body_timeout)
+        body = await read_body(
+            request.receive, request.headers, self.config.max_body, self.config.body_timeout
+        )
         try:
             data = loads(body.decode("utf-8") or "{}")
         except (UnicodeDecodeError, ValueError):
@@ -290,9 +326,13 @@ class App:
         return data
 
     async def _answer_json(self, send, data, status: int = 200):
-        await send_response(send, status, json.dumps(data).encode(),
-                            [(b"cache-control", b"no-store")],
-                            content_type=b"application/json; charset=utf-8")
+        await send_response(
+            send,
+            status,
+            json.dumps(data).encode(),
+            [(b"cache-control", b"no-store")],
+            content_type=b"application/json; charset=utf-8",
+        )
 
     async def _refused(self, request: Request, work) -> tuple[bool, object]:
         """``await work``: (True, its result), or (False, None) once a Refused was answered
@@ -311,14 +351,17 @@ class App:
         if len(request.rest) != 2:
             raise _not_found()
         headers = request.headers
-        body = await read_body(request.receive, headers, self.config.max_body,
-                               self.config.body_timeout)
+        body = await read_body(
+            request.receive, headers, self.config.max_body, self.config.body_timeout
+        )
         self._limit(request.client)
-        fields = parse_notice(header(headers, b"content-type"), body,
-                              request.scope.get("query_string", b""))
+        fields = parse_notice(
+            header(headers, b"content-type"), body, request.scope.get("query_string", b"")
+        )
         member, signature = request.rest
-        done, _ = await self._refused(request, application.notice(member, signature,
-                                                                  sanitize(fields)))
+        done, _ = await self._refused(
+            request, application.notice(member, signature, sanitize(fields))
+        )
         if not done:
             return
         try:
@@ -331,8 +374,9 @@ class App:
         """One of Bitrix24's events (form fields, auth[...]): answered at once."""
         application = self._app()
         headers = request.headers
-        body = await read_body(request.receive, headers, self.config.max_body,
-                               self.config.body_timeout)
+        body = await read_body(
+            request.receive, headers, self.config.max_body, self.config.body_timeout
+        )
         self._limit(request.client)
         fields = parse_notice(header(headers, b"content-type"), body, b"")
         done, what = await self._refused(request, application.event(fields))
@@ -366,10 +410,13 @@ def _application(config: Config):
     from .signing import signing_key
 
     assert config.client_id is not None and config.client_secret is not None
-    return Application(PortalClient(config.client_id, config.client_secret,
-                                    config.oauth_server),
-                       open_store(config.portal_store), signing_key(config.client_secret),
-                       rebinds_per_day=config.rebinds_per_day, backoff=config.rebind_backoff)
+    return Application(
+        PortalClient(config.client_id, config.client_secret, config.oauth_server),
+        open_store(config.portal_store),
+        signing_key(config.client_secret),
+        rebinds_per_day=config.rebinds_per_day,
+        backoff=config.rebind_backoff,
+    )
 
 
 def create_app(config: Config, site) -> App:

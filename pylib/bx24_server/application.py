@@ -60,15 +60,26 @@ def _nested(fields: dict, name: str) -> dict:
     if isinstance(value, dict):
         return value
     prefix = name + "["
-    return {key[len(prefix):-1]: value for key, value in fields.items()
-            if key.startswith(prefix) and key.endswith("]")}
+    return {
+        key[len(prefix) : -1]: value
+        for key, value in fields.items()
+        if key.startswith(prefix) and key.endswith("]")
+    }
 
 
 class Application:
     """The server side of the Bitrix24 application (see the module doc)."""
 
-    def __init__(self, client: PortalClient, store: PortalStore, key: bytes, *,
-                 rebinds_per_day: int = 5, backoff: float = 60.0, clock=time.time):
+    def __init__(
+        self,
+        client: PortalClient,
+        store: PortalStore,
+        key: bytes,
+        *,
+        rebinds_per_day: int = 5,
+        backoff: float = 60.0,
+        clock=time.time,
+    ):
         self.client = client
         self.store = store
         self.key = key
@@ -99,8 +110,10 @@ class Application:
             try:
                 info = await self.client.token_info(access_token)
             except Bitrix24Error as error:
-                raise Refused(401, f"the OAuth server did not vouch for the token "
-                                   f"({error.code or error.status})") from None
+                raise Refused(
+                    401,
+                    f"the OAuth server did not vouch for the token ({error.code or error.status})",
+                ) from None
             self._verified[key] = (self.clock() + 60, info)
             while len(self._verified) > 1000:
                 self._verified.popitem(last=False)
@@ -113,11 +126,13 @@ class Application:
 
     async def _admin(self, info: dict, access_token: str) -> None:
         try:
-            admin = await self.client.call(info["install"]["client_endpoint"], "user.admin", {},
-                                           access_token)
+            admin = await self.client.call(
+                info["install"]["client_endpoint"], "user.admin", {}, access_token
+            )
         except Bitrix24Error as error:
-            raise Refused(403, f"cannot tell whether the user is an administrator "
-                               f"({error.code})") from None
+            raise Refused(
+                403, f"cannot tell whether the user is an administrator ({error.code})"
+            ) from None
         if admin is not True:
             raise Refused(403, "only an administrator of the portal may do this")
 
@@ -132,10 +147,17 @@ class Application:
             raise Refused(400, "an event without a portal (auth[member_id])")
         if name == "ONAPPINSTALL":
             info = await self.verified(str(auth.get("access_token") or ""), member)
-            record = await self._remember(member, info, auth, application_token=str(
-                auth.get("application_token") or "") or None)
-            log.info("ONAPPINSTALL: the application is installed in portal %s (%s)", member,
-                     info["install"].get("domain"))
+            record = await self._remember(
+                member,
+                info,
+                auth,
+                application_token=str(auth.get("application_token") or "") or None,
+            )
+            log.info(
+                "ONAPPINSTALL: the application is installed in portal %s (%s)",
+                member,
+                info["install"].get("domain"),
+            )
             if not record.get("worker"):  # no hand-over from the install page: ask the portal
                 self._background(self._learn_worker(member))
             return "installed"
@@ -150,23 +172,28 @@ class Application:
             elif not expected and await self._gone(known):
                 pass  # never told its application token: the portal itself says it is gone
             else:
-                log.warning("refused %s for portal %s: its application token does not match",
-                            name, member)
+                log.warning(
+                    "refused %s for portal %s: its application token does not match", name, member
+                )
                 raise Refused(403, "the application token does not match")
             await self._db("forget", member)
             log.info("ONAPPUNINSTALL: everything kept for portal %s is deleted", member)
             return "forgotten"
         if not expected or given != expected:
-            log.warning("refused %s for portal %s: its application token does not match",
-                        name or "an event", member)
+            log.warning(
+                "refused %s for portal %s: its application token does not match",
+                name or "an event",
+                member,
+            )
             raise Refused(403, "the application token does not match")
         return "accepted"
 
     async def _gone(self, record: dict) -> bool:
         """Whether the portal no longer has the application (its tokens no longer work)."""
         try:
-            await self.client.call(record["client_endpoint"], "app.info", {},
-                                   record.get("access_token") or "")
+            await self.client.call(
+                record["client_endpoint"], "app.info", {}, record.get("access_token") or ""
+            )
         except Bitrix24Error as error:
             return error.status in (401, 403) and not error.expired
         return False
@@ -206,13 +233,19 @@ class Application:
 
         error_handler = base + error_handler_path(self.key, member, endpoints.ERROR_HANDLER)
         given = _object(payload, "worker")
-        worker = {k: given[k] for k in ("handler", "title", "description", "lang_all", "users")
-                  if k in given}
+        worker = {
+            k: given[k]
+            for k in ("handler", "title", "description", "lang_all", "users")
+            if k in given
+        }
         worker["errorHandlerUrl"] = error_handler
         await self._remember(member, info, auth, worker=worker)
-        log.info("the install page of portal %s (%s) handed its tokens over: the server will "
-                 "bind the worker again if Bitrix24 unbinds it", member,
-                 info["install"].get("domain"))
+        log.info(
+            "the install page of portal %s (%s) handed its tokens over: the server will "
+            "bind the worker again if Bitrix24 unbinds it",
+            member,
+            info["install"].get("domain"),
+        )
         return {"errorHandlerUrl": error_handler, "eventsUrl": base + endpoints.EVENTS}
 
     # -- the main page -------------------------------------------------------------------------
@@ -230,6 +263,7 @@ class Application:
             for event in events:
                 event["at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(event["time"]))
             return events
+
         return {
             "known": record is not None,
             "worker": (record or {}).get("worker"),
@@ -243,12 +277,19 @@ class Application:
         """A notice on the portal's own ``errorHandlerUrl``: recorded, and the worker bound
         again in the background (:meth:`rebind`)."""
         if not verify(self.key, member, given):
-            log.warning("refused a placement error notice for portal %s: its address is not "
-                        "one this server gave", member if MEMBER_ID.fullmatch(member) else "?")
+            log.warning(
+                "refused a placement error notice for portal %s: its address is not "
+                "one this server gave",
+                member if MEMBER_ID.fullmatch(member) else "?",
+            )
             raise Refused(403, "not an errorHandlerUrl of this server")
         await self._db("add_event", member, "notice", {"fields": fields})
-        log.warning("Bitrix24 unbound the worker of portal %s (%s): it loaded slowly too often. "
-                    "Binding it again.", member, str(fields.get("error") or "?")[:80])
+        log.warning(
+            "Bitrix24 unbound the worker of portal %s (%s): it loaded slowly too often. "
+            "Binding it again.",
+            member,
+            str(fields.get("error") or "?")[:80],
+        )
         self._background(self.rebind(member))
 
     def _background(self, work) -> None:
@@ -268,10 +309,14 @@ class Application:
         if not found:
             return
         first = found[0]
-        worker = {"handler": first.get("handler"), "title": first.get("title"),
-                  "description": first.get("description"), "lang_all": first.get("langAll"),
-                  "users": sorted({int(b.get("userId") or 0) for b in found}),
-                  "errorHandlerUrl": (first.get("options") or {}).get("errorHandlerUrl")}
+        worker = {
+            "handler": first.get("handler"),
+            "title": first.get("title"),
+            "description": first.get("description"),
+            "lang_all": first.get("langAll"),
+            "users": sorted({int(b.get("userId") or 0) for b in found}),
+            "errorHandlerUrl": (first.get("options") or {}).get("errorHandlerUrl"),
+        }
         await self._db("save", member, worker=worker)
 
     async def rebind(self, member: str) -> str:
@@ -281,23 +326,30 @@ class Application:
         async with lock:
             record = await self._db("portal", member)
             if record is None or not record.get("worker"):
-                log.warning("cannot bind the worker of portal %s again: the server has no "
-                            "token for it (did the install page hand them over?)", member)
+                log.warning(
+                    "cannot bind the worker of portal %s again: the server has no "
+                    "token for it (did the install page hand them over?)",
+                    member,
+                )
                 return "unknown portal"
             now = self.clock()
             attempts = await self._db("events", member, "rebind", now - DAY, 100)
             bound = [a for a in attempts if a.get("outcome") == "bound"]
             if len(bound) >= self.rebinds_per_day:
-                log.error("the worker of portal %s was unbound %d times today: not binding it "
-                          "again until tomorrow. Make it load faster (docs/performance.md).",
-                          member, len(bound))
+                log.error(
+                    "the worker of portal %s was unbound %d times today: not binding it "
+                    "again until tomorrow. Make it load faster (docs/performance.md).",
+                    member,
+                    len(bound),
+                )
                 await self._db("add_event", member, "rebind", {"outcome": "capped"})
                 return "capped"
             if attempts:
                 wait = attempts[0]["time"] + self.backoff * 2 ** max(0, len(bound) - 1) - now
                 if wait > 0:
-                    log.warning("binding the worker of portal %s again in %.0f s (back-off)",
-                                member, wait)
+                    log.warning(
+                        "binding the worker of portal %s again in %.0f s (back-off)", member, wait
+                    )
                     await asyncio.sleep(wait)
             outcome = await self._bind(member)
             await self._db("add_event", member, "rebind", {"outcome": outcome})
@@ -309,14 +361,25 @@ class Application:
             worker = record["worker"]
             bindings = await self._call(member, "placement.get", {})
             users = worker.get("users") or [0]
-            missing = [user for user in users if not any(
-                b.get("placement") == WORKER and b.get("handler") == worker.get("handler")
-                and int(b.get("userId") or 0) == int(user) for b in bindings or [])]
+            missing = [
+                user
+                for user in users
+                if not any(
+                    b.get("placement") == WORKER
+                    and b.get("handler") == worker.get("handler")
+                    and int(b.get("userId") or 0) == int(user)
+                    for b in bindings or []
+                )
+            ]
             for user in missing:
-                params = {"PLACEMENT": WORKER, "HANDLER": worker.get("handler"),
-                          "OPTIONS": {"errorHandlerUrl": worker["errorHandlerUrl"]},
-                          "TITLE": worker.get("title"), "DESCRIPTION": worker.get("description"),
-                          "LANG_ALL": worker.get("lang_all") or None}
+                params = {
+                    "PLACEMENT": WORKER,
+                    "HANDLER": worker.get("handler"),
+                    "OPTIONS": {"errorHandlerUrl": worker["errorHandlerUrl"]},
+                    "TITLE": worker.get("title"),
+                    "DESCRIPTION": worker.get("description"),
+                    "LANG_ALL": worker.get("lang_all") or None,
+                }
                 if user:
                     params["USER_ID"] = user
                 try:
@@ -329,8 +392,11 @@ class Application:
             return "failed"
         if not missing:
             return "bound already"
-        log.warning("the worker of portal %s is bound again. A worker that is still slow will "
-                    "be unbound again: make it load faster (docs/performance.md)", member)
+        log.warning(
+            "the worker of portal %s is bound again. A worker that is still slow will "
+            "be unbound again: make it load faster (docs/performance.md)",
+            member,
+        )
         return "bound"
 
     async def _call(self, member: str, method: str, params: dict):
@@ -363,12 +429,18 @@ class Application:
                 if again and again.get("refresh_token") != old:  # another host rotated it
                     return again, again["access_token"]
                 await asyncio.sleep(0.1)
-            log.error("cannot refresh the token of portal %s: %s (the application must be "
-                      "opened by an administrator again)", member, error.code)
+            log.error(
+                "cannot refresh the token of portal %s: %s (the application must be "
+                "opened by an administrator again)",
+                member,
+                error.code,
+            )
             raise
-        tokens = {"access_token": fresh.get("access_token"),
-                  "refresh_token": fresh.get("refresh_token"),
-                  "expires": self.clock() + float(fresh.get("expires_in") or 3600)}
+        tokens = {
+            "access_token": fresh.get("access_token"),
+            "refresh_token": fresh.get("refresh_token"),
+            "expires": self.clock() + float(fresh.get("expires_in") or 3600),
+        }
         if fresh.get("client_endpoint"):
             tokens["client_endpoint"] = fresh["client_endpoint"]
         if not await self._db("rotate", member, old, tokens):

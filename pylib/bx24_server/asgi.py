@@ -11,8 +11,7 @@ TEXT = b"text/plain; charset=utf-8"
 class HttpError(Exception):
     """Ends a request with ``status`` and a short plain-text explanation."""
 
-    def __init__(self, status: int, message: str,
-                 headers: Sequence[tuple[bytes, bytes]] = ()):
+    def __init__(self, status: int, message: str, headers: Sequence[tuple[bytes, bytes]] = ()):
         super().__init__(message)
         self.status = status
         self.message = message

@@ -82,8 +82,15 @@ class ServerProcess:
     def __enter__(self) -> "ServerProcess":
         env = dict(os.environ if self.env is None else self.env, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
-            self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            env=env, cwd=self.cwd, text=True, encoding="utf-8", errors="replace",
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=self.cwd,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
         )
         for stream, sink in ((self.process.stdout, self._out), (self.process.stderr, self._err)):
             threading.Thread(target=self._collect, args=(stream, sink), daemon=True).start()

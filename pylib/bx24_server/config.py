@@ -10,8 +10,25 @@ from .portalclient import DEFAULT_OAUTH_SERVER
 # Bitrix24 cloud portals: the frame may only be embedded by these (and by ourselves, for the
 # emulator). On-premise portals add their own origin with --frame-ancestors/BX24_FRAME_ANCESTORS.
 BITRIX24_CLOUD_DOMAINS = (
-    "ru", "com", "de", "eu", "by", "kz", "ua", "in", "es", "fr", "it", "pl",
-    "com.br", "com.tr", "cn", "jp", "id", "vn", "co",
+    "ru",
+    "com",
+    "de",
+    "eu",
+    "by",
+    "kz",
+    "ua",
+    "in",
+    "es",
+    "fr",
+    "it",
+    "pl",
+    "com.br",
+    "com.tr",
+    "cn",
+    "jp",
+    "id",
+    "vn",
+    "co",
 )
 DEFAULT_FRAME_ANCESTORS = " ".join(
     ["'self'"] + [f"https://*.bitrix24.{tld}" for tld in BITRIX24_CLOUD_DOMAINS]
@@ -73,11 +90,15 @@ class Config:
         self.keyfile = Path(keyfile) if keyfile is not None else None
         self.error_log = Path(error_log)
         # The frames' own reports go beside Bitrix24's notices unless told otherwise.
-        self.report_log = (Path(report_log) if report_log is not None
-                           else self.error_log.with_name("frame-reports.jsonl"))
+        self.report_log = (
+            Path(report_log)
+            if report_log is not None
+            else self.error_log.with_name("frame-reports.jsonl")
+        )
         if int(log_max_bytes) < 1024 or int(log_keep) < 0:
-            raise ValueError("a log is at least 1024 bytes before it rotates, and keeps >= 0 old "
-                             "files")
+            raise ValueError(
+                "a log is at least 1024 bytes before it rotates, and keeps >= 0 old files"
+            )
         self.log_max_bytes = int(log_max_bytes)
         self.log_keep = int(log_keep)
         if not float(notices_per_minute) > 0 or int(notice_burst) < 1:
@@ -106,8 +127,11 @@ class Config:
         self.header_timeout = float(header_timeout)
         # A client that reads nothing of a response for send_timeout seconds is dropped.
         self.send_timeout = float(send_timeout)
-        for name, value in (("body_timeout", body_timeout), ("header_timeout", header_timeout),
-                            ("send_timeout", send_timeout)):
+        for name, value in (
+            ("body_timeout", body_timeout),
+            ("header_timeout", header_timeout),
+            ("send_timeout", send_timeout),
+        ):
             if not float(value) > 0:
                 raise ValueError(f"{name} is a number of seconds > 0, not {value}")
         # The request line and headers: bounded in all, per line and in number (431 beyond).
@@ -121,8 +145,10 @@ class Config:
             raise ValueError(f"the HSTS max-age is >= 0 seconds, not {hsts_max_age}")
         self.hsts_max_age = int(hsts_max_age)
         if (client_id is None) != (client_secret is None):
-            raise ValueError("the application's server needs both its client_id and its "
-                             "client_secret (--client-id, --client-secret-file)")
+            raise ValueError(
+                "the application's server needs both its client_id and its "
+                "client_secret (--client-id, --client-secret-file)"
+            )
         self.client_id = client_id
         self.client_secret = client_secret
         self.portal_store = portal_store
@@ -163,6 +189,7 @@ class Config:
         return self.client_id is not None
 
     def __repr__(self) -> str:  # never the client secret
-        fields = ", ".join(f"{k}={'***' if k == 'client_secret' and v else v!r}"
-                           for k, v in vars(self).items())
+        fields = ", ".join(
+            f"{k}={'***' if k == 'client_secret' and v else v!r}" for k, v in vars(self).items()
+        )
         return f"Config({fields})"

@@ -41,8 +41,9 @@ def _form_fields(text: str, what: str) -> dict:
     if not text:
         return fields
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True,
-                          max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(
+            text, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FIELDS
+        )
     except ValueError:
         raise HttpError(400, f"malformed {what}: expected key=value pairs joined by &") from None
     for key, value in pairs:
@@ -119,16 +120,23 @@ class PlacementErrorLog:
     def append(self, fields: dict, client: str) -> dict:
         """Store one notice; :class:`~.noticelog.NoticeNotStored` when it cannot be."""
         record = {"time": utc_now(), "client": client, "fields": sanitize(fields)}
-        error = next((str(v) for k, v in record["fields"].items()
-                      if str(k).lower() in ("error", "code")), "?")
+        error = next(
+            (str(v) for k, v in record["fields"].items() if str(k).lower() in ("error", "code")),
+            "?",
+        )
         try:
             self.log.append(record)
         except OSError as failure:
-            self.unstored.warning("Bitrix24 posted a placement error that could not be stored "
-                                  "(%s): %s", failure, printable(json.dumps(record)[:2000]))
+            self.unstored.warning(
+                "Bitrix24 posted a placement error that could not be stored (%s): %s",
+                failure,
+                printable(json.dumps(record)[:2000]),
+            )
             raise
         self.announce.warning(
             "Bitrix24 posted a placement error (%s): it unbinds a handler that loads too slowly; "
-            "bind it again with placement.bind. Logged to %s", printable(error[:100]),
-            self.log.path)
+            "bind it again with placement.bind. Logged to %s",
+            printable(error[:100]),
+            self.log.path,
+        )
         return record

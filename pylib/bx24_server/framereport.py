@@ -34,7 +34,11 @@ class FrameReportLog:
         self.log = log
 
     def append(self, report: dict, client: str, user_agent: str) -> dict:
-        record = {"time": utc_now(), "client": client, "user_agent": sanitize(user_agent[:300]),
-                  "report": sanitize(report)}
+        record = {
+            "time": utc_now(),
+            "client": client,
+            "user_agent": sanitize(user_agent[:300]),
+            "report": sanitize(report),
+        }
         self.log.append(record)
         return record

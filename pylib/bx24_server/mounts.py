@@ -32,8 +32,9 @@ class Mount:
 
     def __init__(self, prefix: str, cache: bytes, persist: bool = False):
         if prefix and (prefix.startswith("/") or not prefix.endswith("/")):
-            raise ValueError(f"a mount prefix looks like 'runtime/npm/' (or '': the root), "
-                             f"not {prefix!r}")
+            raise ValueError(
+                f"a mount prefix looks like 'runtime/npm/' (or '': the root), not {prefix!r}"
+            )
         self.prefix = prefix
         self.prefix_segments = prefix[:-1].split("/") if prefix else []
         self.cache = cache
@@ -78,8 +79,16 @@ def _walk(root: Path, allow: Callable[[str], bool] | None) -> Iterator[tuple[str
 class Folder(Mount):
     """A folder served as it is (``allow`` filters by path relative to ``root``)."""
 
-    def __init__(self, prefix: str, root: Path | None, cache: bytes, *, persist: bool = False,
-                 allow: Callable[[str], bool] | None = None, index: str | None = None):
+    def __init__(
+        self,
+        prefix: str,
+        root: Path | None,
+        cache: bytes,
+        *,
+        persist: bool = False,
+        allow: Callable[[str], bool] | None = None,
+        index: str | None = None,
+    ):
         super().__init__(prefix, cache, persist)
         self.root = Path(root) if root is not None else None
         self.allow = allow
@@ -103,8 +112,14 @@ class Table(Mount):
     """Exactly the files of ``table()``: ``{name: file}``, read on every request (it may change
     as files are edited)."""
 
-    def __init__(self, prefix: str, table: Callable[[], dict[str, Path]], cache: bytes, *,
-                 persist: bool = False):
+    def __init__(
+        self,
+        prefix: str,
+        table: Callable[[], dict[str, Path]],
+        cache: bytes,
+        *,
+        persist: bool = False,
+    ):
         super().__init__(prefix, cache, persist)
         self.table = table
 
@@ -134,8 +149,9 @@ class Packages(Mount):
     """``<name>@<version>/<path>`` for each of ``packages`` (``{name: Package}``; scoped names
     such as ``@pyscript/core`` take two segments)."""
 
-    def __init__(self, prefix: str, packages: dict[str, Package], cache: bytes, *,
-                 persist: bool = False):
+    def __init__(
+        self, prefix: str, packages: dict[str, Package], cache: bytes, *, persist: bool = False
+    ):
         super().__init__(prefix, cache, persist)
         self.packages = dict(packages)
 
@@ -166,6 +182,6 @@ def find(mounts: list[Mount], segments: list[str]) -> tuple[Mount, list[str]] | 
     """The first mount whose prefix the decoded URL ``segments`` start with, and the rest."""
     for mount in mounts:
         head = mount.prefix_segments
-        if segments[:len(head)] == head:
-            return mount, segments[len(head):]
+        if segments[: len(head)] == head:
+            return mount, segments[len(head) :]
     return None

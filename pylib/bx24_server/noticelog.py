@@ -100,8 +100,10 @@ class NoticeLog:
     def line_for(self, record: dict) -> bytes:
         line = json.dumps(record, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
         if len(line) > MAX_LINE:
-            line = json.dumps({"time": record.get("time"), "truncated": len(line),
-                               "head": line[:MAX_STRING]}, ensure_ascii=True)
+            line = json.dumps(
+                {"time": record.get("time"), "truncated": len(line), "head": line[:MAX_STRING]},
+                ensure_ascii=True,
+            )
         return (line + "\n").encode("ascii")
 
     def append(self, record: dict) -> None:

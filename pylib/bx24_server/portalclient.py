@@ -34,8 +34,9 @@ class Bitrix24Error(Exception):
     """An answer that is not a success: ``code`` (Bitrix24's ``error``, or None), ``status``
     (HTTP, or None for no answer at all), ``description``."""
 
-    def __init__(self, what: str, code: str | None, description: str = "",
-                 status: int | None = None):
+    def __init__(
+        self, what: str, code: str | None, description: str = "", status: int | None = None
+    ):
         super().__init__(f"{what}: {code or 'error'} {description}".strip())
         self.code = code
         self.description = description
@@ -72,8 +73,13 @@ class PortalClient:
     """The application's credentials (``client_id``, ``client_secret``: never logged, never
     sent anywhere but the OAuth server) and the default OAuth server."""
 
-    def __init__(self, client_id: str, client_secret: str,
-                 oauth_server: str = DEFAULT_OAUTH_SERVER, timeout: float = 10.0):
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        oauth_server: str = DEFAULT_OAUTH_SERVER,
+        timeout: float = 10.0,
+    ):
         self.client_id = client_id
         self._secret = client_secret
         self.oauth_server = oauth_server.rstrip("/") + "/"
@@ -96,8 +102,12 @@ class PortalClient:
         if not isinstance(answer, dict):
             raise Bitrix24Error(what, None, "the answer is not a JSON object", status)
         if "error" in answer or status >= 400:
-            raise Bitrix24Error(what, str(answer.get("error") or "") or None,
-                                str(answer.get("error_description") or ""), status)
+            raise Bitrix24Error(
+                what,
+                str(answer.get("error") or "") or None,
+                str(answer.get("error_description") or ""),
+                status,
+            )
         return answer
 
     def _oauth(self, server_endpoint: str | None) -> str:
@@ -106,8 +116,11 @@ class PortalClient:
         one's, else the configured server. Never an address a request alone names."""
         parts = urlsplit(server_endpoint or "")
         trusted = set(KNOWN_OAUTH_HOSTS) | {urlsplit(self.oauth_server).netloc}
-        if parts.scheme in ("https", "http") and parts.netloc in trusted and (
-                parts.scheme == "https" or parts.netloc not in KNOWN_OAUTH_HOSTS):
+        if (
+            parts.scheme in ("https", "http")
+            and parts.netloc in trusted
+            and (parts.scheme == "https" or parts.netloc not in KNOWN_OAUTH_HOSTS)
+        ):
             base = parts.path.rstrip("/")  # "<base>/rest/": the OAuth server's own REST
             base = base[: -len("/rest")] if base.endswith("/rest") else base
             return f"{parts.scheme}://{parts.netloc}{base}/"
@@ -117,8 +130,14 @@ class PortalClient:
         """New tokens for a refresh token (spent by this: store the new one): the OAuth
         server's answer (``access_token``, ``refresh_token``, ``expires_in``,
         ``client_endpoint``, ``server_endpoint``, ``member_id``, ``domain``...)."""
-        query = urlencode({"grant_type": "refresh_token", "client_id": self.client_id,
-                           "client_secret": self._secret, "refresh_token": refresh_token})
+        query = urlencode(
+            {
+                "grant_type": "refresh_token",
+                "client_id": self.client_id,
+                "client_secret": self._secret,
+                "refresh_token": refresh_token,
+            }
+        )
         url = self._oauth(server_endpoint) + "oauth/token/?" + query
         return await self._json("refreshing a token", "GET", url)
 
@@ -132,8 +151,7 @@ class PortalClient:
             raise Bitrix24Error("checking a token", None, "no install data in app.info")
         return result
 
-    async def call(self, client_endpoint: str, method: str, params: dict,
-                   access_token: str):
+    async def call(self, client_endpoint: str, method: str, params: dict, access_token: str):
         """A portal's REST method (``client_endpoint``: ``https://<portal>/rest/``): its
         ``result``; :class:`Bitrix24Error` otherwise (``expired`` for an expired token)."""
         url = client_endpoint.rstrip("/") + "/" + method + ".json"

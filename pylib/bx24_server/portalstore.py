@@ -117,8 +117,7 @@ class _SqlStore(PortalStore):
     # -- the interface ------------------------------------------------------------------------
 
     def portal(self, member_id):
-        rows, _ = self._execute("SELECT data FROM bx24_portals WHERE member_id = ?",
-                                (member_id,))
+        rows, _ = self._execute("SELECT data FROM bx24_portals WHERE member_id = ?", (member_id,))
         return json.loads(rows[0][0]) if rows else None
 
     def save(self, member_id, **fields):
@@ -130,13 +129,20 @@ class _SqlStore(PortalStore):
                 rows, count = self._execute(
                     "INSERT INTO bx24_portals (member_id, refresh_token, data, updated) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (member_id) DO NOTHING",
-                    (member_id, record.get("refresh_token"), data, time.time()))
+                    (member_id, record.get("refresh_token"), data, time.time()),
+                )
             else:
                 rows, count = self._execute(
                     "UPDATE bx24_portals SET refresh_token = ?, data = ?, updated = ? "
                     "WHERE member_id = ? AND data = ?",
-                    (record.get("refresh_token"), data, time.time(), member_id,
-                     json.dumps(current, sort_keys=True)))
+                    (
+                        record.get("refresh_token"),
+                        data,
+                        time.time(),
+                        member_id,
+                        json.dumps(current, sort_keys=True),
+                    ),
+                )
             if count == 1:
                 return record
         raise StoreError(f"the record of portal {member_id} kept changing: not saved")
@@ -149,8 +155,14 @@ class _SqlStore(PortalStore):
         _, count = self._execute(
             "UPDATE bx24_portals SET refresh_token = ?, data = ?, updated = ? "
             "WHERE member_id = ? AND refresh_token = ?",
-            (record.get("refresh_token"), json.dumps(record, sort_keys=True), time.time(),
-             member_id, old_refresh))
+            (
+                record.get("refresh_token"),
+                json.dumps(record, sort_keys=True),
+                time.time(),
+                member_id,
+                old_refresh,
+            ),
+        )
         return count == 1
 
     def forget(self, member_id):
@@ -159,18 +171,27 @@ class _SqlStore(PortalStore):
         return count > 0
 
     def add_event(self, member_id, kind, data, when=None):
-        self._execute("INSERT INTO bx24_events (member_id, kind, time, data) VALUES (?, ?, ?, ?)",
-                      (member_id, kind, time.time() if when is None else when,
-                       json.dumps(data, sort_keys=True)))
+        self._execute(
+            "INSERT INTO bx24_events (member_id, kind, time, data) VALUES (?, ?, ?, ?)",
+            (
+                member_id,
+                kind,
+                time.time() if when is None else when,
+                json.dumps(data, sort_keys=True),
+            ),
+        )
         self._execute(  # bounded: the oldest beyond the last MAX_EVENTS_PER_PORTAL go
             "DELETE FROM bx24_events WHERE member_id = ? AND id NOT IN (SELECT id FROM "
             "bx24_events WHERE member_id = ? ORDER BY id DESC LIMIT ?)",
-            (member_id, member_id, MAX_EVENTS_PER_PORTAL))
+            (member_id, member_id, MAX_EVENTS_PER_PORTAL),
+        )
 
     def events(self, member_id, kind, since=0.0, limit=50):
         rows, _ = self._execute(
             "SELECT time, data FROM bx24_events WHERE member_id = ? AND kind = ? AND time >= ? "
-            "ORDER BY id DESC LIMIT ?", (member_id, kind, since, int(limit)))
+            "ORDER BY id DESC LIMIT ?",
+            (member_id, kind, since, int(limit)),
+        )
         return [{"time": when, **json.loads(data)} for when, data in rows]
 
     def close(self):
@@ -219,14 +240,16 @@ class PostgresStore(_SqlStore):
         try:
             import psycopg  # noqa: F401  (the postgres extra)
         except ImportError:
-            raise StoreError("a PostgreSQL store needs psycopg: pip install "
-                             "'bx24-callcard[postgres]'") from None
+            raise StoreError(
+                "a PostgreSQL store needs psycopg: pip install 'bx24-callcard[postgres]'"
+            ) from None
         try:
             self._create()
         except Exception as error:
-            raise StoreError(f"cannot open the portal store at {_safe(url)}: "
-                             f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
-                             ) from None
+            raise StoreError(
+                f"cannot open the portal store at {_safe(url)}: "
+                f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+            ) from None
 
     def _connect(self):
         import psycopg
@@ -253,5 +276,5 @@ def open_store(where: str | os.PathLike) -> PortalStore:
     if text.startswith(("postgresql://", "postgres://")):
         return PostgresStore(text)
     if text.startswith("sqlite:///"):
-        text = text[len("sqlite://"):]
+        text = text[len("sqlite://") :]
     return SqliteStore(text)

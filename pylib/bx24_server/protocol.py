@@ -103,8 +103,9 @@ class BoundedProtocol(HttpToolsProtocol):
             return
         if self._in_head and self._head_bytes > self.max_head_bytes:
             # A head that goes on and on (one endless line too): httptools would keep it all.
-            self._answer_and_close(431, f"request line and headers over {self.max_head_bytes} "
-                                        "bytes")
+            self._answer_and_close(
+                431, f"request line and headers over {self.max_head_bytes} bytes"
+            )
 
     def _refuse(self, status: int, message: str) -> None:
         self._refusal = (status, message)
@@ -121,8 +122,12 @@ class BoundedProtocol(HttpToolsProtocol):
         head = [b"HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, b"Error"))]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
-        head += [b"content-type: text/plain; charset=utf-8\r\n",
-                 b"content-length: %d\r\n" % len(body), b"connection: close\r\n\r\n", body]
+        head += [
+            b"content-type: text/plain; charset=utf-8\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+            body,
+        ]
         self.transport.write(b"".join(head))
         self.transport.close()
 

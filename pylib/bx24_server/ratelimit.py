@@ -37,8 +37,13 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def allow(self, client: str, now: float | None = None) -> bool:
-        key = int.from_bytes(hashlib.blake2b(client.encode("utf-8", "surrogateescape"),
-                                             digest_size=8).digest(), "little") or 1
+        key = (
+            int.from_bytes(
+                hashlib.blake2b(client.encode("utf-8", "surrogateescape"), digest_size=8).digest(),
+                "little",
+            )
+            or 1
+        )
         first = key % self.slots
         with self._lock:
             fcntl.lockf(self._file, fcntl.LOCK_EX)
@@ -47,11 +52,15 @@ class RateLimiter:
                 # could be earlier than the one another worker just wrote
                 at = time.monotonic() if now is None else now
                 slot, tokens, since = self._find(key, first)
-                tokens = (float(self.burst) if since is None
-                          else min(self.burst, tokens + max(0.0, at - since) * self.rate))
+                tokens = (
+                    float(self.burst)
+                    if since is None
+                    else min(self.burst, tokens + max(0.0, at - since) * self.rate)
+                )
                 allowed = tokens >= 1
-                _SLOT.pack_into(self._table, slot * _SLOT.size, key,
-                                tokens - 1 if allowed else tokens, at)
+                _SLOT.pack_into(
+                    self._table, slot * _SLOT.size, key, tokens - 1 if allowed else tokens, at
+                )
                 return allowed
             finally:
                 fcntl.lockf(self._file, fcntl.LOCK_UN)
@@ -74,8 +83,11 @@ class RateLimiter:
     def clients(self) -> int:
         """How many clients are remembered now."""
         with self._lock:
-            return sum(1 for slot in range(self.slots)
-                       if _SLOT.unpack_from(self._table, slot * _SLOT.size)[0])
+            return sum(
+                1
+                for slot in range(self.slots)
+                if _SLOT.unpack_from(self._table, slot * _SLOT.size)[0]
+            )
 
     def retry_after(self) -> int:
         return max(1, math.ceil(1 / self.rate)) if self.rate > 0 else 60

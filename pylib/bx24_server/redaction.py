@@ -30,19 +30,35 @@ from urllib.parse import unquote_plus, unquote_to_bytes
 MASK = "***"
 
 _SEP = r"(?:[_.-]|%5f)?"  # between the words of a name: auth_id, auth-id, authId, auth%5Fid
-_WORDS = ("auth", "auth id", "refresh id", "application token", "access token", "refresh token",
-          "client secret", "api key", "pwd", "pass")
+_WORDS = (
+    "auth",
+    "auth id",
+    "refresh id",
+    "application token",
+    "access token",
+    "refresh token",
+    "client secret",
+    "api key",
+    "pwd",
+    "pass",
+)
 # A secret name: one of _WORDS, or anything ending in one of these (sip_password, x-api-token).
-NAMES = ("(?:" + "|".join(sorted((w.replace(" ", _SEP) for w in _WORDS), key=len, reverse=True))
-         + r"|(?:[a-z0-9]{1,32}(?:[_.-]|%5f)){0,4}[a-z0-9]{0,32}"
-         r"(?:password|passwd|passphrase|secret|token))")
+NAMES = (
+    "(?:"
+    + "|".join(sorted((w.replace(" ", _SEP) for w in _WORDS), key=len, reverse=True))
+    + r"|(?:[a-z0-9]{1,32}(?:[_.-]|%5f)){0,4}[a-z0-9]{0,32}"
+    r"(?:password|passwd|passphrase|secret|token))"
+)
 
 # The key: its name not glued to a letter or digit before it (a %-encoded byte is fine), then
 # its brackets ([], [0], [access_token], %5B...%5D), then its closing quote or bracket, then the
 # separator, all possibly %-encoded.
-_KEY = (r"(?:(?<![a-z0-9])|(?<=%[0-9a-f]{2}))" + NAMES +
-        r"(?:\[[^\]\s]{0,64}\]|%5b(?:(?!%5d)[^\s&]){0,64}%5d)*"
-        r"(?:\\?[\"']|%22|%27|\]|%5d)*(?:\s|%20|\+)*(?:=|%3d|:|%3a)(?:\s|%20|\+)*")
+_KEY = (
+    r"(?:(?<![a-z0-9])|(?<=%[0-9a-f]{2}))"
+    + NAMES
+    + r"(?:\[[^\]\s]{0,64}\]|%5b(?:(?!%5d)[^\s&]){0,64}%5d)*"
+    r"(?:\\?[\"']|%22|%27|\]|%5d)*(?:\s|%20|\+)*(?:=|%3d|:|%3a)(?:\s|%20|\+)*"
+)
 
 PATTERNS = (
     # Authorization: Basic <base64> / Bearer <token> / <a credential without a scheme>
@@ -73,8 +89,11 @@ _QUERY_SEPARATORS = re.compile(rb"([&;])")
 def is_secret_key(key: str) -> bool:
     """Whether a key of structured data (or a form field) names a secret, in any of its
     bracketed parts (``auth[access_token]``, ``AUTH_ID[0]``)."""
-    return any(_NAME.fullmatch(unquote_plus(part.strip())) for part in _KEY_PARTS.split(key)
-               if part.strip())
+    return any(
+        _NAME.fullmatch(unquote_plus(part.strip()))
+        for part in _KEY_PARTS.split(key)
+        if part.strip()
+    )
 
 
 def redact_text(text: str) -> str:

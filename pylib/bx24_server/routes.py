@@ -33,8 +33,14 @@ class Request:
 
 
 class Route:
-    def __init__(self, path: str, methods: tuple[str, ...],
-                 answer: Callable[[Request], Awaitable[None]], *, prefix: bool = False):
+    def __init__(
+        self,
+        path: str,
+        methods: tuple[str, ...],
+        answer: Callable[[Request], Awaitable[None]],
+        *,
+        prefix: bool = False,
+    ):
         self.path = path
         self.segments = path.strip("/").split("/")
         self.methods = methods

@@ -59,7 +59,7 @@ def resolve_file(root: str | os.PathLike, segments: list[str]) -> str | None:
             path = path + os.sep + segment
             st = os.lstat(path)
             if stat.S_ISLNK(st.st_mode):
-                path = os.path.realpath(os.path.join(path, *segments[index + 1:]))
+                path = os.path.realpath(os.path.join(path, *segments[index + 1 :]))
                 if not path.startswith(inside):
                     return None  # a symlink pointing out of the folder
                 st = os.stat(path)

@@ -15,8 +15,9 @@ from .protocol import BoundedProtocol
 
 def bind_socket(config: Config) -> socket.socket:
     """A bound (not yet listening) TCP socket for ``config.host``/``config.port``."""
-    infos = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM,
-                               flags=socket.AI_PASSIVE)
+    infos = socket.getaddrinfo(
+        config.host, config.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
     family, socktype, proto, _, address = infos[0]
     sock = socket.socket(family, socktype, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -40,15 +41,25 @@ def uvicorn_config(config: Config, app) -> uvicorn.Config:
     """uvicorn settings for ``app``: our bounded protocol, the security headers on every answer
     (uvicorn's default headers: its own 400s carry them too), no uvicorn access log (it would
     print tokens), no websockets."""
-    limits = {name: getattr(config, name) for name in (
-        "header_timeout", "send_timeout", "max_head_bytes", "max_header_bytes", "max_headers")}
+    limits = {
+        name: getattr(config, name)
+        for name in (
+            "header_timeout",
+            "send_timeout",
+            "max_head_bytes",
+            "max_header_bytes",
+            "max_headers",
+        )
+    }
     uv = uvicorn.Config(
         app,
         host=config.host,
         port=config.port,
         http=type("Protocol", (BoundedProtocol,), limits),
-        headers=[(name.decode("latin-1"), value.decode("latin-1"))
-                 for name, value in config.security_headers()],
+        headers=[
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in config.security_headers()
+        ],
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         ws="none",
         lifespan="on",
@@ -69,8 +80,12 @@ class Server(uvicorn.Server):
     SIGHUP (the convention for "reopen your log files"; uvicorn would let it stop the process)
     when it runs in a process's main thread."""
 
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None] | None = None,
-                 on_hangup: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        on_ready: Callable[[], None] | None = None,
+        on_hangup: Callable[[], None] | None = None,
+    ):
         super().__init__(config)
         self.on_ready = on_ready
         self.on_hangup = on_hangup

@@ -35,5 +35,6 @@ def error_handler_path(key: bytes, member_id: str, prefix: str = "error-handler"
 
 
 def verify(key: bytes, member_id: str, given: str) -> bool:
-    return (bool(MEMBER_ID.fullmatch(member_id or "")) and
-            hmac.compare_digest(signature(key, member_id), given or ""))
+    return bool(MEMBER_ID.fullmatch(member_id or "")) and hmac.compare_digest(
+        signature(key, member_id), given or ""
+    )

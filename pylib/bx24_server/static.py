@@ -16,7 +16,13 @@ from email.utils import formatdate, parsedate_to_datetime
 
 from .asgi import HttpError, header
 from .compression import (
-    BROTLI, GZIP, WORTH_RATIO, EncodedCache, FileVersion, accepts_encoding, gzip_bytes,
+    BROTLI,
+    GZIP,
+    WORTH_RATIO,
+    EncodedCache,
+    FileVersion,
+    accepts_encoding,
+    gzip_bytes,
     worth_compressing,
 )
 from .mediatypes import media_type
@@ -88,8 +94,16 @@ class FileSender:
             description = self._descriptions[key] = _Description(path, version, tag)
         return description
 
-    async def send_page(self, send, data: bytes, headers: dict[bytes, bytes], *, method: str,
-                        cache_control: bytes, content_type: bytes) -> None:
+    async def send_page(
+        self,
+        send,
+        data: bytes,
+        headers: dict[bytes, bytes],
+        *,
+        method: str,
+        cache_control: bytes,
+        content_type: bytes,
+    ) -> None:
         """A generated document (the frame's page): content ETag, 304, gzip made once per
         version (the last few versions kept)."""
         tag = content_tag(data)
@@ -101,15 +115,27 @@ class FileSender:
                 self._pages.popitem(last=False)
         accepted = accepts_encoding(header(headers, b"accept-encoding"))
         encoded = self._pages[tag] if accepted else None
-        await _answer(send, headers, method=method,
-                      etag=f'"{tag}-gz"' if encoded is not None else f'"{tag}"',
-                      cache_control=cache_control, vary=True, content_type=content_type,
-                      encoding=GZIP if encoded is not None else None,
-                      length=len(encoded if encoded is not None else data),
-                      body=lambda: _send_bytes(send, encoded if encoded is not None else data))
+        await _answer(
+            send,
+            headers,
+            method=method,
+            etag=f'"{tag}-gz"' if encoded is not None else f'"{tag}"',
+            cache_control=cache_control,
+            vary=True,
+            content_type=content_type,
+            encoding=GZIP if encoded is not None else None,
+            length=len(encoded if encoded is not None else data),
+            body=lambda: _send_bytes(send, encoded if encoded is not None else data),
+        )
 
     async def send(
-        self, send, path: str, headers: dict[bytes, bytes], *, method: str, cache_control: bytes,
+        self,
+        send,
+        path: str,
+        headers: dict[bytes, bytes],
+        *,
+        method: str,
+        cache_control: bytes,
         persist: bool = False,
     ) -> None:
         """``cache_control``: the mount's policy; ``persist``: keep the gzip copy on disk."""
@@ -134,23 +160,45 @@ class FileSender:
                 except OSError:
                     encoded = None  # vanished or unreadable meanwhile: identity still works
             common: dict[str, Any] = dict(
-                method=method, cache_control=cache_control, vary=about.negotiable,
-                          content_type=about.content_type, last_modified=about.last_modified,
-                          mtime=version.mtime)
+                method=method,
+                cache_control=cache_control,
+                vary=about.negotiable,
+                content_type=about.content_type,
+                last_modified=about.last_modified,
+                mtime=version.mtime,
+            )
             if brotli is not None:  # the set-up's brotli copy, streamed from disk
                 with brotli:
                     size = os.fstat(brotli.fileno()).st_size
-                    await _answer(send, headers, etag=about.etag_br, encoding=BROTLI,
-                                  length=size, body=lambda: _send_file(send, brotli, size),
-                                  **common)
+                    await _answer(
+                        send,
+                        headers,
+                        etag=about.etag_br,
+                        encoding=BROTLI,
+                        length=size,
+                        body=lambda: _send_file(send, brotli, size),
+                        **common,
+                    )
             elif encoded is not None:
-                await _answer(send, headers, etag=about.etag_gz, encoding=GZIP,
-                              length=len(encoded), body=lambda: _send_bytes(send, encoded),
-                              **common)
+                await _answer(
+                    send,
+                    headers,
+                    etag=about.etag_gz,
+                    encoding=GZIP,
+                    length=len(encoded),
+                    body=lambda: _send_bytes(send, encoded),
+                    **common,
+                )
             else:
-                await _answer(send, headers, etag=about.etag, encoding=None,
-                              length=version.size,
-                              body=lambda: _send_file(send, file, version.size), **common)
+                await _answer(
+                    send,
+                    headers,
+                    etag=about.etag,
+                    encoding=None,
+                    length=version.size,
+                    body=lambda: _send_file(send, file, version.size),
+                    **common,
+                )
 
 
 def _not_modified(headers: dict[bytes, bytes], etag: str, mtime: float | None) -> bool:
@@ -163,10 +211,21 @@ def _not_modified(headers: dict[bytes, bytes], etag: str, mtime: float | None) -
     return False
 
 
-async def _answer(send, request_headers: dict[bytes, bytes], *, method: str, etag: str,
-                  cache_control: bytes, vary: bool, content_type: bytes, encoding: str | None,
-                  length: int, body, last_modified: bytes | None = None,
-                  mtime: float | None = None) -> None:
+async def _answer(
+    send,
+    request_headers: dict[bytes, bytes],
+    *,
+    method: str,
+    etag: str,
+    cache_control: bytes,
+    vary: bool,
+    content_type: bytes,
+    encoding: str | None,
+    length: int,
+    body,
+    last_modified: bytes | None = None,
+    mtime: float | None = None,
+) -> None:
     """The one way every file and page is answered: 304 when the client's copy is this one
     (GET, HEAD), else 200 with the headers of this variant, and ``body()`` sending it (none
     for HEAD)."""
@@ -180,8 +239,7 @@ async def _answer(send, request_headers: dict[bytes, bytes], *, method: str, eta
         await send({"type": "http.response.start", "status": 304, "headers": common})
         await send({"type": "http.response.body", "body": b""})
         return
-    start = common + [(b"content-type", content_type),
-                      (b"content-length", str(length).encode())]
+    start = common + [(b"content-type", content_type), (b"content-length", str(length).encode())]
     if encoding is not None:
         start.append((b"content-encoding", encoding.encode()))
     await send({"type": "http.response.start", "status": 200, "headers": start})
@@ -195,8 +253,13 @@ async def _send_bytes(send, data: bytes) -> None:
     view = memoryview(data)
     for start in range(0, len(data), CHUNK):
         more = start + CHUNK < len(data)
-        await send({"type": "http.response.body", "body": bytes(view[start:start + CHUNK]),
-                    "more_body": more})
+        await send(
+            {
+                "type": "http.response.body",
+                "body": bytes(view[start : start + CHUNK]),
+                "more_body": more,
+            }
+        )
     if not data:
         await send({"type": "http.response.body", "body": b""})
 

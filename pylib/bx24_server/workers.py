@@ -40,11 +40,13 @@ def _describe(status: int) -> str:
 def _stop_with_parent(lifeline: int) -> None:
     """In a worker: SIGTERM ourselves once the parent's end of the ``lifeline`` pipe closes
     (the parent exited, however), so uvicorn shuts down as when the parent stops us."""
+
     def watch():
         try:
             os.read(lifeline, 1)  # returns b"" (EOF) only when no writer is left
         finally:
             os.kill(os.getpid(), signal.SIGTERM)
+
     threading.Thread(target=watch, name="bx24-lifeline", daemon=True).start()
 
 
@@ -120,8 +122,9 @@ def run_workers(count: int, serve: Callable[[], None], listening, on_ready=None)
                 continue
             killed = os.WIFSIGNALED(status)  # by the OOM killer or a person: not its own fault
             if not killed and time.monotonic() - started < CRASH_AT_START_SECONDS:
-                log.error("worker %d stopped at start (%s): stopping the server", pid,
-                          _describe(status))
+                log.error(
+                    "worker %d stopped at start (%s): stopping the server", pid, _describe(status)
+                )
                 code = 1
                 stop()
             else:

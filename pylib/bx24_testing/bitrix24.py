@@ -46,20 +46,40 @@ OAUTH_PREFIX = "/_bx24oauth/"  # where the kit's OAuth server answers (Bitrix24'
 DEDUP_SECONDS = 30 * 60
 PAGE_BACKGROUND_WORKER = "PAGE_BACKGROUND_WORKER"
 # Placements an application may bind (the ones a softphone app meets; others are refused).
-PLACEMENTS = (PAGE_BACKGROUND_WORKER, "CALL_CARD", "TELEPHONY_ANALYTICS", "CRM_LEAD_LIST_MENU",
-              "CRM_CONTACT_LIST_MENU", "LEFT_MENU", "USER_PROFILE_MENU")
+PLACEMENTS = (
+    PAGE_BACKGROUND_WORKER,
+    "CALL_CARD",
+    "TELEPHONY_ANALYTICS",
+    "CRM_LEAD_LIST_MENU",
+    "CRM_CONTACT_LIST_MENU",
+    "LEFT_MENU",
+    "USER_PROFILE_MENU",
+)
 SCOPES = ("placement", "telephony", "user", "crm", "im")
 INSTALL_EVENTS = ("ONAPPINSTALL", "ONAPPUNINSTALL", "ONEXTERNALCALLSTART")
 
 USERS = {
-    1: {"ID": "1", "NAME": "Operator", "LAST_NAME": "Stub", "ACTIVE": True,
-        "UF_PHONE_INNER": "101", "ADMIN": False},
-    2: {"ID": "2", "NAME": "Admin", "LAST_NAME": "Stub", "ACTIVE": True,
-        "UF_PHONE_INNER": "100", "ADMIN": True},
+    1: {
+        "ID": "1",
+        "NAME": "Operator",
+        "LAST_NAME": "Stub",
+        "ACTIVE": True,
+        "UF_PHONE_INNER": "101",
+        "ADMIN": False,
+    },
+    2: {
+        "ID": "2",
+        "NAME": "Admin",
+        "LAST_NAME": "Stub",
+        "ACTIVE": True,
+        "UF_PHONE_INNER": "100",
+        "ADMIN": True,
+    },
 }
 
 
 # -- the wire: PHP-style forms and PHP's JSON ----------------------------------------------------
+
 
 def decode_form(body: str) -> dict:
     """A PHP-style form body as Bitrix24 reads it, in the body's order:
@@ -126,6 +146,7 @@ class RestError(Exception):
 
 # -- the portal ------------------------------------------------------------------------------------
 
+
 class Token:
     __slots__ = ("access", "refresh", "user", "expires", "server")
 
@@ -157,10 +178,19 @@ class Portal:
     """One Bitrix24 portal with one application (see the module doc). ``domain`` is where it
     answers (``host[:port]``), ``clock`` its time (tests move it), ``users`` ``{id: profile}``."""
 
-    def __init__(self, domain: str = "example.bitrix24.com", *, member_id: str | None = None,
-                 lang: str = "en", users: dict | None = None, clock=None, https: bool = True,
-                 client_id: str = "local.0123456789abcd.01234567",
-                 client_secret: str | None = None, scope: tuple = SCOPES):
+    def __init__(
+        self,
+        domain: str = "example.bitrix24.com",
+        *,
+        member_id: str | None = None,
+        lang: str = "en",
+        users: dict | None = None,
+        clock=None,
+        https: bool = True,
+        client_id: str = "local.0123456789abcd.01234567",
+        client_secret: str | None = None,
+        scope: tuple = SCOPES,
+    ):
         self.domain = domain
         self.https = https
         self.member_id = member_id or secrets.token_hex(16)
@@ -225,8 +255,9 @@ class Portal:
         try:
             return self.users[int(user_id)]
         except (KeyError, TypeError, ValueError):
-            raise KeyError(f"no user {user_id!r} in this portal (users: "
-                           f"{', '.join(map(str, self.users))})") from None
+            raise KeyError(
+                f"no user {user_id!r} in this portal (users: {', '.join(map(str, self.users))})"
+            ) from None
 
     def issue(self, user_id: int, server: bool = False) -> Token:
         """A new token of ``user_id`` (an hour; ``server``: one the OAuth server gave)."""
@@ -235,9 +266,14 @@ class Portal:
             self.tokens[token.access] = token
             return token
 
-    def open_session(self, user_id: int = 1, placement: str = PAGE_BACKGROUND_WORKER,
-                     options: dict | None = None, install: bool | None = None,
-                     lang: str | None = None) -> Session:
+    def open_session(
+        self,
+        user_id: int = 1,
+        placement: str = PAGE_BACKGROUND_WORKER,
+        options: dict | None = None,
+        install: bool | None = None,
+        lang: str | None = None,
+    ) -> Session:
         """A frame of the application opened by the portal for ``user_id``: in install mode
         while the application is not installed (``install``: force it either way)."""
         with self.lock:
@@ -245,8 +281,15 @@ class Portal:
             sid = secrets.token_hex(8)
             if install is None:
                 install = not self.installed and placement == "DEFAULT"
-            session = Session(sid, int(user_id), placement, dict(options or {}), bool(install),
-                              self.issue(user_id), lang or self.lang)
+            session = Session(
+                sid,
+                int(user_id),
+                placement,
+                dict(options or {}),
+                bool(install),
+                self.issue(user_id),
+                lang or self.lang,
+            )
             self.sessions[sid] = session
             while len(self.sessions) > 1000:
                 del self.sessions[next(iter(self.sessions))]
@@ -269,11 +312,17 @@ class Portal:
             user = self.user(session.user)
             token = session.token
             return {
-                "DOMAIN": self.domain, "PROTOCOL": 1 if self.https else 0, "LANG": session.lang,
-                "APP_SID": session.sid, "AUTH_ID": token.access,
-                "AUTH_EXPIRES": int(token.expires - self.clock()), "REFRESH_ID": token.refresh,
-                "MEMBER_ID": self.member_id, "IS_ADMIN": bool(user.get("ADMIN")),
-                "INSTALL": session.install, "FIRST_RUN": session.install,
+                "DOMAIN": self.domain,
+                "PROTOCOL": 1 if self.https else 0,
+                "LANG": session.lang,
+                "APP_SID": session.sid,
+                "AUTH_ID": token.access,
+                "AUTH_EXPIRES": int(token.expires - self.clock()),
+                "REFRESH_ID": token.refresh,
+                "MEMBER_ID": self.member_id,
+                "IS_ADMIN": bool(user.get("ADMIN")),
+                "INSTALL": session.install,
+                "FIRST_RUN": session.install,
                 "USER_OPTIONS": dict(self.user_options.get(session.user, {})),
                 "APP_OPTIONS": dict(self.app_options),
                 "PLACEMENT": session.placement,
@@ -329,27 +378,42 @@ class Portal:
             import urllib.request
 
             for url in handlers:
-                request = urllib.request.Request(url, data=body, method="POST", headers={
-                    "Content-Type": "application/x-www-form-urlencoded"})
+                request = urllib.request.Request(
+                    url,
+                    data=body,
+                    method="POST",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                )
                 try:
                     urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
                 except OSError:
                     pass  # Bitrix24 does not retry either
+
         threading.Thread(target=post, name=f"bx24-portal-{event}", daemon=True).start()
 
-    def known_call(self, call_id: str, phone_number: str = "", direction: str = "outgoing",
-                   user_id: int = 1) -> None:
+    def known_call(
+        self, call_id: str, phone_number: str = "", direction: str = "outgoing", user_id: int = 1
+    ) -> None:
         """A call Bitrix24 registered itself (click-to-call) and shows a card for: finish, show
         and hide take its ``CALL_ID``."""
         with self.lock:
             if call_id not in self.calls:
                 self.calls[call_id] = {
-                    "params": {"PHONE_NUMBER": phone_number,
-                               "TYPE": "1" if direction == "outgoing" else "2"},
-                    "user": int(user_id), "direction": direction, "finished": None,
-                    "registered": {"CALL_ID": call_id, "CRM_CREATED_LEAD": None,
-                                   "CRM_CREATED_ENTITIES": [], "CRM_ENTITY_TYPE": "",
-                                   "CRM_ENTITY_ID": None}}
+                    "params": {
+                        "PHONE_NUMBER": phone_number,
+                        "TYPE": "1" if direction == "outgoing" else "2",
+                    },
+                    "user": int(user_id),
+                    "direction": direction,
+                    "finished": None,
+                    "registered": {
+                        "CALL_ID": call_id,
+                        "CRM_CREATED_LEAD": None,
+                        "CRM_CREATED_ENTITIES": [],
+                        "CRM_ENTITY_TYPE": "",
+                        "CRM_ENTITY_ID": None,
+                    },
+                }
 
     def set_user_option(self, user_id: int, name: str, value) -> None:
         """``user.option.set`` as ``user_id`` would (a value is kept as a string)."""
@@ -373,21 +437,26 @@ class Portal:
         answers = answer if isinstance(answer, list) else [answer]
         for one in answers:
             if not isinstance(one, dict) or not any(
-                    k in one for k in ("result", "error", "body", "network", "items")):
+                k in one for k in ("result", "error", "body", "network", "items")
+            ):
                 raise ValueError(
                     f'response for "{method}" must be {{result: ...}}, {{error: ..., '
                     f"error_description: ...}}, {{status, body}}, {{network: true}} or "
-                    f"{{items: [...]}}, got {json.dumps(one)}")
+                    f"{{items: [...]}}, got {json.dumps(one)}"
+                )
         with self.lock:
-            self.responses[method.lower()] = {"answers": json.loads(json.dumps(answers)),
-                                              "served": 0}
+            self.responses[method.lower()] = {
+                "answers": json.loads(json.dumps(answers)),
+                "served": 0,
+            }
 
     def rest_calls(self, method: str | None = None) -> list[dict]:
         """Every REST call the portal answered (``{"method", "params", "user", "batch",
         "status", "answer"}``), of ``method`` if given (any letter case)."""
         with self.lock:
-            return [dict(c) for c in self.log
-                    if method is None or c["method"].lower() == method.lower()]
+            return [
+                dict(c) for c in self.log if method is None or c["method"].lower() == method.lower()
+            ]
 
     def duplicate_calls(self) -> list[str]:
         """What ``bx24.calls`` promises never to do, found in the REST log: one physical call
@@ -407,8 +476,9 @@ class Portal:
             else:
                 continue
             if key in seen:
-                problems.append(f"a call was {what} twice ({key}): first {seen[key]}, then "
-                                f"{params}")
+                problems.append(
+                    f"a call was {what} twice ({key}): first {seen[key]}, then {params}"
+                )
             else:
                 seen[key] = params
         return problems
@@ -446,21 +516,28 @@ class Portal:
         if len(commands) > MAX_BATCH:
             return _error("ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
         halt = _flag(params.get("halt"), default=False)
-        parts: dict[str, dict] = {name: {} for name in (
-            "result", "result_error", "result_total", "result_next", "result_time")}
+        parts: dict[str, dict] = {
+            name: {}
+            for name in ("result", "result_error", "result_total", "result_next", "result_time")
+        }
         for key, command in commands.items():  # the body's order, as PHP reads it
             name, _, query = str(command).partition("?")
             if name.lower() == "batch":
-                answer = _error("ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for "
-                                "batch usage")
+                answer = _error(
+                    "ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage"
+                )
             else:
                 answer = self._serve(name, decode_form(query), token, True)
-            body: dict = answer["json"] if isinstance(answer.get("json"), dict) else {
-                "error": "INTERNAL_SERVER_ERROR", "error_description": "not JSON"}
+            body: dict = (
+                answer["json"]
+                if isinstance(answer.get("json"), dict)
+                else {"error": "INTERNAL_SERVER_ERROR", "error_description": "not JSON"}
+            )
             if "error" in body:
-                parts["result_error"][key] = {"error": body["error"],
-                                              "error_description": body.get(
-                                                  "error_description", "")}
+                parts["result_error"][key] = {
+                    "error": body["error"],
+                    "error_description": body.get("error_description", ""),
+                }
                 if halt:
                     break
             else:
@@ -480,24 +557,33 @@ class Portal:
         programmed = self.responses.get(name)
         if programmed is not None:
             answers = programmed["answers"]
-            answer = self._programmed(answers[min(programmed["served"], len(answers) - 1)],
-                                      params)
+            answer = self._programmed(answers[min(programmed["served"], len(answers) - 1)], params)
             programmed["served"] += 1
         else:
             built_in = BUILT_IN.get(name)
             if built_in is None:
-                answer = _error("ERROR_METHOD_NOT_FOUND",
-                                f'Method not found! (bx24 kit: no answer programmed for REST '
-                                f'method "{method}"; program one with respond(method, '
-                                "{\"result\": ...}))", 404)
+                answer = _error(
+                    "ERROR_METHOD_NOT_FOUND",
+                    f"Method not found! (bx24 kit: no answer programmed for REST "
+                    f'method "{method}"; program one with respond(method, '
+                    '{"result": ...}))',
+                    404,
+                )
             else:
                 try:
                     answer = built_in(self, params, token)
                 except RestError as error:
                     answer = error.answer
-        self.log.append({"method": method, "params": params, "user": token.user,
-                         "batch": batch, "status": answer.get("http"),
-                         "answer": answer.get("json", answer.get("text"))})
+        self.log.append(
+            {
+                "method": method,
+                "params": params,
+                "user": token.user,
+                "batch": batch,
+                "status": answer.get("http"),
+                "answer": answer.get("json", answer.get("text")),
+            }
+        )
         while len(self.log) > 10_000:
             self.log.pop(0)
         return answer
@@ -510,8 +596,11 @@ class Portal:
         if "items" in answer:
             start = int(params.get("start") or 0)
             items = answer["items"]
-            page = {"result": items[start:start + PAGE_SIZE], "total": len(items),
-                    "time": self._time()}
+            page = {
+                "result": items[start : start + PAGE_SIZE],
+                "total": len(items),
+                "time": self._time(),
+            }
             if start + PAGE_SIZE < len(items):
                 page["next"] = start + PAGE_SIZE
             return _answer(answer.get("status", 200), page)
@@ -528,11 +617,14 @@ class Portal:
         with self.lock:
             if query.get("grant_type") != "refresh_token":
                 return _error("unsupported_grant_type", "grant_type must be refresh_token")
-            if (query.get("client_id") != self.client_id
-                    or query.get("client_secret") != self.client_secret):
+            if (
+                query.get("client_id") != self.client_id
+                or query.get("client_secret") != self.client_secret
+            ):
                 return _error("invalid_client", "Invalid client credentials", 401)
-            old = next((t for t in self.tokens.values()
-                        if t.refresh == query.get("refresh_token")), None)
+            old = next(
+                (t for t in self.tokens.values() if t.refresh == query.get("refresh_token")), None
+            )
             if old is None:
                 return _error("invalid_grant", "Invalid refresh token", 400)
             old.refresh = None  # spent: a refresh token is used once
@@ -548,24 +640,45 @@ class Portal:
                 return _error("invalid_token", "The access token provided is invalid.", 401)
             if token.expires <= self.clock():
                 return _error("expired_token", "The access token provided has expired.", 401)
-            return _answer(200, {"result": {
-                "client_id": self.client_id, "scope": ",".join(self.scope),
-                "expires": time.strftime("%Y-%m-%dT%H:%M:%S+00:00",
-                                         time.gmtime(token.expires)),
-                "user_id": token.user,
-                "install": {"installed": self.installed, "version": 1, "status": "L",
-                            "scope": ",".join(self.scope), "domain": self.domain,
-                            "uri": self.origin, "client_endpoint": self.rest_url,
-                            "member_id": self.member_id, "member_type": "PORTAL"}}})
+            return _answer(
+                200,
+                {
+                    "result": {
+                        "client_id": self.client_id,
+                        "scope": ",".join(self.scope),
+                        "expires": time.strftime(
+                            "%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(token.expires)
+                        ),
+                        "user_id": token.user,
+                        "install": {
+                            "installed": self.installed,
+                            "version": 1,
+                            "status": "L",
+                            "scope": ",".join(self.scope),
+                            "domain": self.domain,
+                            "uri": self.origin,
+                            "client_endpoint": self.rest_url,
+                            "member_id": self.member_id,
+                            "member_type": "PORTAL",
+                        },
+                    }
+                },
+            )
 
     def auth_of(self, token: Token) -> dict:
         """The OAuth answer (and ONAPPINSTALL's ``auth[...]``) for ``token``."""
         return {
-            "access_token": token.access, "refresh_token": token.refresh,
-            "expires_in": TOKEN_SECONDS, "expires": int(token.expires),
-            "domain": self.domain, "server_endpoint": self.server_endpoint,
-            "client_endpoint": self.rest_url, "member_id": self.member_id,
-            "scope": ",".join(self.scope), "status": "L", "user_id": token.user,
+            "access_token": token.access,
+            "refresh_token": token.refresh,
+            "expires_in": TOKEN_SECONDS,
+            "expires": int(token.expires),
+            "domain": self.domain,
+            "server_endpoint": self.server_endpoint,
+            "client_endpoint": self.rest_url,
+            "member_id": self.member_id,
+            "scope": ",".join(self.scope),
+            "status": "L",
+            "user_id": token.user,
             "application_token": self.application_token,
         }
 
@@ -581,12 +694,18 @@ class Portal:
             auth = self.auth_of(self.issue(admin, server=True))
             fields = {"data[VERSION]": "1", "data[LANGUAGE_ID]": self.lang}
         elif event == "ONAPPUNINSTALL":
-            auth = {"domain": self.domain, "member_id": self.member_id,
-                    "application_token": self.application_token}
+            auth = {
+                "domain": self.domain,
+                "member_id": self.member_id,
+                "application_token": self.application_token,
+            }
             fields = {"data[CLEAN]": str(data.pop("clean", 0))}
         else:
-            auth = {"domain": self.domain, "member_id": self.member_id,
-                    "application_token": self.application_token}
+            auth = {
+                "domain": self.domain,
+                "member_id": self.member_id,
+                "application_token": self.application_token,
+            }
             fields = {}
         for key, value in data.items():
             fields[f"data[{key}]"] = str(value)
@@ -603,14 +722,19 @@ class Portal:
             self.bindings = [b for b in self.bindings if b not in workers]
             self.unbound_by_overtime.extend(workers)
             url = workers[0]["options"].get("errorHandlerUrl") if workers else None
-        return {"url": url, "fields": {
-            "error": "ERROR_PLACEMENT_LOADING_OVERTIME",
-            "error_description": "The handler of the PAGE_BACKGROUND_WORKER placement took "
-                                 "longer than 5 seconds to load more than 10 times a day and "
-                                 "was deleted."}}
+        return {
+            "url": url,
+            "fields": {
+                "error": "ERROR_PLACEMENT_LOADING_OVERTIME",
+                "error_description": "The handler of the PAGE_BACKGROUND_WORKER placement took "
+                "longer than 5 seconds to load more than 10 times a day and "
+                "was deleted.",
+            },
+        }
 
 
 # -- the built-in methods ------------------------------------------------------------------------
+
 
 def _result(value, **more) -> dict:
     return _answer(200, {"result": value, **more})
@@ -639,8 +763,11 @@ def _user_admin(portal, params, token):
 def _user_get(portal, params, token):
     _require_scope(portal, "user")
     wanted = params.get("ID") or params.get("id")
-    found = [{k: v for k, v in p.items() if k != "ADMIN"} for uid, p in portal.users.items()
-             if wanted in (None, "", str(uid))]
+    found = [
+        {k: v for k, v in p.items() if k != "ADMIN"}
+        for uid, p in portal.users.items()
+        if wanted in (None, "", str(uid))
+    ]
     return _result(found, total=len(found))
 
 
@@ -677,12 +804,22 @@ def _app_option_set(portal, params, token):
 
 
 def _app_info(portal, params, token):
-    return _result({"ID": 1, "CODE": portal.client_id, "VERSION": 1, "STATUS": "L",
-                    "INSTALLED": portal.installed, "PAYMENT_EXPIRED": "N", "DAYS": None,
-                    "LICENSE": "en_project"})
+    return _result(
+        {
+            "ID": 1,
+            "CODE": portal.client_id,
+            "VERSION": 1,
+            "STATUS": "L",
+            "INSTALLED": portal.installed,
+            "PAYMENT_EXPIRED": "N",
+            "DAYS": None,
+            "LICENSE": "en_project",
+        }
+    )
 
 
 # placement.* -----------------------------------------------------------------------------------
+
 
 def _handler_problem(url: str) -> RestError | None:
     parts = urlsplit(str(url or ""))
@@ -706,8 +843,9 @@ def _placement_bind(portal, params, token):
     options = params.get("OPTIONS") if isinstance(params.get("OPTIONS"), dict) else {}
     user_id = int(params["USER_ID"]) if str(params.get("USER_ID") or "").isdigit() else 0
     if user_id and placement != PAGE_BACKGROUND_WORKER:
-        raise RestError("ERROR_PLACEMENT_USER_MODE", "User mode is not available for this "
-                        "placement")
+        raise RestError(
+            "ERROR_PLACEMENT_USER_MODE", "User mode is not available for this placement"
+        )
     if placement == PAGE_BACKGROUND_WORKER:
         if not str(options.get("errorHandlerUrl") or ""):
             raise RestError("EMPTY_ERROR_HANDLER_URL", "Field errorHandlerUrl is empty.")
@@ -715,17 +853,21 @@ def _placement_bind(portal, params, token):
         if problem:
             raise problem
         options = {"errorHandlerUrl": str(options["errorHandlerUrl"])}  # others are dropped
-        if any(b["placement"] == placement and b["userId"] == user_id
-               for b in portal.bindings):
+        if any(b["placement"] == placement and b["userId"] == user_id for b in portal.bindings):
             raise RestError("ERROR_PLACEMENT_MAX_COUNT", "Placement max count reached.")
     lang_all = params.get("LANG_ALL") if isinstance(params.get("LANG_ALL"), dict) else {}
-    portal.bindings.append({
-        "placement": placement, "userId": user_id, "handler": handler, "options": options,
-        "title": str(params.get("TITLE") or ""),
-        "description": str(params.get("DESCRIPTION") or ""),
-        "groupName": str(params.get("GROUP_NAME") or ""),
-        "langAll": {str(k): dict(v) for k, v in lang_all.items() if isinstance(v, dict)},
-    })
+    portal.bindings.append(
+        {
+            "placement": placement,
+            "userId": user_id,
+            "handler": handler,
+            "options": options,
+            "title": str(params.get("TITLE") or ""),
+            "description": str(params.get("DESCRIPTION") or ""),
+            "groupName": str(params.get("GROUP_NAME") or ""),
+            "langAll": {str(k): dict(v) for k, v in lang_all.items() if isinstance(v, dict)},
+        }
+    )
     return _result(True)
 
 
@@ -737,8 +879,11 @@ def _placement_unbind(portal, params, token):
     user_id = params.get("USER_ID")
     kept, removed = [], 0
     for binding in portal.bindings:
-        if (binding["placement"] == placement and (not handler or binding["handler"] == handler)
-                and (user_id in (None, "") or str(binding["userId"]) == str(user_id))):
+        if (
+            binding["placement"] == placement
+            and (not handler or binding["handler"] == handler)
+            and (user_id in (None, "") or str(binding["userId"]) == str(user_id))
+        ):
             removed += 1
         else:
             kept.append(binding)
@@ -753,6 +898,7 @@ def _placement_get(portal, params, token):
 
 # telephony.externalLine.* ----------------------------------------------------------------------
 
+
 def _line_add(portal, params, token):
     _require_scope(portal, "telephony")
     number = str(params.get("NUMBER") or "").strip()
@@ -760,16 +906,19 @@ def _line_add(portal, params, token):
         raise RestError("ERROR_CORE", "NUMBER should not be empty")
     if number in portal.lines:
         raise RestError("ERROR_CORE", "Line already exists")
-    line = {"ID": str(portal._next()), "NUMBER": number, "NAME": str(params.get("NAME") or ""),
-            "CRM_AUTO_CREATE": "N" if not _flag(params.get("CRM_AUTO_CREATE")) else "Y"}
+    line = {
+        "ID": str(portal._next()),
+        "NUMBER": number,
+        "NAME": str(params.get("NAME") or ""),
+        "CRM_AUTO_CREATE": "N" if not _flag(params.get("CRM_AUTO_CREATE")) else "Y",
+    }
     portal.lines[number] = line
     return _result({"ID": line["ID"]})
 
 
 def _line_get(portal, params, token):
     _require_scope(portal, "telephony")
-    return _result([{k: v for k, v in line.items() if k != "ID"}
-                    for line in portal.lines.values()])
+    return _result([{k: v for k, v in line.items() if k != "ID"} for line in portal.lines.values()])
 
 
 def _line_update(portal, params, token):
@@ -803,8 +952,14 @@ def _call_user(portal, params) -> int:
         except KeyError:
             raise RestError("ERROR_CORE", "User is not found or is not active") from None
     elif params.get("USER_PHONE_INNER"):
-        user = next((p for p in portal.users.values()
-                     if p.get("UF_PHONE_INNER") == params["USER_PHONE_INNER"]), None)
+        user = next(
+            (
+                p
+                for p in portal.users.values()
+                if p.get("UF_PHONE_INNER") == params["USER_PHONE_INNER"]
+            ),
+            None,
+        )
         if user is None:
             raise RestError("ERROR_CORE", "User is not found or is not active")
     else:
@@ -826,31 +981,49 @@ def _register(portal, params, token):
         kind = 0
     if kind not in TYPES:
         raise RestError("ERROR_CORE", "Unknown TYPE")
-    key = (number, kind, user, str(params.get("LINE_NUMBER") or ""),
-           str(params.get("EXTERNAL_CALL_ID") or ""))
+    key = (
+        number,
+        kind,
+        user,
+        str(params.get("LINE_NUMBER") or ""),
+        str(params.get("EXTERNAL_CALL_ID") or ""),
+    )
     now = portal.clock()
     known = portal.registrations.get(key)
     if known is not None and now - known[1] < DEDUP_SECONDS:
         return _result(portal.calls[known[0]]["registered"])
     call_id = "externalCall.{}.{}".format(secrets.token_hex(16), int(now))
     entity_type = str(params.get("CRM_ENTITY_TYPE") or "")
-    entity_id = int(params["CRM_ENTITY_ID"]) if str(params.get("CRM_ENTITY_ID") or "").isdigit() \
-        else None
+    entity_id = (
+        int(params["CRM_ENTITY_ID"]) if str(params.get("CRM_ENTITY_ID") or "").isdigit() else None
+    )
     created_lead, created = None, []
     if not entity_type and number in portal.contacts:
         entity_type, entity_id = "CONTACT", int(portal.contacts[number]["ID"])
     if not entity_type and _flag(params.get("CRM_CREATE"), default=False):
         created_lead = portal._next()
-        portal.leads[created_lead] = {"ID": str(created_lead), "PHONE": number,
-                                      "SOURCE_ID": str(params.get("CRM_SOURCE") or "CALL"),
-                                      "TITLE": f"Call {number}"}
+        portal.leads[created_lead] = {
+            "ID": str(created_lead),
+            "PHONE": number,
+            "SOURCE_ID": str(params.get("CRM_SOURCE") or "CALL"),
+            "TITLE": f"Call {number}",
+        }
         created = [{"ENTITY_TYPE": "LEAD", "ENTITY_ID": created_lead}]
         entity_type, entity_id = "LEAD", created_lead
-    registered = {"CALL_ID": call_id, "CRM_CREATED_LEAD": created_lead,
-                  "CRM_CREATED_ENTITIES": created, "CRM_ENTITY_TYPE": entity_type or "",
-                  "CRM_ENTITY_ID": entity_id}
-    portal.calls[call_id] = {"params": dict(params), "user": user, "direction": TYPES[kind],
-                             "registered": registered, "finished": None}
+    registered = {
+        "CALL_ID": call_id,
+        "CRM_CREATED_LEAD": created_lead,
+        "CRM_CREATED_ENTITIES": created,
+        "CRM_ENTITY_TYPE": entity_type or "",
+        "CRM_ENTITY_ID": entity_id,
+    }
+    portal.calls[call_id] = {
+        "params": dict(params),
+        "user": user,
+        "direction": TYPES[kind],
+        "registered": registered,
+        "finished": None,
+    }
     portal.registrations[key] = (call_id, now)
     return _result(registered)
 
@@ -859,8 +1032,9 @@ def _finish(portal, params, token):
     _require_scope(portal, "telephony")
     call = portal.calls.get(str(params.get("CALL_ID") or ""))
     if call is None:
-        raise RestError("ERROR_CORE",
-                        "Call is not found (call should be registered prior to finishing)")
+        raise RestError(
+            "ERROR_CORE", "Call is not found (call should be registered prior to finishing)"
+        )
     try:
         duration = max(0, int(params.get("DURATION") or 0))
     except ValueError:
@@ -869,16 +1043,20 @@ def _finish(portal, params, token):
     portal.activities[activity] = {"ID": activity, "CALL_ID": params["CALL_ID"]}
     registered = call["registered"]
     record = {
-        "ID": str(portal._next()), "CALL_ID": params["CALL_ID"],
+        "ID": str(portal._next()),
+        "CALL_ID": params["CALL_ID"],
         "PORTAL_USER_ID": str(call["user"]),
         "PHONE_NUMBER": call["params"].get("PHONE_NUMBER", ""),
-        "CALL_TYPE": str(call["params"].get("TYPE", "")), "CALL_DURATION": duration,
+        "CALL_TYPE": str(call["params"].get("TYPE", "")),
+        "CALL_DURATION": duration,
         "CALL_FAILED_CODE": str(params.get("STATUS_CODE") or ("200" if duration > 0 else "304")),
         "CALL_FAILED_REASON": str(params.get("FAILED_REASON") or ""),
         "CALL_VOTE": int(params["VOTE"]) if str(params.get("VOTE") or "").isdigit() else None,
-        "COST": params.get("COST"), "COST_CURRENCY": params.get("COST_CURRENCY"),
+        "COST": params.get("COST"),
+        "COST_CURRENCY": params.get("COST_CURRENCY"),
         "CRM_ENTITY_TYPE": registered.get("CRM_ENTITY_TYPE", ""),
-        "CRM_ENTITY_ID": registered.get("CRM_ENTITY_ID"), "CRM_ACTIVITY_ID": activity,
+        "CRM_ENTITY_ID": registered.get("CRM_ENTITY_ID"),
+        "CRM_ACTIVITY_ID": activity,
     }
     call["finished"] = record
     return _result(record)
@@ -886,8 +1064,9 @@ def _finish(portal, params, token):
 
 def _activity_update(portal, params, token):
     _require_scope(portal, "crm")
-    activity = portal.activities.get(int(params["id"]) if str(params.get("id") or "").isdigit()
-                                     else None)
+    activity = portal.activities.get(
+        int(params["id"]) if str(params.get("id") or "").isdigit() else None
+    )
     if activity is None:
         raise RestError("ERROR_CORE", "Not found", 400)
     fields = params.get("fields") if isinstance(params.get("fields"), dict) else {}
@@ -897,8 +1076,9 @@ def _activity_update(portal, params, token):
 
 def _activity_get(portal, params, token):
     _require_scope(portal, "crm")
-    activity = portal.activities.get(int(params["id"]) if str(params.get("id") or "").isdigit()
-                                     else None)
+    activity = portal.activities.get(
+        int(params["id"]) if str(params.get("id") or "").isdigit() else None
+    )
     if activity is None:
         raise RestError("ERROR_CORE", "Not found", 400)
     return _result(dict(activity))
@@ -921,6 +1101,7 @@ def _attach_record(portal, params, token):
 
 # event.* -----------------------------------------------------------------------------------------
 
+
 def _event_bind(portal, params, token):
     _require_admin(portal, token)
     event = str(params.get("event") or params.get("EVENT") or "").upper()
@@ -932,8 +1113,9 @@ def _event_bind(portal, params, token):
         raise problem
     if any(h["event"] == event and h["handler"] == handler for h in portal.event_handlers):
         raise RestError("ERROR_CORE", "Handler already binded")
-    portal.event_handlers.append({"event": event, "handler": handler,
-                                  "auth_type": int(params.get("auth_type") or 0)})
+    portal.event_handlers.append(
+        {"event": event, "handler": handler, "auth_type": int(params.get("auth_type") or 0)}
+    )
     return _result(True)
 
 
@@ -946,9 +1128,11 @@ def _event_unbind(portal, params, token):
     event = str(params.get("event") or params.get("EVENT") or "").upper()
     handler = str(params.get("handler") or params.get("HANDLER") or "")
     before = len(portal.event_handlers)
-    portal.event_handlers = [h for h in portal.event_handlers
-                             if not (h["event"] == event and (not handler
-                                                              or h["handler"] == handler))]
+    portal.event_handlers = [
+        h
+        for h in portal.event_handlers
+        if not (h["event"] == event and (not handler or h["handler"] == handler))
+    ]
     return _result({"count": before - len(portal.event_handlers)})
 
 

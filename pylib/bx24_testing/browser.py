@@ -62,17 +62,20 @@ def storage_partitioning_args(base):
     disabled, but storage partitioning (Chromium honours one ``--disable-features``)."""
     features = playwright_disabled_features()
     if features is None:
-        raise RuntimeError("bx24: cannot read the Chromium features this Playwright disables, so "
-                           "storage partitioning cannot be turned back on; upgrade bx24")
+        raise RuntimeError(
+            "bx24: cannot read the Chromium features this Playwright disables, so "
+            "storage partitioning cannot be turned back on; upgrade bx24"
+        )
     if STORAGE_PARTITIONING not in features:
         return {}
     ignored = base.get("ignore_default_args")
     if ignored is True:
         return {}
     kept = [f for f in features if f != STORAGE_PARTITIONING]
-    return {"ignore_default_args": list(ignored or []) + [
-                "--disable-features=" + ",".join(features)],
-            "extra_args": ["--disable-features=" + ",".join(kept)]}
+    return {
+        "ignore_default_args": list(ignored or []) + ["--disable-features=" + ",".join(features)],
+        "extra_args": ["--disable-features=" + ",".join(kept)],
+    }
 
 
 def chromium_executable():
@@ -103,8 +106,10 @@ def launch_args(base=None, browser_name="chromium"):
     if partitioning:
         args["ignore_default_args"] = partitioning["ignore_default_args"]
     args["args"] = list(args.get("args") or []) + [
-        flag for flag in OFFLINE_ARGS + MEDIA_ARGS + partitioning.get("extra_args", [])
-        if flag not in (args.get("args") or [])]
+        flag
+        for flag in OFFLINE_ARGS + MEDIA_ARGS + partitioning.get("extra_args", [])
+        if flag not in (args.get("args") or [])
+    ]
     if "executable_path" not in args and "channel" not in args:
         path = chromium_executable()
         if path:
@@ -123,6 +128,14 @@ def denying_storage(browser_type, launch_args, user_data_dir):
     default = os.path.join(user_data_dir, "Default")
     os.makedirs(default, exist_ok=True)
     with open(os.path.join(default, "Preferences"), "w") as out:
-        json.dump({"profile": {"cookie_controls_mode": 1, "block_third_party_cookies": True,
-                               "default_content_setting_values": {"cookies": 2}}}, out)
+        json.dump(
+            {
+                "profile": {
+                    "cookie_controls_mode": 1,
+                    "block_third_party_cookies": True,
+                    "default_content_setting_values": {"cookies": 2},
+                }
+            },
+            out,
+        )
     return browser_type.launch_persistent_context(user_data_dir, **launch_args)

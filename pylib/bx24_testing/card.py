@@ -54,12 +54,14 @@ class StandInPhone:
         """Wait until the app's phone can take a call (``window.bx24StandInSoftphone``)."""
         try:
             self._card.frame.target.wait_for_function(
-                "() => !!window.bx24StandInSoftphone", timeout=timeout_ms)
+                "() => !!window.bx24StandInSoftphone", timeout=timeout_ms
+            )
         except PlaywrightTimeoutError:
             raise AssertionError(
                 f"the app's softphone was not ready within {timeout_ms} ms: does the app make "
                 "one (bx24.sip_softphone or bx24.StandInSoftphone in bx24.calls)? console:\n"
-                + self._card.frame.console_text()[-4000:]) from None
+                + self._card.frame.console_text()[-4000:]
+            ) from None
 
     def pick_up(self):
         """The callee answers the outgoing call."""
@@ -87,12 +89,14 @@ class StubCard:
 
     def _stub(self, method, *args):
         return self.frame.evaluate(
-            "([method, args]) => BX24Stub[method](...args)", [method, list(args)])
+            "([method, args]) => BX24Stub[method](...args)", [method, list(args)]
+        )
 
     def mark(self):
         """A point in what the frame sent, to wait from: ``wait_for_command(..., after=m)``."""
         return self.frame.evaluate(
-            "({commands: BX24Stub.commands().length, rest: BX24Stub.restCalls().length})")
+            "({commands: BX24Stub.commands().length, rest: BX24Stub.restCalls().length})"
+        )
 
     def _acted(self):
         self._since = self.mark()
@@ -143,7 +147,7 @@ class StubCard:
     def commands(self, command=None, after=0):
         """Every ``BX24.placement.call`` the frame made (optionally only ``command``), in
         order, from ``after`` (a :meth:`mark`, or 0: all)."""
-        entries = self._stub("commands")[self._after(after, "commands"):]
+        entries = self._stub("commands")[self._after(after, "commands") :]
         return [e for e in entries if command is None or e["command"] == command]
 
     def rest_calls(self, method=None, after=0):
@@ -151,7 +155,7 @@ class StubCard:
         "batch"}``; params decoded as Bitrix24 decodes the form: every value a string,
         bracketed keys as nested dicts: ``{"fields": {"TITLE": "x"}}``), of ``method`` if given
         (any letter case), from ``after``."""
-        entries = self._stub("restCalls")[self._after(after, "rest"):]
+        entries = self._stub("restCalls")[self._after(after, "rest") :]
         return [e for e in entries if method is None or e["method"].lower() == method.lower()]
 
     def events(self):
@@ -165,14 +169,20 @@ class StubCard:
 
     def _wait(self, kind, read, name, field, timeout_ms, after, params):
         start = self._after(after, kind)
-        predicate = MATCHES + """
+        predicate = (
+            MATCHES
+            + """
             return BX24Stub[read]().slice(start).find(e =>
                 e[field].toLowerCase() === name.toLowerCase() && matches(e.params, params))
                 || false;"""
+        )
         try:
             found = self.frame.target.wait_for_function(
                 f"([read, field, name, params, start]) => {{ {predicate} }}",
-                arg=[read, field, name, params, start], timeout=timeout_ms, polling=50)
+                arg=[read, field, name, params, start],
+                timeout=timeout_ms,
+                polling=50,
+            )
         except Exception:
             sent = [(e[field], e.get("params")) for e in self._stub(read)[start:]]
             wanted = f"{name}({json.dumps(params)})" if params else name
@@ -181,7 +191,8 @@ class StubCard:
                 f"the frame did not send the {what} {wanted} within {timeout_ms} ms "
                 f"{'since the last action' if after is None else 'after the mark'}; it sent: "
                 f"{json.dumps(sent) if sent else 'nothing'}\n"
-                f"console:\n{self.frame.console_text()}") from None
+                f"console:\n{self.frame.console_text()}"
+            ) from None
         return found.json_value()  # the first match, as the wait saw it
 
     def wait_for_command(self, command, timeout_ms=DEFAULT_TIMEOUT_MS, after=None, **params):

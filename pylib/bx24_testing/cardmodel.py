@@ -44,12 +44,20 @@ STATE_BUTTONS = {
 ALWAYS = ["addComment"]
 CALL_LIST = ["next"]
 BUTTON_EVENTS = {
-    "answer": _events.ANSWER, "skip": _events.SKIP, "makeCall": _events.MAKE_CALL,
-    "hangup": _events.HANGUP, "hold": _events.HOLD, "mute": _events.MUTE,
-    "transfer": _events.TRANSFER, "dialpad": _events.DIALPAD,
-    "qualityMeter": _events.QUALITY_METER, "completeTransfer": _events.COMPLETE_TRANSFER,
-    "cancelTransfer": _events.CANCEL_TRANSFER, "close": _events.CLOSE,
-    "notifyAdmin": _events.NOTIFY_ADMIN, "addComment": _events.ADD_COMMENT,
+    "answer": _events.ANSWER,
+    "skip": _events.SKIP,
+    "makeCall": _events.MAKE_CALL,
+    "hangup": _events.HANGUP,
+    "hold": _events.HOLD,
+    "mute": _events.MUTE,
+    "transfer": _events.TRANSFER,
+    "dialpad": _events.DIALPAD,
+    "qualityMeter": _events.QUALITY_METER,
+    "completeTransfer": _events.COMPLETE_TRANSFER,
+    "cancelTransfer": _events.CANCEL_TRANSFER,
+    "close": _events.CLOSE,
+    "notifyAdmin": _events.NOTIFY_ADMIN,
+    "addComment": _events.ADD_COMMENT,
     "next": _events.NEXT,
 }
 BUTTON_ALIASES = {"comment": "addComment", "quality": "qualityMeter", "call": "makeCall"}
@@ -73,13 +81,22 @@ RATINGS = ["1", "2", "3", "4", "5"]
 def describe() -> dict:
     """Everything above, for the stub (``window.BX24_MODEL``)."""
     return {
-        "prefix": PREFIX, "uiStates": UI_STATES, "commands": COMMANDS, "events": EVENTS,
-        "stateButtons": STATE_BUTTONS, "always": ALWAYS, "callList": CALL_LIST,
-        "buttonEvents": BUTTON_EVENTS, "buttonAliases": BUTTON_ALIASES,
-        "cardUndefined": CARD_UNDEFINED, "invalidUiState": INVALID_UI_STATE,
+        "prefix": PREFIX,
+        "uiStates": UI_STATES,
+        "commands": COMMANDS,
+        "events": EVENTS,
+        "stateButtons": STATE_BUTTONS,
+        "always": ALWAYS,
+        "callList": CALL_LIST,
+        "buttonEvents": BUTTON_EVENTS,
+        "buttonAliases": BUTTON_ALIASES,
+        "cardUndefined": CARD_UNDEFINED,
+        "invalidUiState": INVALID_UI_STATE,
         "requiredFields": {k: list(v) for k, v in REQUIRED_FIELDS.items()},
-        "withoutCard": WITHOUT_CARD, "silentInBrowser": SILENT_IN_BROWSER,
-        "dialpadKeys": DIALPAD_KEYS, "ratings": RATINGS,
+        "withoutCard": WITHOUT_CARD,
+        "silentInBrowser": SILENT_IN_BROWSER,
+        "dialpadKeys": DIALPAD_KEYS,
+        "ratings": RATINGS,
     }
 
 
@@ -118,8 +135,16 @@ class Card:
     """One call card, raised for ``call`` (the initialized payload). ``clock()`` gives
     seconds (the timer's), ``mode`` is ``"browser"`` or ``"desktop"``."""
 
-    def __init__(self, call: dict, *, ui_state: str | None = None, own: bool = True,
-                 transferred: bool = False, clock=None, mode: str = "browser"):
+    def __init__(
+        self,
+        call: dict,
+        *,
+        ui_state: str | None = None,
+        own: bool = True,
+        transferred: bool = False,
+        clock=None,
+        mode: str = "browser",
+    ):
         if mode not in MODES:
             raise ValueError(f'mode must be "browser" or "desktop", got {mode!r}')
         self.call = dict(call)
@@ -133,8 +158,9 @@ class Card:
         self.timer = Timer(clock or (lambda: 0.0))
         state = ui_state or initial_state(self.call)
         if state not in UI_STATES:
-            raise ValueError(f'uiState "{state}" is not a card state; states: '
-                             + ", ".join(UI_STATES))
+            raise ValueError(
+                f'uiState "{state}" is not a card state; states: ' + ", ".join(UI_STATES)
+            )
         self.state = state
         self._set_state(state, False)
 
@@ -147,20 +173,33 @@ class Card:
     def buttons(self) -> list[str]:
         if self.closed:
             return []
-        shown = [b for b in STATE_BUTTONS.get(self.state, [])
-                 if b != "transfer" or not (self.call_list_mode or self.transferred)]
+        shown = [
+            b
+            for b in STATE_BUTTONS.get(self.state, [])
+            if b != "transfer" or not (self.call_list_mode or self.transferred)
+        ]
         return shown + ALWAYS + (CALL_LIST if self.call_list_mode else [])
 
     def snapshot(self) -> dict:
         """What the stub's ``BX24Stub.card()`` gives, key for key."""
         return {
-            "state": self.state, "muted": self.muted, "held": self.held, "title": self.title,
+            "state": self.state,
+            "muted": self.muted,
+            "held": self.held,
+            "title": self.title,
             "statusText": self.status_text,
-            "timer": {"running": self.timer.running, "seconds": self.timer.seconds,
-                      "visible": self.timer.visible},
-            "closed": self.closed, "active": self.manageable, "own": self.own,
-            "callListMode": self.call_list_mode, "transferred": self.transferred,
-            "buttons": self.buttons(), "call": dict(self.call),
+            "timer": {
+                "running": self.timer.running,
+                "seconds": self.timer.seconds,
+                "visible": self.timer.visible,
+            },
+            "closed": self.closed,
+            "active": self.manageable,
+            "own": self.own,
+            "callListMode": self.call_list_mode,
+            "transferred": self.transferred,
+            "buttons": self.buttons(),
+            "call": dict(self.call),
         }
 
     # -- commands ------------------------------------------------------------------------------
@@ -235,7 +274,9 @@ class Card:
                 f'button "{name}" is not shown in state "{self.state}"'
                 + (" (call-list mode)" if self.call_list_mode else "")
                 + (" (transferred call)" if self.transferred else "")
-                + "; shown: " + ", ".join(shown))
+                + "; shown: "
+                + ", ".join(shown)
+            )
         payload = self._payload(name, arg)
         if name == "close":
             self.close()
@@ -251,8 +292,9 @@ class Card:
             return arg
         if name == "transfer":
             if arg in (None, ""):
-                raise Refused("transfer click needs a target: an employee id (digits) or a "
-                              "phone number")
+                raise Refused(
+                    "transfer click needs a target: an employee id (digits) or a phone number"
+                )
             return {"phoneNumber": self.call.get("PHONE_NUMBER") or "", "target": str(arg)}
         if name == "qualityMeter":
             if str(arg) not in RATINGS:

@@ -22,8 +22,9 @@ PREFIX = "emulator/"
 MODEL_SCRIPT = "bx24-model.js"  # the card's description, which the stub reads (generated)
 # ?emulator: the BX24 stub in place of Bitrix24's library, and the SIP stand-in (the app's SIP
 # softphone registers at once, and the emulator's Softphone panel plays the other side)
-VARIANTS = {"emulator": (PREFIX + MODEL_SCRIPT, PREFIX + STUB_PATH.name,
-                         PREFIX + SIP_STUB_PATH.name)}
+VARIANTS = {
+    "emulator": (PREFIX + MODEL_SCRIPT, PREFIX + STUB_PATH.name, PREFIX + SIP_STUB_PATH.name)
+}
 
 
 MAX_BODY = 1 << 20
@@ -56,22 +57,37 @@ def routes(portal: Portal | None = None) -> list[Route]:
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
         status, headers, data = http.answer(
-            portal, request.method, target, body,
-            (request.headers.get(b"content-type") or b"").decode("latin-1"))
+            portal,
+            request.method,
+            target,
+            body,
+            (request.headers.get(b"content-type") or b"").decode("latin-1"),
+        )
         if status == 0:  # a programmed network failure: the stub makes the frame's fetch fail
             status, headers, data = 502, [(NETWORK_FAILURE, "1")], b""
-        await request.send({"type": "http.response.start", "status": status, "headers": [
-            (k.lower().encode(), v.encode()) for k, v in headers] + [
-            (b"content-length", str(len(data)).encode())]})
+        await request.send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.lower().encode(), v.encode()) for k, v in headers]
+                + [(b"content-length", str(len(data)).encode())],
+            }
+        )
         await request.send({"type": "http.response.body", "body": data})
 
     model = model_script().encode()
 
     async def model_js(request):
-        await send_response(request.send, 200, model, [(b"cache-control", b"no-cache")],
-                            content_type=b"text/javascript; charset=utf-8",
-                            head=request.method == "HEAD")
+        await send_response(
+            request.send,
+            200,
+            model,
+            [(b"cache-control", b"no-cache")],
+            content_type=b"text/javascript; charset=utf-8",
+            head=request.method == "HEAD",
+        )
 
     return [Route(PREFIX + MODEL_SCRIPT, ("GET", "HEAD"), model_js)] + [
         Route(name, PORTAL_METHODS, answer, prefix=True)
-        for name in ("rest", "_bx24portal", OAUTH_PREFIX.strip("/"))]
+        for name in ("rest", "_bx24portal", OAUTH_PREFIX.strip("/"))
+    ]

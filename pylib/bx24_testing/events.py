@@ -21,8 +21,9 @@ from .bitrix24 import Portal
 def post_form(url: str, fields: dict, timeout: float = 10.0) -> tuple[int, str]:
     """POST ``fields`` form-encoded to ``url``: the answer's status and text."""
     body = urlencode(list(fields.items())).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/x-www-form-urlencoded"})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
             return answer.status, answer.read().decode("utf-8", "replace")

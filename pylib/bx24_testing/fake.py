@@ -36,8 +36,16 @@ from typing import Any
 
 from .bitrix24 import Portal, decode_form  # noqa: F401  (decode_form: where tests found it)
 from .cardmodel import (  # noqa: F401  (BUTTON_EVENTS: the buttons click() takes)
-    BUTTON_EVENTS, CARD_UNDEFINED, COMMANDS, PREFIX, UI_STATES, WITHOUT_CARD, Card, Refused,
+    BUTTON_EVENTS,
+    CARD_UNDEFINED,
+    COMMANDS,
+    PREFIX,
+    UI_STATES,
+    WITHOUT_CARD,
+    Card,
+    Refused,
 )
+
 
 class _Omit:
     def __repr__(self) -> str:
@@ -58,6 +66,7 @@ def run(coroutine):
             outcome["value"] = asyncio.run(coroutine)
         except BaseException as error:  # re-raised in the caller's thread
             outcome["error"] = error
+
     thread = threading.Thread(target=target, name="bx24-fake-run")
     thread.start()
     thread.join()
@@ -77,17 +86,21 @@ class FakeBridge:
 
     def __init__(self, portal: "FakePortal | None" = None):
         self.portal = portal
-        self.placement = {"placement": "PAGE_BACKGROUND_WORKER",
-                          "options": {"ID": "PAGE_BACKGROUND_WORKER", "URI": "/crm/deal/"}}
-        self.interface = {"command": ["CallCardSetMute"],
-                          "event": ["BackgroundCallCard::initialized"]}
-        self.replies: dict = {}       # command -> envelope dict
+        self.placement = {
+            "placement": "PAGE_BACKGROUND_WORKER",
+            "options": {"ID": "PAGE_BACKGROUND_WORKER", "URI": "/crm/deal/"},
+        }
+        self.interface = {
+            "command": ["CallCardSetMute"],
+            "event": ["BackgroundCallCard::initialized"],
+        }
+        self.replies: dict = {}  # command -> envelope dict
         self.rest_replies: dict = {}  # REST method -> envelope dict (data: {http, json}...)
-        self.rest_sent: list = []     # (method, body, wait_ms)
-        self.sent: list = []          # (command, params, wait_ms)
-        self.beacons: list = []       # (method, body)
+        self.rest_sent: list = []  # (method, body, wait_ms)
+        self.sent: list = []  # (command, params, wait_ms)
+        self.beacons: list = []  # (method, body)
         self.info_requests: list = []
-        self.queue: list = []         # messages before attach, like bridge.js
+        self.queue: list = []  # messages before attach, like bridge.js
         self.receiver = None
         self.page_hide = None
         self.auth_refreshes = 0
@@ -169,7 +182,6 @@ class FakeBridge:
 class FakePortal:
     """Bitrix24 as bx24 sees it, in CPython (see the module doc)."""
 
-
     def __init__(self, user_id: int = 1, model: Portal | None = None):
         self.bridge = FakeBridge(self)
         self.user_id = user_id
@@ -180,15 +192,15 @@ class FakePortal:
             self.model.users[user_id] = {**self.model.user(1), "ID": str(user_id)}
         self.session = self.model.open_session(user_id)
         self.card_shown: Card | None = None  # the card Bitrix24 shows (bx24_testing.cardmodel)
-        self.mode = "browser"              # or "desktop": how the card answers
+        self.mode = "browser"  # or "desktop": how the card answers
         self._serial = 0
         self._sleeps: list = []
         self._later: list = []
         # False: the card opens after register's answer is back, on the next settle()
         # (Bitrix24 does not say which comes first; True: before it).
         self.card_before_answer = True
-        self.page_calls: Any = None        # the bx24.page.calls() of an app run by load_app
-        self.softphone = FakeSipPhone()    # the SIP phone of bx24.sip_softphone, and its far end
+        self.page_calls: Any = None  # the bx24.page.calls() of an app run by load_app
+        self.softphone = FakeSipPhone()  # the SIP phone of bx24.sip_softphone, and its far end
         self.allow_duplicate_calls = False  # True: a call registered or finished twice is meant
 
     @property
@@ -224,6 +236,7 @@ class FakePortal:
     def card(self, **options):
         """A :class:`bx24.CallCard` over this portal (``options`` are its)."""
         import bx24
+
         return bx24.CallCard(self.bridge, **options)
 
     def rest(self, **options):
@@ -231,29 +244,38 @@ class FakePortal:
         instead of waiting)."""
         import bx24
 
-        async def sleep(seconds):   # retries do not wait: the clock moves instead
+        async def sleep(seconds):  # retries do not wait: the clock moves instead
             self._sleeps.append(seconds)
             self.now += seconds
+
         options.setdefault("sleep", sleep)
         return bx24.Rest(self.bridge, **options)
 
     def telephony(self, **options):
         """A :class:`bx24.Telephony` over :meth:`rest` (``options`` are its)."""
         import bx24
+
         counter = iter(range(1, 1_000_000))
-        return bx24.Telephony(self.rest(**options),
-                              new_external_id=lambda: f"fake-{next(counter)}")
+        return bx24.Telephony(self.rest(**options), new_external_id=lambda: f"fake-{next(counter)}")
 
     def calls(self, softphone, card=None, **options):
         """A :class:`bx24.Calls` over this portal, on its clock; the card attached (the page is
         alone: it leads, so a :class:`bx24.SipSoftphone` starts)."""
         import bx24
-        calls = bx24.Calls(card or self.card(), self.telephony(), softphone, clock=self.clock,
-                           **options)
+
+        calls = bx24.Calls(
+            card or self.card(), self.telephony(), softphone, clock=self.clock, **options
+        )
         return calls.start()
 
-    def app_page(self, kind="install", settings=None, url="https://app.example.com/install",
-                 server=None, microphone=None):
+    def app_page(
+        self,
+        kind="install",
+        settings=None,
+        url="https://app.example.com/install",
+        server=None,
+        microphone=None,
+    ):
         """The application's ``kind`` page (``install``, ``main``) of this portal's user, as
         :mod:`bx24.install` and :mod:`bx24.mainpage` get it: a :class:`bx24.AppPage` with
         ``settings`` (an ``[application]`` table of bx24.toml), at ``url``, over a
@@ -263,8 +285,9 @@ class FakePortal:
         import bx24
         from bx24_frame.settings import application_settings
 
-        bridge = FakeAppBridge(self, kind, application_settings(settings or {}), url, server,
-                               microphone)
+        bridge = FakeAppBridge(
+            self, kind, application_settings(settings or {}), url, server, microphone
+        )
         return bx24.AppPage(bridge, self.rest(), RecordingView())
 
     def clock(self) -> float:
@@ -319,17 +342,29 @@ class FakePortal:
 
         def calls(softphone, **options):
             import bx24
+
             if self.page_calls is None:
-                self.page_calls = bx24.Calls(card(log=options.get("log")), self.telephony(),
-                                             softphone, clock=self.clock, **options)
+                self.page_calls = bx24.Calls(
+                    card(log=options.get("log")),
+                    self.telephony(),
+                    softphone,
+                    clock=self.clock,
+                    **options,
+                )
             return self.page_calls
 
         def sip_softphone(server, uri=None, **options):
             import bx24
+
             return bx24.SipSoftphone(server, uri, new_phone=self.softphone.create, **options)
 
-        return {"card": card, "rest": rest, "telephony": telephony, "calls": calls,
-                "sip_softphone": sip_softphone}
+        return {
+            "card": card,
+            "rest": rest,
+            "telephony": telephony,
+            "calls": calls,
+            "sip_softphone": sip_softphone,
+        }
 
     def advance(self, seconds: float) -> None:
         """Move the clock (durations) by ``seconds``."""
@@ -360,18 +395,26 @@ class FakePortal:
         return self.card_shown.call if self.card_shown is not None else None
 
     def _show(self, call: dict, ui_state: str | None = None, transferred: bool = False) -> None:
-        self.card_shown = Card(call, ui_state=ui_state, transferred=transferred,
-                         clock=self.clock, mode=self.mode)
+        self.card_shown = Card(
+            call, ui_state=ui_state, transferred=transferred, clock=self.clock, mode=self.mode
+        )
 
     def raise_call(self, ui_state: str | None = None, **overrides) -> dict:
         """Open a card and fire ``initialized`` (a call Bitrix24 started: click-to-call...):
         realistic defaults, ``overrides`` by payload key (``None`` removes a key)."""
         self._serial += 1
         call: dict[str, Any] = {
-                "CALL_ID": f"externalCall.fake.{self._serial}", "PHONE_NUMBER": "+15550100001",
-                "LINE_NUMBER": "line1", "LINE_NAME": "", "CRM_ENTITY_TYPE": "",
-                "CRM_ENTITY_ID": 0, "CRM_BINDINGS": [], "CALL_DIRECTION": "incoming",
-                "CALL_STATE": "idle", "CALL_LIST_MODE": False}
+            "CALL_ID": f"externalCall.fake.{self._serial}",
+            "PHONE_NUMBER": "+15550100001",
+            "LINE_NUMBER": "line1",
+            "LINE_NAME": "",
+            "CRM_ENTITY_TYPE": "",
+            "CRM_ENTITY_ID": 0,
+            "CRM_BINDINGS": [],
+            "CALL_DIRECTION": "incoming",
+            "CALL_STATE": "idle",
+            "CALL_LIST_MODE": False,
+        }
         for key, value in overrides.items():
             if value is None:
                 call.pop(key, None)
@@ -379,8 +422,12 @@ class FakePortal:
                 call[key] = value
         self._show(call, ui_state)
         # Bitrix24 knows the calls it shows a card for (click-to-call registered it)
-        self.model.known_call(call["CALL_ID"], call.get("PHONE_NUMBER", ""),
-                              call.get("CALL_DIRECTION", "incoming"), self.user_id)
+        self.model.known_call(
+            call["CALL_ID"],
+            call.get("PHONE_NUMBER", ""),
+            call.get("CALL_DIRECTION", "incoming"),
+            self.user_id,
+        )
         self.bridge.fire("initialized", call)
         return call
 
@@ -390,8 +437,9 @@ class FakePortal:
         unknown one."""
         from bx24.events import EVENTS
 
-        event = event[len(PREFIX):] if isinstance(event, str) and event.startswith(PREFIX) \
-            else event
+        event = (
+            event[len(PREFIX) :] if isinstance(event, str) and event.startswith(PREFIX) else event
+        )
         if event not in EVENTS:
             raise AssertionError(f"unknown event {event!r}; events: {', '.join(EVENTS)}")
         if event == "closeButtonClick" and self.card_shown is not None:
@@ -432,8 +480,9 @@ class FakePortal:
         return self.model.rest_calls(method)
 
     def _rest(self, method: str, body: str) -> dict:
-        answer = self.model.rest(method, "auth=" + self.session.token.access +
-                                 ("&" + body if body else ""))
+        answer = self.model.rest(
+            method, "auth=" + self.session.token.access + ("&" + body if body else "")
+        )
         self._after_rest(method, decode_form(body), answer)
         return answer
 
@@ -446,35 +495,52 @@ class FakePortal:
             results = inner.get("result") or {}
             for key, command in (params.get("cmd") or {}).items():
                 call, _, query = str(command).partition("?")
-                part = results[int(key)] if isinstance(results, list) and str(key).isdigit() \
-                    and int(key) < len(results) else (results.get(key) if isinstance(
-                        results, dict) else None)
+                part = (
+                    results[int(key)]
+                    if isinstance(results, list) and str(key).isdigit() and int(key) < len(results)
+                    else (results.get(key) if isinstance(results, dict) else None)
+                )
                 if part is not None:
-                    self._after_rest(call, decode_form(query), {"http": 200,
-                                                                "json": {"result": part}})
+                    self._after_rest(
+                        call, decode_form(query), {"http": 200, "json": {"result": part}}
+                    )
             return
         body = answer.get("json") if isinstance(answer.get("json"), dict) else None
         if body is None or "error" in body or not 200 <= answer.get("http", 0) < 300:
             return
         if name == "telephony.externalcall.register" and params.get("SHOW", "1") not in (
-                "0", "false", "N", "n"):
+            "0",
+            "false",
+            "N",
+            "n",
+        ):
             result = body.get("result") or {}
-            direction = {"1": "outgoing", "4": "callback"}.get(str(params.get("TYPE")),
-                                                                "incoming")
+            direction = {"1": "outgoing", "4": "callback"}.get(str(params.get("TYPE")), "incoming")
             entity = result.get("CRM_ENTITY_TYPE") or ""
-            shown = {"CALL_ID": result.get("CALL_ID"), "PHONE_NUMBER": params.get("PHONE_NUMBER"),
-                     "LINE_NUMBER": params.get("LINE_NUMBER", ""), "LINE_NAME": "",
-                     "CRM_ENTITY_TYPE": entity, "CRM_ENTITY_ID": result.get("CRM_ENTITY_ID") or 0,
-                     "CRM_BINDINGS": [{"ENTITY_TYPE": entity,
-                                       "ENTITY_ID": result.get("CRM_ENTITY_ID")}] if entity else [],
-                     "CALL_DIRECTION": direction, "CALL_STATE": "idle", "CALL_LIST_MODE": False}
+            shown = {
+                "CALL_ID": result.get("CALL_ID"),
+                "PHONE_NUMBER": params.get("PHONE_NUMBER"),
+                "LINE_NUMBER": params.get("LINE_NUMBER", ""),
+                "LINE_NAME": "",
+                "CRM_ENTITY_TYPE": entity,
+                "CRM_ENTITY_ID": result.get("CRM_ENTITY_ID") or 0,
+                "CRM_BINDINGS": [{"ENTITY_TYPE": entity, "ENTITY_ID": result.get("CRM_ENTITY_ID")}]
+                if entity
+                else [],
+                "CALL_DIRECTION": direction,
+                "CALL_STATE": "idle",
+                "CALL_LIST_MODE": False,
+            }
             self._show(shown)
             if self.card_before_answer:
                 self.bridge.fire("initialized", shown)
             else:
                 self._later.append(lambda: self.bridge.fire("initialized", shown))
-        if name == "telephony.externalcall.hide" and self.card_shown and \
-                self.card_shown.call.get("CALL_ID") == params.get("CALL_ID"):
+        if (
+            name == "telephony.externalcall.hide"
+            and self.card_shown
+            and self.card_shown.call.get("CALL_ID") == params.get("CALL_ID")
+        ):
             self.card_shown.close()
 
     # -- card commands ------------------------------------------------------------------------
@@ -482,8 +548,11 @@ class FakePortal:
     def _command(self, command: str, params: dict) -> str:
         outcome: tuple[str, object]
         if self.card_shown is None:
-            outcome = ("answer", list(UI_STATES) if command in WITHOUT_CARD else CARD_UNDEFINED) \
-                if command in COMMANDS else ("silent", "unknown command")
+            outcome = (
+                ("answer", list(UI_STATES) if command in WITHOUT_CARD else CARD_UNDEFINED)
+                if command in COMMANDS
+                else ("silent", "unknown command")
+            )
         else:
             self.card_shown.mode = self.mode
             outcome = self.card_shown.command(command, params)
@@ -556,8 +625,9 @@ class FakeSipPhone:
         call = self._newest()
         if call:
             call["ended"] = True
-            self._emit(type="failed", id=call["id"], originator="remote", cause=reason,
-                       code=str(status))
+            self._emit(
+                type="failed", id=call["id"], originator="remote", cause=reason, code=str(status)
+            )
 
     # what the app asks (the phone API of bx24.sip)
     def call(self, target):
@@ -600,6 +670,7 @@ class FakeSipPhone:
 
 
 # -- the application's own pages (bx24.apppage) ---------------------------------------------------
+
 
 class RecordingView:
     """The install and main pages' view (:mod:`bx24.view`'s methods), recorded: ``lines()``
@@ -670,16 +741,23 @@ class _RecordedSection:
 class FakeAppBridge:
     """bridge.js's application-page functions in CPython, for :meth:`FakePortal.app_page`."""
 
-    def __init__(self, portal: "FakePortal", kind: str, settings: dict, url: str, server=None,
-                 microphone=None):
+    def __init__(
+        self,
+        portal: "FakePortal",
+        kind: str,
+        settings: dict,
+        url: str,
+        server=None,
+        microphone=None,
+    ):
         self.portal = portal
         self.kind = kind
         self.settings = settings
         self.url = url
         self.server_answer = server
         self.microphone_answer = microphone or {"ok": True, "label": "Fake microphone"}
-        self.state: str | None = None   # what the page came to (pageReady)
-        self.finished = False           # installFinish was called
+        self.state: str | None = None  # what the page came to (pageReady)
+        self.finished = False  # installFinish was called
         self.sent_to_server: list = []  # (path, payload without its auth)
         # the portal opened this page (an install step while not installed)
         self.session = portal.model.open_session(portal.user_id, "DEFAULT")
@@ -689,16 +767,32 @@ class FakeAppBridge:
         from bx24_server import endpoints
 
         assert self.kind in layout.APP_PAGES
-        return json.dumps({"page": self.kind, "app": self.settings, "server": {
-            "install": endpoints.INSTALL, "portal": endpoints.PORTAL,
-            "error_handler": endpoints.ERROR_HANDLER, "carry": ["interpreter"]}})
+        return json.dumps(
+            {
+                "page": self.kind,
+                "app": self.settings,
+                "server": {
+                    "install": endpoints.INSTALL,
+                    "portal": endpoints.PORTAL,
+                    "error_handler": endpoints.ERROR_HANDLER,
+                    "carry": ["interpreter"],
+                },
+            }
+        )
 
     async def appInfo(self, wait_ms):
         model, user = self.portal.model, self.portal.user_id
-        return _envelope({"admin": bool(model.user(user).get("ADMIN")), "lang": model.lang,
-                          "domain": model.domain, "member": model.member_id,
-                          "placement": "DEFAULT", "page": self.url.split("?")[0],
-                          "query": self.url.partition("?")[2]})
+        return _envelope(
+            {
+                "admin": bool(model.user(user).get("ADMIN")),
+                "lang": model.lang,
+                "domain": model.domain,
+                "member": model.member_id,
+                "placement": "DEFAULT",
+                "page": self.url.split("?")[0],
+                "query": self.url.partition("?")[2],
+            }
+        )
 
     async def installFinish(self, wait_ms):
         self.finished = True
@@ -726,4 +820,3 @@ class FakeAppBridge:
 
     async def refresh_auth(self, wait_ms):
         return await self.portal.bridge.refresh_auth(wait_ms)
-

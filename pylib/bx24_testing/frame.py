@@ -47,7 +47,8 @@ def post_like_bitrix24(page, url, post_fields=None):
     committed. :func:`open_frame` loads it cross-site instead, as a portal does."""
     fields = "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-        for k, v in {**BITRIX_POST_FIELDS, **(post_fields or {})}.items())
+        for k, v in {**BITRIX_POST_FIELDS, **(post_fields or {})}.items()
+    )
     page.set_content(f'<form method="post" action="{escape(url)}">{fields}</form>')
     with page.expect_navigation(wait_until="commit") as navigation:
         page.evaluate("document.forms[0].submit()")
@@ -75,10 +76,13 @@ class LoadedFrame:
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
         if origin:
+
             def check(response):
                 if response.status >= 400 and response.url.startswith(origin + "/"):
                     self.failed_responses.append(
-                        f"{response.request.method} {response.url}: HTTP {response.status}")
+                        f"{response.request.method} {response.url}: HTTP {response.status}"
+                    )
+
             page.on("response", check)
 
     def evaluate(self, expression, arg=None):
@@ -93,8 +97,9 @@ class LoadedFrame:
     def python_errors(self):
         """The console lines that show a Python exception nobody handled (a handler or a hook
         that raised, main.py failing): the ``bx24_frame`` fixture fails a test that has any."""
-        return [line for line in self.console
-                if any(mark in line for mark in self.PYTHON_ERROR_MARKS)]
+        return [
+            line for line in self.console if any(mark in line for mark in self.PYTHON_ERROR_MARKS)
+        ]
 
     def release_bx24(self):
         """Answer the BX24 library request that ``open_frame(..., hold_bx24=True)`` holds back
@@ -119,27 +124,33 @@ class LoadedFrame:
                     "the browser refused to show the frame (a Content-Security-Policy "
                     "frame-ancestors that does not allow the portal stand-in? add "
                     "bx24_testing.portal.ANCESTORS to --frame-ancestors)"
-                    f"\nconsole:\n{self.console_text()[:20000]}")
+                    f"\nconsole:\n{self.console_text()[:20000]}"
+                )
             if self.failed_responses:
                 raise FrameNotReady(
-                    "the frame cannot boot: " + "; ".join(self.failed_responses[:5]) +
-                    f"\nconsole:\n{self.console_text()[:20000]}")
+                    "the frame cannot boot: "
+                    + "; ".join(self.failed_responses[:5])
+                    + f"\nconsole:\n{self.console_text()[:20000]}"
+                )
             left_ms = (deadline - time.monotonic()) * 1000
             try:
-                self.target.wait_for_function(READY_SIGNAL, timeout=max(1, min(250, left_ms)),
-                                              polling=50)
+                self.target.wait_for_function(
+                    READY_SIGNAL, timeout=max(1, min(250, left_ms)), polling=50
+                )
                 break
             except PlaywrightTimeout:
                 if left_ms > 250:
                     continue
                 raise FrameNotReady(
                     f"the frame did not get ready within {timeout_ms} ms; console:\n"
-                    f"{self.console_text()}") from None
+                    f"{self.console_text()}"
+                ) from None
         state = self.evaluate("document.documentElement.dataset.bx24")
         if state != "ready":
             reason = self.evaluate("document.documentElement.dataset.bx24Error") or state
-            raise FrameNotReady(f"the frame's boot failed: {reason}\nconsole:\n"
-                                f"{self.console_text()[:20000]}")
+            raise FrameNotReady(
+                f"the frame's boot failed: {reason}\nconsole:\n{self.console_text()[:20000]}"
+            )
         return self
 
 
@@ -187,9 +198,19 @@ def _prepare_portal(portal, stub_config, user):
     return config
 
 
-def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx24=False,
-               cross_site=True, sip_stand_in=True, portal=None, user=1,
-               placement="PAGE_BACKGROUND_WORKER"):
+def open_frame(
+    page,
+    url,
+    stub_config=None,
+    post_fields=None,
+    wait=True,
+    hold_bx24=False,
+    cross_site=True,
+    sip_stand_in=True,
+    portal=None,
+    user=1,
+    placement="PAGE_BACKGROUND_WORKER",
+):
     """Load the frame at ``url`` in ``page`` as Bitrix24 does; return a :class:`LoadedFrame`.
 
     ``cross_site`` (the default): in an iframe of a page of ``portal`` (a
@@ -214,10 +235,14 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx
     config = _prepare_portal(portal, stub_config, user)
     options = config.pop("placementOptions", None)
     if not cross_site:
-        session = portal.open_session(user, placement, options if options is not None else
-                                      {"ID": placement, "URI": "/crm/deal/"})
-        config.update(portal=portal.domain, protocol="https" if portal.https else "http",
-                      sid=session.sid)
+        session = portal.open_session(
+            user,
+            placement,
+            options if options is not None else {"ID": placement, "URI": "/crm/deal/"},
+        )
+        config.update(
+            portal=portal.domain, protocol="https" if portal.https else "http", sid=session.sid
+        )
     allowed = [origin + "/", "data:", portal.origin + "/"]
     frame = LoadedFrame(page, hold_bx24, origin, portal)
     stub = f"window.BX24_STUB_CONFIG = {json.dumps(config)};\n{stub_script(sip_stand_in)}"
@@ -236,23 +261,30 @@ def open_frame(page, url, stub_config=None, post_fields=None, wait=True, hold_bx
     if not cross_site:
         response = post_like_bitrix24(page, url, post_fields)
     else:
+
         def the_frames_post(response):
             return response.request.method == "POST" and response.url.startswith(origin + "/")
+
         with page.expect_response(the_frames_post) as posted:
-            page.goto(server.url_for(url, post_fields, portal, user, placement, options),
-                      wait_until="commit")
+            page.goto(
+                server.url_for(url, post_fields, portal, user, placement, options),
+                wait_until="commit",
+            )
         response = posted.value
         frame.target = response.frame
     if response is None or response.status != 200:
-        raise FrameNotReady(f"POST {url} answered HTTP {response.status if response else '?'}"
-                            " instead of the frame's page")
+        raise FrameNotReady(
+            f"POST {url} answered HTTP {response.status if response else '?'}"
+            " instead of the frame's page"
+        )
     if wait and not hold_bx24:
         frame.wait_ready()
     return frame
 
 
-def wait_until(page, condition, timeout_s: float = 10.0, what: str = "a condition",
-               interval_ms: int = 100):
+def wait_until(
+    page, condition, timeout_s: float = 10.0, what: str = "a condition", interval_ms: int = 100
+):
     """Poll ``condition()`` (an asynchronous browser value such as getStats, which Playwright's
     wait_for_function cannot await; or Kamailio's location table) until it is truthy; its last
     value, or AssertionError. Between polls ``page`` waits, so Playwright keeps serving the
@@ -297,6 +329,7 @@ class PortalPage:
                 if url.startswith(self.origin + "/") and urlsplit(url).path == path:
                     return candidate
             return None
+
         target = wait_until(self.page, found, timeout_s, f"the portal's {kind} frame")
         frame = LoadedFrame(self.page, origin=self.origin, portal=self.portal)
         frame.target = target
@@ -309,8 +342,9 @@ class PortalPage:
         page's ``finished``, ``checked``, ``refused``, ``failed``; the main page's ``shown``,
         ``bound``, ``rebound``, ``failed``), once it got there."""
         frame = self.frame(kind, timeout_s)
-        frame.target.wait_for_function("document.documentElement.dataset.bx24Page",
-                                       timeout=timeout_s * 1000)
+        frame.target.wait_for_function(
+            "document.documentElement.dataset.bx24Page", timeout=timeout_s * 1000
+        )
         return frame.evaluate("document.documentElement.dataset.bx24Page")
 
     def text(self, kind):
@@ -322,8 +356,16 @@ class PortalPage:
         self.page.reload(wait_until="commit")
 
 
-def open_portal_page(page, server_url, portal, user=1, app=True, interpreter=None,
-                     stub_config=None, sip_stand_in=True):
+def open_portal_page(
+    page,
+    server_url,
+    portal,
+    user=1,
+    app=True,
+    interpreter=None,
+    stub_config=None,
+    sip_stand_in=True,
+):
     """Open a page of ``portal`` (a stand-in) as ``user`` sees it, with the application served
     at ``server_url`` as its install page (``install``) and main page (``main``): with ``app``
     the portal shows the install page while the application is not installed (to an

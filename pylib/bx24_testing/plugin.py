@@ -44,15 +44,18 @@ STORAGE_ALIASES = {"blocked": "denied", "allowed": "partitioned"}
 
 def pytest_addoption(parser):
     group = parser.getgroup("bx24", "Bitrix24 call-card frame")
-    group.addoption("--bx24-project",
-                    help="folder of the bx24 project under test (default: pytest's rootdir)")
+    group.addoption(
+        "--bx24-project", help="folder of the bx24 project under test (default: pytest's rootdir)"
+    )
     group.addoption(
         "--bx24-interpreters",
-        help="comma-separated interpreters to run frame tests on (pyodide, micropython)")
+        help="comma-separated interpreters to run frame tests on (pyodide, micropython)",
+    )
     group.addoption(
         "--bx24-third-party-storage",
         help="comma-separated: blocked (the default: a portal frame in an incognito window or "
-        "with third-party cookies blocked), allowed (a regular profile)")
+        "with third-party cookies blocked), allowed (a regular profile)",
+    )
     parser.addini("bx24_project", "folder of the bx24 project under test, relative to the rootdir")
     parser.addini("bx24_interpreters", "interpreters to run frame tests on", type="args")
     parser.addini("bx24_third_party_storage", "storage modes to run frame tests in", type="args")
@@ -69,8 +72,7 @@ def _choices(config, name, known, default):
     names = [STORAGE_ALIASES.get(n.strip(), n.strip()) for n in names if n.strip()]
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise pytest.UsageError(
-            f"{name}: unknown {unknown}; choose from {', '.join(known)}")
+        raise pytest.UsageError(f"{name}: unknown {unknown}; choose from {', '.join(known)}")
     return names
 
 
@@ -78,14 +80,20 @@ def pytest_generate_tests(metafunc):
     """Run each frame test once per configured interpreter and storage mode, unless the test
     parametrizes them itself."""
     for fixture, name, known, default in (
-            ("bx24_interpreter", "bx24_interpreters", INTERPRETERS, "pyodide"),
-            ("bx24_third_party_storage", "bx24_third_party_storage", STORAGE_MODES,
-             "partitioned")):
-        chosen = any(marker.args and fixture in marker.args[0]
-                     for marker in metafunc.definition.iter_markers("parametrize"))
+        ("bx24_interpreter", "bx24_interpreters", INTERPRETERS, "pyodide"),
+        ("bx24_third_party_storage", "bx24_third_party_storage", STORAGE_MODES, "partitioned"),
+    ):
+        chosen = any(
+            marker.args and fixture in marker.args[0]
+            for marker in metafunc.definition.iter_markers("parametrize")
+        )
         if fixture in metafunc.fixturenames and not chosen:
-            metafunc.parametrize(fixture, _choices(metafunc.config, name, known, default),
-                                 indirect=True, scope="session")
+            metafunc.parametrize(
+                fixture,
+                _choices(metafunc.config, name, known, default),
+                indirect=True,
+                scope="session",
+            )
 
 
 class _LaunchArgs:
@@ -102,11 +110,14 @@ class _LaunchArgs:
 def pytest_configure(config):
     config.pluginmanager.register(_LaunchArgs(), "bx24-launch-args")
     config.addinivalue_line(
-        "markers", "bx24_allow_python_errors: a Python exception in the frame (a handler that "
-        "raised) does not fail this test")
+        "markers",
+        "bx24_allow_python_errors: a Python exception in the frame (a handler that "
+        "raised) does not fail this test",
+    )
     config.addinivalue_line(
-        "markers", "bx24_allow_duplicate_calls: a call registered or finished twice does not "
-        "fail this test")
+        "markers",
+        "bx24_allow_duplicate_calls: a call registered or finished twice does not fail this test",
+    )
 
 
 def project_dir(config) -> Path:
@@ -133,8 +144,12 @@ def bx24_server(pytestconfig, tmp_path_factory):
     logs = tmp_path_factory.mktemp("bx24-server")
     # The project's frame-ancestors, plus the portal stand-in the kit loads the frame from.
     ancestors = Config(frame_ancestors=project.frame_ancestors).frame_ancestors
-    config = Config(port=0, error_log=logs / "placement-errors.jsonl", access_log=None,
-                    frame_ancestors=f"{ancestors} {ANCESTORS}")
+    config = Config(
+        port=0,
+        error_log=logs / "placement-errors.jsonl",
+        access_log=None,
+        frame_ancestors=f"{ancestors} {ANCESTORS}",
+    )
     with ServerThread(config, site) as server:
         yield server
 
@@ -154,7 +169,8 @@ def bx24_third_party_storage(request):
 @pytest.fixture(scope="session")
 def _bx24_storage_denied(browser_type, browser_type_launch_args, tmp_path_factory):
     context = browser.denying_storage(
-        browser_type, browser_type_launch_args, str(tmp_path_factory.mktemp("bx24-profile")))
+        browser_type, browser_type_launch_args, str(tmp_path_factory.mktemp("bx24-profile"))
+    )
     yield context
     context.close()
 
@@ -186,9 +202,18 @@ def bx24_portal_page(bx24_page, bx24_server, bx24_portal, bx24_interpreter):
     install page (its main page once installed) and the workers it bound:
     ``bx24_portal_page(user=2)`` → a :class:`bx24_testing.frame.PortalPage`
     (``app_state("install")``, ``text("main")``, ``frame("worker")``, ``reload()``)."""
+
     def open_page(user=2, app=True, stub_config=None):
-        return open_portal_page(bx24_page, bx24_server.url, bx24_portal, user=user, app=app,
-                                interpreter=bx24_interpreter, stub_config=stub_config)
+        return open_portal_page(
+            bx24_page,
+            bx24_server.url,
+            bx24_portal,
+            user=user,
+            app=app,
+            interpreter=bx24_interpreter,
+            stub_config=stub_config,
+        )
+
     return open_page
 
 
@@ -208,29 +233,37 @@ def bx24_stub_config():
 
 
 @pytest.fixture
-def bx24_frame(request, bx24_page, bx24_server, bx24_interpreter, bx24_stub_config,
-               bx24_portal):
+def bx24_frame(request, bx24_page, bx24_server, bx24_interpreter, bx24_stub_config, bx24_portal):
     """Your frame, loaded as Bitrix24 loads it (cross-site, HTTP POST), its Python ready. The
     test fails if the frame asked for anything outside the test server, or if a Python
     exception went unhandled in it (``@pytest.mark.bx24_allow_python_errors`` to allow), or a
     call was registered or finished twice (``bx24_allow_duplicate_calls``)."""
     if "bx24_clock" in request.fixturenames:  # the clock goes in before the frame loads
         request.getfixturevalue("bx24_clock")
-    frame = open_frame(bx24_page, frame_url(bx24_server.url, bx24_interpreter),
-                       stub_config=bx24_stub_config, portal=bx24_portal)
+    frame = open_frame(
+        bx24_page,
+        frame_url(bx24_server.url, bx24_interpreter),
+        stub_config=bx24_stub_config,
+        portal=bx24_portal,
+    )
     yield frame
     assert not frame.outside_requests, (
-        f"the frame requested URLs outside the test server: {frame.outside_requests}")
+        f"the frame requested URLs outside the test server: {frame.outside_requests}"
+    )
     duplicates = bx24_portal.duplicate_calls()
     if duplicates and request.node.get_closest_marker("bx24_allow_duplicate_calls") is None:
-        pytest.fail("bx24.calls promises one registration and one finish per call (mark the "
-                    "test bx24_allow_duplicate_calls if it is expected): " +
-                    "; ".join(duplicates), pytrace=False)
+        pytest.fail(
+            "bx24.calls promises one registration and one finish per call (mark the "
+            "test bx24_allow_duplicate_calls if it is expected): " + "; ".join(duplicates),
+            pytrace=False,
+        )
     errors = frame.python_errors()
     if errors and request.node.get_closest_marker("bx24_allow_python_errors") is None:
-        pytest.fail("a Python exception went unhandled in the frame (mark the test "
-                    "bx24_allow_python_errors if it is expected):\n" + frame.console_text(),
-                    pytrace=False)
+        pytest.fail(
+            "a Python exception went unhandled in the frame (mark the test "
+            "bx24_allow_python_errors if it is expected):\n" + frame.console_text(),
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -82,23 +82,38 @@ addEventListener("message", (event) => {{
 
 
 def _frame(name: str, url: str, fields: dict, visible: bool = False) -> str:
-    inputs = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(str(v))}">'
-                     for k, v in fields.items())
-    style = ("width:100%; height:600px; border:1px solid #ccc" if visible
-             else "position:absolute; width:0; height:0; border:0")
-    return (f'<iframe name="{escape(name)}" allow="{ALLOW}" style="{style}"></iframe>\n'
-            f'<form method="post" action="{escape(url)}" target="{escape(name)}">{inputs}</form>')
+    inputs = "".join(
+        f'<input type="hidden" name="{escape(k)}" value="{escape(str(v))}">'
+        for k, v in fields.items()
+    )
+    style = (
+        "width:100%; height:600px; border:1px solid #ccc"
+        if visible
+        else "position:absolute; width:0; height:0; border:0"
+    )
+    return (
+        f'<iframe name="{escape(name)}" allow="{ALLOW}" style="{style}"></iframe>\n'
+        f'<form method="post" action="{escape(url)}" target="{escape(name)}">{inputs}</form>'
+    )
 
 
 def post_fields(portal: Portal, session) -> dict:
     """What Bitrix24 POSTs to a handler for ``session`` (the frame needs none of it: its
     library gets everything from the portal; bx24 serve drops it unread)."""
     data = portal.init_data(session.sid)
-    return {"DOMAIN": portal.domain, "PROTOCOL": data["PROTOCOL"], "LANG": data["LANG"],
-            "APP_SID": session.sid, "AUTH_ID": data["AUTH_ID"],
-            "AUTH_EXPIRES": data["AUTH_EXPIRES"], "REFRESH_ID": data["REFRESH_ID"],
-            "member_id": portal.member_id, "status": "L", "PLACEMENT": session.placement,
-            "PLACEMENT_OPTIONS": json.dumps(session.options)}
+    return {
+        "DOMAIN": portal.domain,
+        "PROTOCOL": data["PROTOCOL"],
+        "LANG": data["LANG"],
+        "APP_SID": session.sid,
+        "AUTH_ID": data["AUTH_ID"],
+        "AUTH_EXPIRES": data["AUTH_EXPIRES"],
+        "REFRESH_ID": data["REFRESH_ID"],
+        "member_id": portal.member_id,
+        "status": "L",
+        "PLACEMENT": session.placement,
+        "PLACEMENT_OPTIONS": json.dumps(session.options),
+    }
 
 
 def frame_name(portal: Portal, session) -> str:
@@ -122,37 +137,53 @@ class PortalHttp:
     def find(self, host: str) -> Portal | None:
         return self.portals.get((host or "").lower())
 
-    def handle(self, host: str, method: str, target: str, body: bytes,
-               content_type: str = "") -> tuple[int, list[tuple[str, str]], bytes]:
+    def handle(
+        self, host: str, method: str, target: str, body: bytes, content_type: str = ""
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         return self.answer(self.find(host), method, target, body, content_type, host)
 
-    def answer(self, portal: Portal | None, method: str, target: str, body: bytes,
-               content_type: str = "", host: str = "") -> tuple[int, list[tuple[str, str]],
-                                                               bytes]:
+    def answer(
+        self,
+        portal: Portal | None,
+        method: str,
+        target: str,
+        body: bytes,
+        content_type: str = "",
+        host: str = "",
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         """``handle`` for a given portal (None: none answers there)."""
         parts = urlsplit(target)
         path = parts.path
         if method == "OPTIONS":  # a preflight: the frames' requests are simple, answer anyway
-            return 204, _cors([("Access-Control-Allow-Methods", "POST, GET"),
-                               ("Access-Control-Allow-Headers", "Content-Type"),
-                               ("Access-Control-Max-Age", "600")]), b""
+            return (
+                204,
+                _cors(
+                    [
+                        ("Access-Control-Allow-Methods", "POST, GET"),
+                        ("Access-Control-Allow-Headers", "Content-Type"),
+                        ("Access-Control-Max-Age", "600"),
+                    ]
+                ),
+                b"",
+            )
         if path.startswith(OAUTH_PREFIX) and method in ("GET", "POST"):
             # Bitrix24's OAuth server is one for every portal: it answers on any host here
-            query = dict(parse_qsl(parts.query or body.decode("utf-8", "replace"),
-                                   keep_blank_values=True))
-            return _rest(self.oauth(path[len(OAUTH_PREFIX) - 1:], query))
+            query = dict(
+                parse_qsl(parts.query or body.decode("utf-8", "replace"), keep_blank_values=True)
+            )
+            return _rest(self.oauth(path[len(OAUTH_PREFIX) - 1 :], query))
         if portal is None:
             return _text(404, f"no portal answers on {host}")
         if len(body) > MAX_BODY:
             return _text(413, "too large")
         text = body.decode("utf-8", "replace")
         if path.startswith("/rest/") and path.endswith(".json") and method in ("POST", "GET"):
-            method_name = path[len("/rest/"):-len(".json")]
+            method_name = path[len("/rest/") : -len(".json")]
             if method == "GET":
                 text = parts.query
             return _rest(portal.rest(method_name, text))
         if path.startswith("/_bx24portal/") and method == "POST":
-            return self._action(portal, path[len("/_bx24portal/"):], text, content_type)
+            return self._action(portal, path[len("/_bx24portal/") :], text, content_type)
         if method == "GET" and path == "/portal/":
             return _html(self.portal_page(portal, parse_qs(parts.query)))
         if method == "GET" and parts.query and "frame" in parse_qs(parts.query):
@@ -165,17 +196,21 @@ class PortalHttp:
         with self.lock:
             portals = list(self.portals.values())
         if path == "/oauth/token/":
-            owner = next((p for p in portals if any(
-                t.refresh == query.get("refresh_token") for t in list(p.tokens.values()))),
-                None)
+            owner = next(
+                (
+                    p
+                    for p in portals
+                    if any(t.refresh == query.get("refresh_token") for t in list(p.tokens.values()))
+                ),
+                None,
+            )
             if owner is None:
                 return _error_answer(400, "invalid_grant", "Invalid refresh token")
             return owner.oauth_token(query)
         if path.rstrip("/") == "/rest/app.info":
             owner = next((p for p in portals if query.get("auth") in p.tokens), None)
             if owner is None:
-                return _error_answer(401, "invalid_token", "The access token provided is "
-                                     "invalid.")
+                return _error_answer(401, "invalid_token", "The access token provided is invalid.")
             return owner.token_info(query.get("auth", ""))
         return _error_answer(404, "ERROR_METHOD_NOT_FOUND", "no such OAuth method")
 
@@ -183,8 +218,11 @@ class PortalHttp:
 
     def _action(self, portal: Portal, action: str, text: str, content_type: str):
         try:
-            data = json.loads(text or "{}") if not content_type.startswith(
-                "application/x-www-form-urlencoded") else dict(parse_qsl(text))
+            data = (
+                json.loads(text or "{}")
+                if not content_type.startswith("application/x-www-form-urlencoded")
+                else dict(parse_qsl(text))
+            )
         except ValueError:
             return _json(400, {"error": "a JSON object, please"})
         if not isinstance(data, dict):
@@ -219,18 +257,28 @@ class PortalHttp:
             return {"ok": True}
         if action == "call":
             session = portal.session(sid)
-            portal.known_call(str(data["CALL_ID"]), str(data.get("PHONE_NUMBER", "")),
-                              str(data.get("DIRECTION", "outgoing")), session.user)
+            portal.known_call(
+                str(data["CALL_ID"]),
+                str(data.get("PHONE_NUMBER", "")),
+                str(data.get("DIRECTION", "outgoing")),
+                session.user,
+            )
             return {"ok": True}
         if action == "respond":
             portal.respond(str(data.get("method", "")), data.get("answer"))
             return {"ok": True}
         if action == "session":
-            session = portal.open_session(int(data.get("user", 1)),
-                                          str(data.get("placement", PAGE_BACKGROUND_WORKER)),
-                                          data.get("options") or {}, data.get("install"))
-            return {"sid": session.sid, "name": frame_name(portal, session),
-                    "init": portal.init_data(session.sid)}
+            session = portal.open_session(
+                int(data.get("user", 1)),
+                str(data.get("placement", PAGE_BACKGROUND_WORKER)),
+                data.get("options") or {},
+                data.get("install"),
+            )
+            return {
+                "sid": session.sid,
+                "name": frame_name(portal, session),
+                "init": portal.init_data(session.sid),
+            }
         raise KeyError(f"no portal action {action!r}")
 
     # -- pages -------------------------------------------------------------------------------
@@ -238,19 +286,24 @@ class PortalHttp:
     def frame_page(self, portal: Portal, query: dict) -> str:
         """One frame at ``frame`` (a URL), POSTed ``fields`` (merged over what Bitrix24 sends),
         for ``user`` in ``placement`` with ``options``."""
+
         def one(name, default=""):
             return query.get(name, [default])[0]
+
         url = one("frame")
         options = json.loads(one("options", "null") or "null")
         if options is None:
             options = {"ID": PAGE_BACKGROUND_WORKER, "URI": "/crm/deal/"}
-        session = portal.open_session(int(one("user", "1")), one("placement",
-                                                                  PAGE_BACKGROUND_WORKER),
-                                      options, None if one("install") == "" else
-                                      one("install") == "1")
+        session = portal.open_session(
+            int(one("user", "1")),
+            one("placement", PAGE_BACKGROUND_WORKER),
+            options,
+            None if one("install") == "" else one("install") == "1",
+        )
         fields = {**post_fields(portal, session), **json.loads(one("fields", "{}"))}
-        return _page(portal, session.user, [(session, _frame(frame_name(portal, session), url,
-                                                              fields))])
+        return _page(
+            portal, session.user, [(session, _frame(frame_name(portal, session), url, fields))]
+        )
 
     def portal_page(self, portal: Portal, query: dict) -> str:
         """A page of the portal as ``user`` sees it: a worker frame for each
@@ -266,25 +319,49 @@ class PortalHttp:
             url = urls.get("install" if install else "main")
             if url:
                 session = portal.open_session(user, "DEFAULT", {}, install)
-                frames.append((session, _frame(frame_name(portal, session), url,
-                                               post_fields(portal, session), visible=True)))
+                frames.append(
+                    (
+                        session,
+                        _frame(
+                            frame_name(portal, session),
+                            url,
+                            post_fields(portal, session),
+                            visible=True,
+                        ),
+                    )
+                )
         if portal.installed:
             for binding in portal.bindings:
                 if binding["placement"] != PAGE_BACKGROUND_WORKER or binding["userId"] not in (
-                        0, user):
+                    0,
+                    user,
+                ):
                     continue
-                session = portal.open_session(user, PAGE_BACKGROUND_WORKER,
-                                              {"ID": PAGE_BACKGROUND_WORKER, "URI": uri})
-                frames.append((session, _frame(frame_name(portal, session), binding["handler"],
-                                               post_fields(portal, session))))
+                session = portal.open_session(
+                    user, PAGE_BACKGROUND_WORKER, {"ID": PAGE_BACKGROUND_WORKER, "URI": uri}
+                )
+                frames.append(
+                    (
+                        session,
+                        _frame(
+                            frame_name(portal, session),
+                            binding["handler"],
+                            post_fields(portal, session),
+                        ),
+                    )
+                )
         return _page(portal, user, frames)
 
 
 def _page(portal: Portal, user: int, frames: list) -> str:
     init = {session.sid: portal.init_data(session.sid) for session, _ in frames}
     script_json = json.dumps(init).replace("<", "\\u003c")
-    return PAGE.format(domain=escape(portal.domain), user=user, init=script_json,
-                       frames="\n".join(html for _, html in frames))
+    return PAGE.format(
+        domain=escape(portal.domain),
+        user=user,
+        init=script_json,
+        frames="\n".join(html for _, html in frames),
+    )
 
 
 def _error_answer(status: int, code: str, description: str) -> dict:
@@ -299,14 +376,20 @@ def _rest(answer: dict):
     if "network" in answer:
         return 0, [], b""  # no answer at all: the connection is dropped
     if "text" in answer:
-        return answer["http"], _cors([("Content-Type", "text/html; charset=utf-8")]), \
-            answer["text"].encode()
+        return (
+            answer["http"],
+            _cors([("Content-Type", "text/html; charset=utf-8")]),
+            answer["text"].encode(),
+        )
     return _json(answer["http"], answer["json"])
 
 
 def _json(status: int, data):
-    return status, _cors([("Content-Type", "application/json; charset=utf-8")]), \
-        json.dumps(data).encode()
+    return (
+        status,
+        _cors([("Content-Type", "application/json; charset=utf-8")]),
+        json.dumps(data).encode(),
+    )
 
 
 def _text(status: int, text: str):
@@ -314,8 +397,11 @@ def _text(status: int, text: str):
 
 
 def _html(text: str):
-    return 200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], \
-        text.encode()
+    return (
+        200,
+        [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
+        text.encode(),
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -329,8 +415,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         status, headers, data = self.http.handle(
-            self.headers.get("Host", ""), self.command, self.path, body,
-            self.headers.get("Content-Type", ""))
+            self.headers.get("Host", ""),
+            self.command,
+            self.path,
+            body,
+            self.headers.get("Content-Type", ""),
+        )
         if status == 0:  # a network failure: close without an answer
             self.close_connection = True
             return
@@ -358,16 +448,16 @@ class StandIn:
         self.port = self._server.server_address[1]
         self._names = itertools.count(1)
         self._default: dict[str, Portal] = {}
-        threading.Thread(target=self._server.serve_forever, name="bx24-portal",
-                         daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, name="bx24-portal", daemon=True).start()
 
     @property
     def oauth_url(self) -> str:
         """The OAuth server of every portal here (``bx24 serve --oauth-server``)."""
         return f"http://127.0.0.1:{self.port}{OAUTH_PREFIX}"
 
-    def new_portal(self, name: str | None = None, frame_url: str = "http://127.0.0.1/",
-                   **options) -> Portal:
+    def new_portal(
+        self, name: str | None = None, frame_url: str = "http://127.0.0.1/", **options
+    ) -> Portal:
         """A fresh portal (``name``: its host is ``<name>.portal.localhost``) that can embed a
         frame at ``frame_url`` cross-site; ``options`` go to :class:`Portal`."""
         host = self._host_for(frame_url, name or f"p{next(self._names)}")
@@ -390,20 +480,31 @@ class StandIn:
         """The origin of the portal a frame at ``frame_url`` is embedded by."""
         return (portal or self.default_portal(frame_url)).origin
 
-    def url_for(self, frame_url: str, fields: dict | None = None, portal: Portal | None = None,
-                user: int = 1, placement: str = PAGE_BACKGROUND_WORKER,
-                options: dict | None = None) -> str:
+    def url_for(
+        self,
+        frame_url: str,
+        fields: dict | None = None,
+        portal: Portal | None = None,
+        user: int = 1,
+        placement: str = PAGE_BACKGROUND_WORKER,
+        options: dict | None = None,
+    ) -> str:
         """The page of ``portal`` that loads ``frame_url`` (POSTed Bitrix24's fields, and
         ``fields`` over them) for ``user`` in ``placement``."""
         portal = portal or self.default_portal(frame_url)
-        query = {"frame": frame_url, "fields": json.dumps(fields or {}), "user": str(user),
-                 "placement": placement}
+        query = {
+            "frame": frame_url,
+            "fields": json.dumps(fields or {}),
+            "user": str(user),
+            "placement": placement,
+        }
         if options is not None:
             query["options"] = json.dumps(options)
         return f"{portal.origin}/crm/deal/?{urlencode(query)}"
 
-    def page_url(self, portal: Portal, user: int = 1, app: bool = False,
-                 uri: str = "/crm/deal/") -> str:
+    def page_url(
+        self, portal: Portal, user: int = 1, app: bool = False, uri: str = "/crm/deal/"
+    ) -> str:
         """A page of ``portal`` as ``user`` sees it (:meth:`PortalHttp.portal_page`)."""
         query = {"user": str(user), "uri": uri}
         if app:
@@ -424,9 +525,13 @@ def route(page, portal: Portal, hosts=()) -> PortalHttp:
         if (urlsplit(request.url).netloc or "").lower() not in names:
             route.continue_()
             return
-        status, headers, body = http.handle(portal.domain, request.method, request.url,
-                                            request.post_data_buffer or b"",
-                                            request.headers.get("content-type", ""))
+        status, headers, body = http.handle(
+            portal.domain,
+            request.method,
+            request.url,
+            request.post_data_buffer or b"",
+            request.headers.get("content-type", ""),
+        )
         if status == 0:
             route.abort("failed")
         else:

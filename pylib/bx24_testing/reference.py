@@ -105,11 +105,14 @@ def render() -> str:
         "",
         "| button | fires | `arg` |",
         "|---|---|---|",
-        *[f"| `{name}` | `{event}` | {BUTTON_ARGS.get(name, 'none')} |"
-          for name, event in BUTTON_EVENTS.items()],
+        *[
+            f"| `{name}` | `{event}` | {BUTTON_ARGS.get(name, 'none')} |"
+            for name, event in BUTTON_EVENTS.items()
+        ],
         "",
-        "Also by their event's name, and these aliases: " + ", ".join(
-            f"`{alias}` = `{name}`" for alias, name in BUTTON_ALIASES.items()) + ". A button "
+        "Also by their event's name, and these aliases: "
+        + ", ".join(f"`{alias}` = `{name}`" for alias, name in BUTTON_ALIASES.items())
+        + ". A button "
         "the card does not show in its state is refused, with the buttons it shows.",
         "",
         "### Events `fire(event, payload)` takes",
@@ -149,9 +152,11 @@ def render() -> str:
         "",
         "## Bitrix24's events for a server under test: `bx24_testing.events`",
         "",
-        *[f"- `{name}{_signature(function)}`: {_doc(function)}"
-          for name, function in vars(events).items()
-          if inspect.isfunction(function) and function.__module__ == events.__name__],
+        *[
+            f"- `{name}{_signature(function)}`: {_doc(function)}"
+            for name, function in vars(events).items()
+            if inspect.isfunction(function) and function.__module__ == events.__name__
+        ],
         "",
         "## Examples (what `bx24 new` writes; run in CI)",
         "",

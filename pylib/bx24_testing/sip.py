@@ -43,8 +43,10 @@ def kamailio_binary() -> str:
     for candidate in (shutil.which("kamailio"), "/usr/sbin/kamailio"):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
-    raise SipServerError("kamailio is not installed: `apt-get install kamailio "
-                         "kamailio-websocket-modules` (./dev.sh test does it)")
+    raise SipServerError(
+        "kamailio is not installed: `apt-get install kamailio "
+        "kamailio-websocket-modules` (./dev.sh test does it)"
+    )
 
 
 def _free_port() -> int:
@@ -78,19 +80,34 @@ class SipServer:
             return self
         binary = kamailio_binary()
         control = self._dir / "ctl"
-        command = [binary, "-DD", "-E", "-f", str(CONFIG), "-l", f"tcp:127.0.0.1:{self.port}",
-                   "-Y", str(self._dir), "-P", str(self._dir / "kamailio.pid"),
-                   "-A", f'CTL_SOCKET="unix:{control}"',
-                   "-A", f'SIP_PASSWORD="{self.password}"']
+        command = [
+            binary,
+            "-DD",
+            "-E",
+            "-f",
+            str(CONFIG),
+            "-l",
+            f"tcp:127.0.0.1:{self.port}",
+            "-Y",
+            str(self._dir),
+            "-P",
+            str(self._dir / "kamailio.pid"),
+            "-A",
+            f'CTL_SOCKET="unix:{control}"',
+            "-A",
+            f'SIP_PASSWORD="{self.password}"',
+        ]
         log = open(self._log_path, "ab")
-        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+        self._process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise SipServerError(f"kamailio exited ({self._process.returncode}):\n"
-                                     + self.log()[-4000:])
+                raise SipServerError(
+                    f"kamailio exited ({self._process.returncode}):\n" + self.log()[-4000:]
+                )
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 if control.exists():
@@ -99,8 +116,10 @@ class SipServer:
                 pass
             time.sleep(0.02)
         self.stop()
-        raise SipServerError(f"kamailio did not listen on {self.port} within "
-                             f"{START_TIMEOUT_S} s:\n" + self.log()[-4000:])
+        raise SipServerError(
+            f"kamailio did not listen on {self.port} within "
+            f"{START_TIMEOUT_S} s:\n" + self.log()[-4000:]
+        )
 
     def stop(self) -> None:
         process, self._process = self._process, None
@@ -135,8 +154,13 @@ class SipServer:
         if self._process is None:
             return []
         kamcmd = shutil.which("kamcmd") or "/usr/sbin/kamcmd"
-        out = subprocess.run([kamcmd, "-s", f"unix:{self._dir / 'ctl'}", "ul.dump"],
-                             capture_output=True, text=True, timeout=5, check=True).stdout
+        out = subprocess.run(
+            [kamcmd, "-s", f"unix:{self._dir / 'ctl'}", "ul.dump"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout
         contacts, aor = [], None
         for line in out.splitlines():
             line = line.strip()
@@ -166,20 +190,39 @@ class SipPhone:
         self.user = user
 
     @classmethod
-    def open(cls, page, frame, server: SipServer, user: str, password: str | None = None,
-             dtmf: str = "info") -> "SipPhone":
+    def open(
+        cls,
+        page,
+        frame,
+        server: SipServer,
+        user: str,
+        password: str | None = None,
+        dtmf: str = "info",
+    ) -> "SipPhone":
         """A phone for ``user`` in ``page``, with the JsSIP of ``frame`` (a loaded frame: its
         server serves the bundle); the page is on the frame's origin (a secure context)."""
         boot = json.loads(frame.evaluate("document.getElementById('bx24-boot').textContent"))
         base = frame.evaluate("document.baseURI")
         origin = base.split("/", 3)[:3]
         page.goto("/".join(origin) + "/healthz")
-        absolute = [page.evaluate("([u, b]) => new URL(u, b).href", [url, base])
-                    for url in (boot["sip"]["glue"], boot["sip"]["jssip"])]
-        page.evaluate(_PHONE_JS, [*absolute, {
-            "server": server.url, "uri": server.uri(user),
-            "password": server.password if password is None else password,
-            "displayName": f"Customer {user}", "dtmf": dtmf, "acceptTransfers": True}])
+        absolute = [
+            page.evaluate("([u, b]) => new URL(u, b).href", [url, base])
+            for url in (boot["sip"]["glue"], boot["sip"]["jssip"])
+        ]
+        page.evaluate(
+            _PHONE_JS,
+            [
+                *absolute,
+                {
+                    "server": server.url,
+                    "uri": server.uri(user),
+                    "password": server.password if password is None else password,
+                    "displayName": f"Customer {user}",
+                    "dtmf": dtmf,
+                    "acceptTransfers": True,
+                },
+            ],
+        )
         return cls(page, user)
 
     def events(self, type: str | None = None) -> list[dict]:
@@ -191,9 +234,10 @@ class SipPhone:
         self.page.wait_for_function(
             "([type, fields]) => window.sipEvents.some(e => e.type === type && "
             "Object.entries(fields).every(([k, v]) => e[k] === v))",
-            arg=[type, fields], timeout=timeout_ms)
-        return [e for e in self.events(type)
-                if all(e.get(k) == v for k, v in fields.items())][0]
+            arg=[type, fields],
+            timeout=timeout_ms,
+        )
+        return [e for e in self.events(type) if all(e.get(k) == v for k, v in fields.items())][0]
 
     def wait_registered(self, timeout_ms: int = WAIT_MS) -> None:
         self.wait_event("registration", timeout_ms, state="registered")

@@ -16,10 +16,22 @@ BX24 = [sys.executable, "-m", "bx24_frame"]
 
 def serve(project, logs, *extra, env=None):
     """``bx24 serve`` for ``project``, embeddable by the kit's portal stand-in too."""
-    return ServerProcess([*BX24, "serve", "--project", project, "--access-log", "off",
-                          "--error-log", logs / "errors.jsonl",
-                          "--frame-ancestors", f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}", *extra],
-                         env=env)
+    return ServerProcess(
+        [
+            *BX24,
+            "serve",
+            "--project",
+            project,
+            "--access-log",
+            "off",
+            "--error-log",
+            logs / "errors.jsonl",
+            "--frame-ancestors",
+            f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}",
+            *extra,
+        ],
+        env=env,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +46,7 @@ def make_frame(tmp_path_factory):
     """A project of its own with another ``main.py``: ``modules`` are more files of its app
     folder, ``settings`` its ``bx24.toml``; served by ``bx24 serve`` with ``server_args``."""
     with contextlib.ExitStack() as servers:
+
         def make(main_py, modules=None, settings=None, server_args=()):
             project = tmp_path_factory.mktemp("project")
             app = project / "frame"

@@ -25,9 +25,13 @@ def project(tmp_path_factory):
     """A project as `bx24 new` makes it, with one application option more."""
     root = scaffold.create(tmp_path_factory.mktemp("app") / "softphone")
     settings = root / "bx24.toml"
-    settings.write_text(settings.read_text().replace(
-        "# [application.options]    # application options to set (app.option.set)\n"
-        "# greeting = \"Hello\"", "[application.options]\ngreeting = \"Hello\""))
+    settings.write_text(
+        settings.read_text().replace(
+            "# [application.options]    # application options to set (app.option.set)\n"
+            '# greeting = "Hello"',
+            '[application.options]\ngreeting = "Hello"',
+        )
+    )
     return root
 
 
@@ -75,8 +79,12 @@ def test_install_then_the_bound_worker_takes_a_call(page, server, interpreter):
     worker = view.frame("worker")
     card = StubCard(worker)
     card.softphone.ring("+15550001122")
-    register = card.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER="+15550001122",
-                                  LINE_NUMBER="line1", USER_ID=admin)
+    register = card.wait_for_rest(
+        "telephony.externalcall.register",
+        PHONE_NUMBER="+15550001122",
+        LINE_NUMBER="line1",
+        USER_ID=admin,
+    )
     call_id = register["answer"]["result"]["CALL_ID"]
     card.click("answer")
     card.wait_for_command("CallCardSetStatusText", statusText="Talking")
@@ -87,31 +95,47 @@ def test_install_then_the_bound_worker_takes_a_call(page, server, interpreter):
 
 def test_the_install_page_run_again_changes_nothing(page, server, interpreter):
     portal = stand_in().new_portal(frame_url=server.url)
-    view = open_portal_page(page, server.url, portal, user=admin_of(portal),
-                            interpreter=interpreter)
+    view = open_portal_page(
+        page, server.url, portal, user=admin_of(portal), interpreter=interpreter
+    )
     view.app_state("main", 60)
-    before = (json.dumps(portal.bindings, sort_keys=True), dict(portal.lines),
-              dict(portal.app_options))
+    before = (
+        json.dumps(portal.bindings, sort_keys=True),
+        dict(portal.lines),
+        dict(portal.app_options),
+    )
     calls = len(portal.rest_calls())
     # the install page again (an administrator opens the installation path once more)
     portal.app_urls["main"] = portal.app_urls["install"]
     view.reload()
     assert view.app_state("install", 60) == "checked"
     assert "Nothing else to do." in view.text("install")
-    after = (json.dumps(portal.bindings, sort_keys=True), dict(portal.lines),
-             dict(portal.app_options))
+    after = (
+        json.dumps(portal.bindings, sort_keys=True),
+        dict(portal.lines),
+        dict(portal.app_options),
+    )
     assert after == before
-    changed = [c["method"] for c in portal.rest_calls()[calls:]
-               if c["method"].endswith((".bind", ".unbind", ".add", ".update", ".set"))]
+    changed = [
+        c["method"]
+        for c in portal.rest_calls()[calls:]
+        if c["method"].endswith((".bind", ".unbind", ".add", ".update", ".set"))
+    ]
     assert changed == []
 
 
 def test_a_binding_elsewhere_is_replaced(page, server, interpreter):
     portal = stand_in().new_portal(frame_url=server.url)
     admin = admin_of(portal)
-    portal.call("placement.bind", {"PLACEMENT": WORKER, "HANDLER": "https://old.example.com/w",
-                                   "OPTIONS": {"errorHandlerUrl": "https://old.example.com/e"}},
-                user=admin)
+    portal.call(
+        "placement.bind",
+        {
+            "PLACEMENT": WORKER,
+            "HANDLER": "https://old.example.com/w",
+            "OPTIONS": {"errorHandlerUrl": "https://old.example.com/e"},
+        },
+        user=admin,
+    )
     view = open_portal_page(page, server.url, portal, user=admin, interpreter=interpreter)
     view.app_state("main", 60)
     [bound] = worker_bindings(portal)
@@ -122,8 +146,9 @@ def test_a_binding_elsewhere_is_replaced(page, server, interpreter):
 
 def test_an_operator_is_refused_in_words(page, server, interpreter):
     portal = stand_in().new_portal(frame_url=server.url)
-    view = open_portal_page(page, server.url, portal, user=operator_of(portal),
-                            interpreter=interpreter)
+    view = open_portal_page(
+        page, server.url, portal, user=operator_of(portal), interpreter=interpreter
+    )
     # Bitrix24 shows the install page to whoever opens an application that is not installed
     portal.app_urls["main"] = portal.app_urls["install"]
     assert view.app_state("install") == "refused"
@@ -146,8 +171,9 @@ BIND_ERRORS = {
 
 def test_each_bitrix24_error_is_said_in_words(page, server, interpreter):
     portal = stand_in().new_portal(frame_url=server.url)
-    view = open_portal_page(page, server.url, portal, user=admin_of(portal),
-                            interpreter=interpreter)
+    view = open_portal_page(
+        page, server.url, portal, user=admin_of(portal), interpreter=interpreter
+    )
     for code, words in BIND_ERRORS.items():
         portal.respond("placement.bind", {"error": code, "error_description": "as Bitrix24 says"})
         if code != next(iter(BIND_ERRORS)):
@@ -176,19 +202,25 @@ def test_the_main_page_binds_an_unbound_worker_again(page, server, interpreter):
     assert "Bound the worker to" in view.text("main")
 
 
-def test_an_operator_saves_the_sip_password_the_worker_uses(page, server, interpreter,
-                                                            browser):
+def test_an_operator_saves_the_sip_password_the_worker_uses(page, server, interpreter, browser):
     portal = stand_in().new_portal(frame_url=server.url)
-    install = open_portal_page(page, server.url, portal, user=admin_of(portal),
-                               interpreter=interpreter)
+    install = open_portal_page(
+        page, server.url, portal, user=admin_of(portal), interpreter=interpreter
+    )
     install.app_state("main", 60)
     operator = operator_of(portal)
     secret = "Pw-" + interpreter + "-7x9Q"
     context = browser.new_context()
     try:
         # the stand-in SIP server accepts the operator with this password only
-        mine = open_portal_page(context.new_page(), server.url, portal, user=operator,
-                                interpreter=interpreter, stub_config={"sipPassword": secret})
+        mine = open_portal_page(
+            context.new_page(),
+            server.url,
+            portal,
+            user=operator,
+            interpreter=interpreter,
+            stub_config={"sipPassword": secret},
+        )
         assert mine.app_state("main", 60) == "shown"
         main = mine.frame("main")
         assert "No SIP password is saved" in mine.text("main")
@@ -204,8 +236,11 @@ def test_an_operator_saves_the_sip_password_the_worker_uses(page, server, interp
         # the operator's next page: the worker's phone registers with it
         mine.reload()
         worker = mine.frame("worker")
-        wait_until(worker.page, lambda: "[sip stand-in] registered as" in worker.console_text(),
-                   what="the worker's SIP phone registered")
+        wait_until(
+            worker.page,
+            lambda: "[sip stand-in] registered as" in worker.console_text(),
+            what="the worker's SIP phone registered",
+        )
         assert "wrong password" not in worker.console_text()
         consoles = main.console_text() + worker.console_text()
         assert secret not in consoles
@@ -238,22 +273,42 @@ def test_with_the_application_server_the_worker_heals_itself(page, project, tmp_
     from bx24_testing.events import send_overtime
 
     store = tmp_path / "portals.sqlite3"
-    portal = stand_in().new_portal(frame_url="http://127.0.0.1/", client_id=CLIENT_ID,
-                                   client_secret=CLIENT_SECRET)
-    with serve(project, tmp_path, "--client-id", CLIENT_ID, "--oauth-server",
-               stand_in().oauth_url, "--portal-store", store, "--rebind-backoff", "0.2",
-               env=dict(os.environ, BX24_CLIENT_SECRET=CLIENT_SECRET)) as server:
-        view = open_portal_page(page, server.url, portal, user=admin_of(portal),
-                                interpreter="micropython")
+    portal = stand_in().new_portal(
+        frame_url="http://127.0.0.1/", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+    with serve(
+        project,
+        tmp_path,
+        "--client-id",
+        CLIENT_ID,
+        "--oauth-server",
+        stand_in().oauth_url,
+        "--portal-store",
+        store,
+        "--rebind-backoff",
+        "0.2",
+        env=dict(os.environ, BX24_CLIENT_SECRET=CLIENT_SECRET),
+    ) as server:
+        view = open_portal_page(
+            page, server.url, portal, user=admin_of(portal), interpreter="micropython"
+        )
         assert view.app_state("main", 60) in ("shown", "bound")
         [bound] = worker_bindings(portal)
         signed = bound["options"]["errorHandlerUrl"]
         assert signed.startswith(f"{server.url}error-handler/{portal.member_id}/")
         assert sorted(h["event"] for h in portal.event_handlers) == [
-            "ONAPPINSTALL", "ONAPPUNINSTALL"]
+            "ONAPPINSTALL",
+            "ONAPPUNINSTALL",
+        ]
         assert {h["handler"] for h in portal.event_handlers} == {server.url + "bx24-events"}
-        wait_until(page, lambda: (open_store(store).portal(portal.member_id) or {}).get(
-            "application_token") == portal.application_token, what="ONAPPINSTALL stored")
+        wait_until(
+            page,
+            lambda: (
+                (open_store(store).portal(portal.member_id) or {}).get("application_token")
+                == portal.application_token
+            ),
+            what="ONAPPINSTALL stored",
+        )
 
         assert send_overtime(portal)[0] == 200  # the binding is deleted, the server told
         wait_until(page, lambda: worker_bindings(portal), what="the server binding it again")
@@ -266,8 +321,11 @@ def test_with_the_application_server_the_worker_heals_itself(page, project, tmp_
         assert "the server bound it again" in text
 
         portal.uninstall()
-        wait_until(page, lambda: open_store(store).portal(portal.member_id) is None,
-                   what="ONAPPUNINSTALL deleting the portal's data")
+        wait_until(
+            page,
+            lambda: open_store(store).portal(portal.member_id) is None,
+            what="ONAPPUNINSTALL deleting the portal's data",
+        )
     logs = server.stdout() + server.stderr()
     assert CLIENT_SECRET not in logs
     assert not any(t.access in logs for t in portal.tokens.values())

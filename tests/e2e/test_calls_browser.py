@@ -22,15 +22,15 @@ def card(request, page, frame_server):
 
 
 def softphone_said(card):
-    return [line.split("] ", 1)[1] for line in card.frame.console
-            if "[softphone stand-in]" in line]
+    return [line.split("] ", 1)[1] for line in card.frame.console if "[softphone stand-in]" in line]
 
 
 def ring(card, number="+15550001122"):
     """The softphone rings; returns the registration, once the card shows the call."""
     card.softphone.ring(number)
-    register = card.wait_for_rest(REGISTER, PHONE_NUMBER=number, TYPE=2, SHOW=1,
-                                  LINE_NUMBER="line1", USER_ID=1)
+    register = card.wait_for_rest(
+        REGISTER, PHONE_NUMBER=number, TYPE=2, SHOW=1, LINE_NUMBER="line1", USER_ID=1
+    )
     card.wait_for_command("CallCardSetCardTitle", title="Incoming call " + number)
     return register
 
@@ -64,8 +64,13 @@ def test_an_incoming_call_from_ring_to_finish(card):
     assert card.state()["closed"]
     assert len(card.rest_calls(FINISH)) == 1
     assert softphone_said(card) == [
-        "answer the call from +15550001122", "microphone muted", "call held", "call resumed",
-        "DTMF 5", "hang up"]
+        "answer the call from +15550001122",
+        "microphone muted",
+        "call held",
+        "call resumed",
+        "DTMF 5",
+        "hang up",
+    ]
 
 
 def test_a_transfer_hands_the_call_over(card):
@@ -110,8 +115,9 @@ def test_the_other_side_hangs_up_a_connected_call(card):
 def test_an_outgoing_call_bitrix24_raised(card):
     """Click-to-call: Bitrix24 registered the call and raised an outgoing card; the operator
     clicks Call, the softphone dials, the callee picks up and later hangs up."""
-    card.raise_call(CALL_DIRECTION="outgoing", PHONE_NUMBER="+15550177000",
-                    CALL_ID="externalCall.click.1")
+    card.raise_call(
+        CALL_DIRECTION="outgoing", PHONE_NUMBER="+15550177000", CALL_ID="externalCall.click.1"
+    )
     card.click("makeCall")
     card.wait_for_command("CallCardSetUiState", uiState="connectingOutgoing")
     card.softphone.pick_up()
@@ -181,8 +187,9 @@ def test_calls_take_what_bitrix24_takes(page, make_frame, interpreter):
     card.click("qualityMeter", "5")
     card.click("addComment", "call back on Monday")
     card.click("hangup")
-    finish = card.wait_for_rest(FINISH, VOTE="5", COST="0.25", COST_CURRENCY="EUR",
-                                ADD_TO_CHAT="0", STATUS_CODE="200")
+    finish = card.wait_for_rest(
+        FINISH, VOTE="5", COST="0.25", COST_CURRENCY="EUR", ADD_TO_CHAT="0", STATUS_CODE="200"
+    )
     activity = finish["answer"]["result"]["CRM_ACTIVITY_ID"]
     card.wait_for_rest("crm.activity.update", id=activity)
     assert card.frame.portal.activities[activity]["DESCRIPTION"] == "call back on Monday"

@@ -57,8 +57,9 @@ def test_boots_cross_site_with_its_storage_partitioned(page, frame_server, inter
 
 @pytest.fixture(scope="module")
 def storage_denied(browser_type, browser_type_launch_args, tmp_path_factory):
-    context = denying_storage(browser_type, browser_type_launch_args,
-                              str(tmp_path_factory.mktemp("profile")))
+    context = denying_storage(
+        browser_type, browser_type_launch_args, str(tmp_path_factory.mktemp("profile"))
+    )
     yield context
     context.close()
 
@@ -86,14 +87,18 @@ def test_the_kits_chromium_partitions_a_frames_storage_as_chrome_does(browser, f
     try:
         server = stand_in()
         first, same_site = (server.new_portal(name, frame_server.url) for name in ("a", "b"))
-        frames = [open_frame(context.new_page(), frame_server.url, portal=p, wait=False)
-                  for p in (first, same_site)]
+        frames = [
+            open_frame(context.new_page(), frame_server.url, portal=p, wait=False)
+            for p in (first, same_site)
+        ]
         other = context.new_page()
         frames.append(open_frame(other, frame_server.url, cross_site=False, wait=False))
         for frame in frames:
             frame.target.wait_for_load_state()
-            frame.evaluate("() => { window.heard = []; window.probe = new BroadcastChannel('probe');"
-                           " window.probe.onmessage = (event) => window.heard.push(event.data); }")
+            frame.evaluate(
+                "() => { window.heard = []; window.probe = new BroadcastChannel('probe');"
+                " window.probe.onmessage = (event) => window.heard.push(event.data); }"
+            )
         frames[0].evaluate("new BroadcastChannel('probe').postMessage('hello')")
         frames[1].target.wait_for_function("window.heard.length === 1")
         assert frames[1].evaluate("window.heard") == ["hello"]  # a.portal and b.portal: one site
@@ -109,8 +114,9 @@ raise RuntimeError("cannot reach the PBX (AUTH_ID={SECRET})")
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
-def test_a_boot_that_fails_is_an_error_at_once_and_a_report_on_the_server(page, make_frame,
-                                                                          interpreter):
+def test_a_boot_that_fails_is_an_error_at_once_and_a_report_on_the_server(
+    page, make_frame, interpreter
+):
     server = make_frame(FAILING_MAIN)
     started = time.monotonic()
     with reported(page) as response:
@@ -124,7 +130,10 @@ def test_a_boot_that_fails_is_an_error_at_once_and_a_report_on_the_server(page, 
     assert report["kind"] == "boot"
     assert report["interpreter"] == interpreter
     assert report["uri"] == "/crm/deal/"  # PLACEMENT_OPTIONS.URI: which portal page
-    assert "Traceback" in report["message"] and "RuntimeError: cannot reach the PBX" in report["message"]
+    assert (
+        "Traceback" in report["message"]
+        and "RuntimeError: cannot reach the PBX" in report["message"]
+    )
     assert "Chrome" in record["user_agent"] and record["client"] == "127.0.0.1"
     assert SECRET not in text and "AUTH_ID=***" in text
 
@@ -145,8 +154,10 @@ card.attach()
 def test_a_python_error_in_a_handler_lands_in_the_servers_log(page, make_frame, interpreter):
     server = make_frame(HANDLER_MAIN)
     frame = open_frame(page, frame_url(server.url, interpreter))
-    with reported(page), page.expect_request(
-            lambda request: request.url.endswith("/frame-report")) as sent:
+    with (
+        reported(page),
+        page.expect_request(lambda request: request.url.endswith("/frame-report")) as sent,
+    ):
         StubCard(frame).raise_call()
     # redacted in the browser, before it is sent (the server's patterns, from the boot config)
     assert SECRET not in sent.value.post_data and "sip:101:***@pbx" in sent.value.post_data
@@ -157,21 +168,24 @@ def test_a_python_error_in_a_handler_lands_in_the_servers_log(page, make_frame, 
     assert SECRET not in text and "refresh_token: ***" in text
 
 
-def test_a_boot_that_stalls_is_caught_by_the_watchdog_and_its_recovery_reported(page,
-                                                                               make_frame):
+def test_a_boot_that_stalls_is_caught_by_the_watchdog_and_its_recovery_reported(page, make_frame):
     # main.py takes longer than the watchdog allows before it attaches: reported as stuck,
     # then as recovered once it is ready.
-    server = make_frame("import asyncio\nimport bx24\ncard = bx24.page.card()\n"
-                        "await asyncio.sleep(2.5)\ncard.attach()\n",
-                        settings="watchdog_seconds = 1\n")
+    server = make_frame(
+        "import asyncio\nimport bx24\ncard = bx24.page.card()\n"
+        "await asyncio.sleep(2.5)\ncard.attach()\n",
+        settings="watchdog_seconds = 1\n",
+    )
     with reported(page):
         frame = open_frame(page, frame_url(server.url, "micropython"), wait=False)
-        with pytest.raises(FrameNotReady,
-                           match=r"boot watchdog: no progress for 1 s \(last: running main.py\)"):
+        with pytest.raises(
+            FrameNotReady, match=r"boot watchdog: no progress for 1 s \(last: running main.py\)"
+        ):
             frame.wait_ready()
     with reported(page):
-        frame.target.wait_for_function("document.documentElement.dataset.bx24 === 'ready'",
-                                       polling=50, timeout=10_000)
+        frame.target.wait_for_function(
+            "document.documentElement.dataset.bx24 === 'ready'", polling=50, timeout=10_000
+        )
     records, _ = reports(server)
     assert [r["report"]["kind"] for r in records] == ["watchdog", "recovered"]
     assert "past the watchdog" in records[1]["report"]["message"]

@@ -18,8 +18,7 @@ def stub_card(page):
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_emulator_runs_the_sample_app(page, frame_server, interpreter):
     page.goto(f"{frame_server.url}emulator/?interpreter={interpreter}")
-    expect(page.locator("#frame-status")).to_have_attribute(
-        "data-status", "ready", timeout=90_000)
+    expect(page.locator("#frame-status")).to_have_attribute("data-status", "ready", timeout=90_000)
     [frame] = [f for f in page.frames if "?emulator" in f.url]
     assert frame.url.startswith(frame_server.url.replace("127.0.0.1", "localhost"))
 
@@ -29,10 +28,16 @@ def test_emulator_runs_the_sample_app(page, frame_server, interpreter):
     expect(page.locator("#card-status")).to_contain_text("Line")
     # the softphone's account (once, when the frame leads), then the call; the election's own
     # check of its group (bridge.js, 2 s after the first frame made it) may come at any time
-    rest = [c for c in page.evaluate("emulator.call('restCalls')")
-            if c["params"].get("option") != "bx24_frames"]
+    rest = [
+        c
+        for c in page.evaluate("emulator.call('restCalls')")
+        if c["params"].get("option") != "bx24_frames"
+    ]
     assert [c["method"] for c in rest] == [
-        "user.current", "user.option.get", "telephony.externalcall.register"]
+        "user.current",
+        "user.option.get",
+        "telephony.externalcall.register",
+    ]
     register = rest[2]
     # the card Bitrix24 opened carries the CALL_ID the registration returned
     assert stub_card(page)["call"]["CALL_ID"] == register["answer"]["result"]["CALL_ID"]
@@ -43,7 +48,8 @@ def test_emulator_runs_the_sample_app(page, frame_server, interpreter):
 
     page.click("#card-buttons [data-button=mute]")
     expect(page.locator("#card-buttons [data-button=mute]")).to_have_attribute(
-        "aria-pressed", "true")
+        "aria-pressed", "true"
+    )
     assert stub_card(page)["muted"] is True
 
     page.click("#card-buttons [data-button=hangup]")
@@ -60,8 +66,7 @@ def test_emulator_busy_callee_and_a_card_bitrix24_raised(page, frame_server, int
     """An outgoing card raised by Bitrix24 (click-to-call): the operator clicks Call, the app
     dials; the callee is busy and the call is finished as 486."""
     page.goto(f"{frame_server.url}emulator/?interpreter={interpreter}")
-    expect(page.locator("#frame-status")).to_have_attribute(
-        "data-status", "ready", timeout=90_000)
+    expect(page.locator("#frame-status")).to_have_attribute("data-status", "ready", timeout=90_000)
     page.select_option("#raise-form [name=CALL_DIRECTION]", "outgoing")
     page.get_by_role("button", name="Raise call").click()
     expect(page.locator("#card-buttons [data-button=makeCall]")).to_be_visible()

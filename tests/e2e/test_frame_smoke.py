@@ -37,8 +37,15 @@ def test_frame_boots_and_answers_initialized(page, frame_server, interpreter):
         assert len([u for u in requested if u.endswith("/" + url)]) == 1, url
     assert len([u for u in requested if "/modules/" in u]) == 1
     assert not [u for u in requested if re.search(r"/bx24/\w+\.\w+\.py$", u)]
-    unused = [u for u in requested if re.search(r"/(py-editor|py-game|py-terminal|donkey|"
-                                                r"deprecations-manager)-\w+\.js$", u)]
+    unused = [
+        u
+        for u in requested
+        if re.search(
+            r"/(py-editor|py-game|py-terminal|donkey|"
+            r"deprecations-manager)-\w+\.js$",
+            u,
+        )
+    ]
     assert unused == []
 
 
@@ -51,7 +58,8 @@ def test_urllib_fetches_from_the_server_inside_pyodide(page, make_frame):
         "body = urllib.request.urlopen(base + 'healthz').read().decode().strip()\n"
         "page = urllib.request.urlopen(base).read().decode()\n"
         "document.documentElement.dataset.fetched = body + '|' + str('bx24-boot' in page)\n"
-        "document.documentElement.dataset.bx24 = 'ready'\n")
+        "document.documentElement.dataset.bx24 = 'ready'\n"
+    )
     frame = open_frame(page, server.url)
     assert frame.evaluate("document.documentElement.dataset.fetched") == "ok|True"
     assert frame.outside_requests == []
@@ -90,16 +98,19 @@ BROKEN = {
     "syntax error": ("def broken(:\n", ["SyntaxError"]),
     "import error": ("import helpers\n", ["ImportError", "helpers.py", "missing"]),
     "unknown module": ("import no_such_module\n", ["no_such_module"]),
-    "wrong event name": ("import bx24\ncard = bx24.page.card()\n@card.on('muteClick')\n"
-                         "def f(muted): pass\ncard.attach()\n",
-                         ["unknown call-card event 'muteClick'"]),
+    "wrong event name": (
+        "import bx24\ncard = bx24.page.card()\n@card.on('muteClick')\n"
+        "def f(muted): pass\ncard.attach()\n",
+        ["unknown call-card event 'muteClick'"],
+    ),
 }
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 @pytest.mark.parametrize("mistake", BROKEN)
-def test_a_frame_that_fails_to_boot_fails_at_once_with_the_traceback(page, make_frame,
-                                                                   interpreter, mistake):
+def test_a_frame_that_fails_to_boot_fails_at_once_with_the_traceback(
+    page, make_frame, interpreter, mistake
+):
     main, says = BROKEN[mistake]
     server = make_frame(main, modules={"helpers.py": "from os import missing\n"})
     started = time.monotonic()

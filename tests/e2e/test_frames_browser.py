@@ -26,8 +26,7 @@ def roles(*cards):
 
 
 def said(card):
-    return [line.split("] ", 1)[1] for line in card.frame.console
-            if "[softphone stand-in]" in line]
+    return [line.split("] ", 1)[1] for line in card.frame.console if "[softphone stand-in]" in line]
 
 
 def test_the_older_frame_leads_and_only_it_has_the_phone(two_frames):
@@ -116,15 +115,21 @@ def test_a_page_that_is_not_an_operators_frame_cannot_lead_listen_or_speak(two_f
     context = leader.page.context
 
     def serve(target):  # the app's host answers with the hostile page (routed after the kit's)
-        target.route(origin + "/hostile", lambda route: route.fulfill(
-            content_type="text/html", body=HOSTILE))
+        target.route(
+            origin + "/hostile", lambda route: route.fulfill(content_type="text/html", body=HOSTILE)
+        )
         return target
+
     # in the portal's page beside the operator's frame (the same storage partition)...
     page = serve(leader.page)
-    page.evaluate("""(url) => { const f = document.createElement("iframe"); f.src = url;
-                                document.body.append(f); }""", origin + "/hostile")
-    wait_until(page, lambda: any(f.url.endswith("/hostile") for f in page.frames),
-               what="the hostile frame")
+    page.evaluate(
+        """(url) => { const f = document.createElement("iframe"); f.src = url;
+                                document.body.append(f); }""",
+        origin + "/hostile",
+    )
+    wait_until(
+        page, lambda: any(f.url.endswith("/hostile") for f in page.frames), what="the hostile frame"
+    )
     hostile = next(f for f in page.frames if f.url.endswith("/hostile"))
     hostile.wait_for_function("document.documentElement.dataset.hostile === 'done'")
     # ...and as a tab of its own, top level
@@ -137,7 +142,8 @@ def test_a_page_that_is_not_an_operators_frame_cannot_lead_listen_or_speak(two_f
     wait_until(leader.page, lambda: "dial +15550177001" in said(leader), what="the leader dialled")
     assert roles(leader, follower) == [True, False]
     assert leader.frame.evaluate("bx24Frames.peers()") == [
-        follower.frame.evaluate("bx24Frames.id")]  # the follower, and no one else
+        follower.frame.evaluate("bx24Frames.id")
+    ]  # the follower, and no one else
     assert hostile.evaluate("window.heard") == [] and tab.evaluate("window.heard") == []
     assert [c for c in said(leader) if c.startswith("dial")] == ["dial +15550177001"]
     tab.close()

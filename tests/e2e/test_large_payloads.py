@@ -29,15 +29,21 @@ def server(make_frame):
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_a_2_mb_comment_reaches_the_handler(page, server, interpreter):
     frame = open_frame(page, frame_url(server.url, interpreter))
-    frame.evaluate("BX24Stub.fire('addCommentButtonClick', 'abc' + 'x'.repeat(2 * 1024 * 1024) + 'xyz')")
+    frame.evaluate(
+        "BX24Stub.fire('addCommentButtonClick', 'abc' + 'x'.repeat(2 * 1024 * 1024) + 'xyz')"
+    )
     frame.target.wait_for_function("document.documentElement.dataset.comment", polling=50)
-    assert frame.evaluate("document.documentElement.dataset.comment") == f"{2 * 1024 * 1024 + 6}:abcxyz"
+    assert (
+        frame.evaluate("document.documentElement.dataset.comment")
+        == f"{2 * 1024 * 1024 + 6}:abcxyz"
+    )
     assert "MemoryError" not in frame.console_text()
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
-def test_an_oversized_event_is_reported_not_lost_and_the_console_stays_small(page, server,
-                                                                            interpreter):
+def test_an_oversized_event_is_reported_not_lost_and_the_console_stays_small(
+    page, server, interpreter
+):
     frame = open_frame(page, frame_url(server.url, interpreter))
     with page.expect_response(lambda response: response.url.endswith("/frame-report")):
         frame.evaluate("BX24Stub.fire('addCommentButtonClick', 'y'.repeat(6 * 1024 * 1024))")

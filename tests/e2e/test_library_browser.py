@@ -13,7 +13,7 @@ import pytest
 
 from bx24_testing.plugin import INTERPRETERS
 
-PROBE = r'''
+PROBE = r"""
 import json
 from pyscript import window
 from pyscript.ffi import create_proxy
@@ -123,11 +123,11 @@ for _ in range(500):
     await asyncio.sleep(0.01)
 window.probeQueuedBeforeAttach = window.bx24Bridge.queued()
 card.attach()
-'''
+"""
 
 # Fired as soon as bridge.js has bound the 17 events at BX24.init, i.e. while the interpreter
 # is still booting.
-BOOT_EVENTS = r'''
+BOOT_EVENTS = r"""
 addEventListener("DOMContentLoaded", () => {
   BX24Stub.onChange((kind) => {
     if (kind !== "binding" || BX24Stub.bindings().length !== 17) return;
@@ -136,11 +136,11 @@ addEventListener("DOMContentLoaded", () => {
     BX24Stub.fire("dialpadButtonClick", "7");
   });
 });
-'''
+"""
 
 # Test-only control over the portal's answers: window.probeOverride[command] =
 # {answer: value, delay: ms} answers that (later), "silent" never answers.
-OVERRIDE = r'''
+OVERRIDE = r"""
 (() => {
   const original = BX24.placement.call;
   window.probeOverride = {};
@@ -151,7 +151,7 @@ OVERRIDE = r'''
     setTimeout(() => callback(rule.answer), rule.delay || 0);
   };
 })();
-'''
+"""
 
 CARD_UNDEFINED = [{"result": "error", "errorCode": "Call card is undefined"}]
 
@@ -168,8 +168,10 @@ class Probe:
         return self.js("([m, a]) => BX24Stub[m](...a)", [method, list(args)])
 
     def run(self, method, *args, **kwargs):
-        text = self.js("async ([m, a]) => await window.probeRun(m, a)",
-                       [method, json.dumps({"args": args, "kwargs": kwargs})])
+        text = self.js(
+            "async ([m, a]) => await window.probeRun(m, a)",
+            [method, json.dumps({"args": args, "kwargs": kwargs})],
+        )
         return json.loads(text)
 
     def received(self):
@@ -179,8 +181,9 @@ class Probe:
         return json.loads(self.js("window.probeLogged()"))
 
     def wait_received(self, count):
-        self.frame.target.wait_for_function("n => JSON.parse(window.probeReceived()).length >= n", arg=count,
-                                    timeout=10_000)
+        self.frame.target.wait_for_function(
+            "n => JSON.parse(window.probeReceived()).length >= n", arg=count, timeout=10_000
+        )
         return self.received()
 
     def override(self, command, rule):
@@ -196,7 +199,8 @@ class Probe:
         self.stub("raiseCall", overrides, {})
         self.wait_received(2)
         self.frame.target.wait_for_function(
-            "() => JSON.parse(window.probeReceived()).some(r => r[0] === 'async initialized')")
+            "() => JSON.parse(window.probeReceived()).some(r => r[0] === 'async initialized')"
+        )
         self.js("window.probeClear()")
 
 
@@ -229,6 +233,7 @@ def p(probe):
 
 # -- boot, binding -------------------------------------------------------------------------
 
+
 def test_events_fired_during_boot_arrive_once_in_order(p):
     assert p.js("window.probeQueuedBeforeAttach") == 3
     events = [r[0] for r in p.boot if r[0] != "async initialized"]
@@ -249,34 +254,90 @@ def test_ready_signal_is_set(p):
 
 # -- events ------------------------------------------------------------------------------------
 
+
 def test_initialized_payload(p):
-    p.stub("raiseCall", {"CALL_ID": "c-1", "PHONE_NUMBER": None, "CRM_ENTITY_TYPE": "", "CRM_ENTITY_ID": 0,
-                         "CRM_ACTIVITY_ID": "", "CRM_BINDINGS": [{"ENTITY_TYPE": "DEAL", "ENTITY_ID": 9}],
-                         "CALL_DIRECTION": "outgoing", "CALL_STATE": "connecting"}, {})
+    p.stub(
+        "raiseCall",
+        {
+            "CALL_ID": "c-1",
+            "PHONE_NUMBER": None,
+            "CRM_ENTITY_TYPE": "",
+            "CRM_ENTITY_ID": 0,
+            "CRM_ACTIVITY_ID": "",
+            "CRM_BINDINGS": [{"ENTITY_TYPE": "DEAL", "ENTITY_ID": 9}],
+            "CALL_DIRECTION": "outgoing",
+            "CALL_STATE": "connecting",
+        },
+        {},
+    )
     records = p.wait_received(1)
     name, (info,) = records[0]
     assert name == "initialized"
-    assert info == {"type": "CallInfo", "call_id": "c-1", "phone_number": None, "line_number": "line1",
-                    "line_name": "Sales line", "crm_entity_type": None, "crm_entity_id": None,
-                    "crm_activity_id": None,
-                    "crm_bindings": [{"type": "CrmBinding", "entity_type": "DEAL", "entity_id": 9}],
-                    "direction": "outgoing", "state": "connecting", "call_list_mode": False}
+    assert info == {
+        "type": "CallInfo",
+        "call_id": "c-1",
+        "phone_number": None,
+        "line_number": "line1",
+        "line_name": "Sales line",
+        "crm_entity_type": None,
+        "crm_entity_id": None,
+        "crm_activity_id": None,
+        "crm_bindings": [{"type": "CrmBinding", "entity_type": "DEAL", "entity_id": 9}],
+        "direction": "outgoing",
+        "state": "connecting",
+        "call_list_mode": False,
+    }
 
 
 PAYLOAD_EVENTS = [
-    ("entityChanged", {"PHONE_NUMBER": "+7999", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": 5},
-     [{"type": "Entity", "phone_number": "+7999", "crm_entity_type": "LEAD", "crm_entity_id": 5}]),
-    ("entityChanged", {"PHONE_NUMBER": "unknown", "CRM_ENTITY_TYPE": "", "CRM_ENTITY_ID": 0},
-     [{"type": "Entity", "phone_number": None, "crm_entity_type": None, "crm_entity_id": None}]),
+    (
+        "entityChanged",
+        {"PHONE_NUMBER": "+7999", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": 5},
+        [
+            {
+                "type": "Entity",
+                "phone_number": "+7999",
+                "crm_entity_type": "LEAD",
+                "crm_entity_id": 5,
+            }
+        ],
+    ),
+    (
+        "entityChanged",
+        {"PHONE_NUMBER": "unknown", "CRM_ENTITY_TYPE": "", "CRM_ENTITY_ID": 0},
+        [{"type": "Entity", "phone_number": None, "crm_entity_type": None, "crm_entity_id": None}],
+    ),
     ("addCommentButtonClick", "call back at 5", ["call back at 5"]),
     ("muteButtonClick", True, [True]),
     ("holdButtonClick", False, [False]),
-    ("transferButtonClick", {"phoneNumber": "+7999", "target": "17"},
-     [{"type": "TransferTarget", "phone_number": "+7999", "target": "17", "is_user": True,
-       "is_phone": False, "user_id": 17}]),
-    ("transferButtonClick", {"phoneNumber": "+7999", "target": "+74950000000"},
-     [{"type": "TransferTarget", "phone_number": "+7999", "target": "+74950000000", "is_user": False,
-       "is_phone": True, "user_id": None}]),
+    (
+        "transferButtonClick",
+        {"phoneNumber": "+7999", "target": "17"},
+        [
+            {
+                "type": "TransferTarget",
+                "phone_number": "+7999",
+                "target": "17",
+                "is_user": True,
+                "is_phone": False,
+                "user_id": 17,
+            }
+        ],
+    ),
+    (
+        "transferButtonClick",
+        {"phoneNumber": "+7999", "target": "+74950000000"},
+        [
+            {
+                "type": "TransferTarget",
+                "phone_number": "+7999",
+                "target": "+74950000000",
+                "is_user": False,
+                "is_phone": True,
+                "user_id": None,
+            }
+        ],
+    ),
     ("qualityMeterClick", "4", [4]),
     ("dialpadButtonClick", "#", ["#"]),
 ]
@@ -288,9 +349,17 @@ def test_payload_events(p, event, payload, args):
     assert p.wait_received(1) == [[event, args]]
 
 
-NO_PAYLOAD = ["closeButtonClick", "cancelTransferButtonClick", "completeTransferButtonClick",
-              "hangupButtonClick", "nextButtonClick", "skipButtonClick", "answerButtonClick",
-              "makeCallButtonClick", "notifyAdminButtonClick"]
+NO_PAYLOAD = [
+    "closeButtonClick",
+    "cancelTransferButtonClick",
+    "completeTransferButtonClick",
+    "hangupButtonClick",
+    "nextButtonClick",
+    "skipButtonClick",
+    "answerButtonClick",
+    "makeCallButtonClick",
+    "notifyAdminButtonClick",
+]
 
 
 def test_events_without_payload_in_order(p):
@@ -305,8 +374,11 @@ def test_clicks_on_the_card_reach_python(p):
     p.stub("click", "dialpad", "5")
     p.stub("click", "quality", "3")
     p.stub("click", "hangup")
-    assert p.wait_received(3) == [["dialpadButtonClick", ["5"]], ["qualityMeterClick", [3]],
-                                  ["hangupButtonClick", []]]
+    assert p.wait_received(3) == [
+        ["dialpadButtonClick", ["5"]],
+        ["qualityMeterClick", [3]],
+        ["hangupButtonClick", []],
+    ]
 
 
 def test_malformed_payload_is_logged_and_dispatch_goes_on(p):
@@ -329,7 +401,8 @@ def test_a_raising_handler_is_logged_with_traceback_and_others_run(p):
 def test_async_handlers_run_and_can_send_commands(p):
     p.stub("raiseCall", {}, {})
     p.frame.target.wait_for_function(
-        "() => JSON.parse(window.probeReceived()).some(r => r[0] === 'async initialized')")
+        "() => JSON.parse(window.probeReceived()).some(r => r[0] === 'async initialized')"
+    )
     assert ["async initialized", 12] in p.received()
 
 
@@ -338,8 +411,13 @@ def test_async_handlers_run_and_can_send_commands(p):
 COMMANDS = [
     ("set_mute", (True,), {}, "CallCardSetMute", {"muted": True}),
     ("set_hold", (True,), {}, "CallCardSetHold", {"held": True}),
-    ("set_ui_state", ("connected",), {"auto_start_timer": False}, "CallCardSetUiState",
-     {"uiState": "connected", "disableAutoStartTimer": True}),
+    (
+        "set_ui_state",
+        ("connected",),
+        {"auto_start_timer": False},
+        "CallCardSetUiState",
+        {"uiState": "connected", "disableAutoStartTimer": True},
+    ),
     ("set_title", ("Incoming call +7",), {}, "CallCardSetCardTitle", {"title": "Incoming call +7"}),
     ("set_status_text", ("Talking",), {}, "CallCardSetStatusText", {"statusText": "Talking"}),
     ("start_timer", (), {}, "CallCardStartTimer", {}),
@@ -353,19 +431,30 @@ def test_each_command_reaches_the_card(p, method, args, kwargs, command, params)
     p.raise_call()
     result = p.run(method, *args, **kwargs)
     assert "error" not in result, result
-    assert [(c["command"], c["params"]) for c in p.stub("commands") if c["command"] == command] == \
-        [(command, params)]
+    assert [(c["command"], c["params"]) for c in p.stub("commands") if c["command"] == command] == [
+        (command, params)
+    ]
 
 
 def test_commands_change_the_card_and_the_known_state(p):
     p.raise_call()
-    for method, args in [("set_ui_state", ("connected",)), ("set_mute", (True,)), ("set_hold", (True,)),
-                         ("set_title", ("T",)), ("set_status_text", ("S",))]:
+    for method, args in [
+        ("set_ui_state", ("connected",)),
+        ("set_mute", (True,)),
+        ("set_hold", (True,)),
+        ("set_title", ("T",)),
+        ("set_status_text", ("S",)),
+    ]:
         result = p.run(method, *args)
         assert "error" not in result, result
     card = p.stub("card")
-    assert (card["state"], card["muted"], card["held"], card["title"], card["statusText"]) == \
-        ("connected", True, True, "T", "S")
+    assert (card["state"], card["muted"], card["held"], card["title"], card["statusText"]) == (
+        "connected",
+        True,
+        True,
+        "T",
+        "S",
+    )
     assert card["timer"]["running"] is True
     assert result["state"]["timer_running"] is True and result["state"]["active"] is True
     result = p.run("stop_timer")
@@ -383,13 +472,19 @@ def test_ui_states_work_without_a_card(p):
 def test_card_undefined_for_every_command_without_a_card(p, method, args, command):
     result = p.run(method, *args)
     error = result["error"]
-    assert (error["type"], error["command"], error["code"], error["raw"]) == \
-        ("CardUndefinedError", command, "Call card is undefined", CARD_UNDEFINED)
+    assert (error["type"], error["command"], error["code"], error["raw"]) == (
+        "CardUndefinedError",
+        command,
+        "Call card is undefined",
+        CARD_UNDEFINED,
+    )
 
 
 def test_invalid_ui_state_answer(p):
     p.raise_call()
-    p.override("CallCardSetUiState", {"answer": [{"result": "error", "errorCode": "Invalid ui state"}]})
+    p.override(
+        "CallCardSetUiState", {"answer": [{"result": "error", "errorCode": "Invalid ui state"}]}
+    )
     assert p.run("set_ui_state", "redial")["error"]["type"] == "InvalidUiStateError"
 
 
@@ -435,7 +530,9 @@ def test_timer_late_card_undefined_is_reported(p):
     p.override("CallCardStartTimer", {"answer": CARD_UNDEFINED, "delay": 600})
     result = p.run("start_timer")
     assert result["ok"] is None
-    p.frame.target.wait_for_function("() => JSON.parse(window.probeLate()).length > 0", timeout=5000)
+    p.frame.target.wait_for_function(
+        "() => JSON.parse(window.probeLate()).length > 0", timeout=5000
+    )
     (error,) = json.loads(p.js("window.probeLate()"))
     assert (error["type"], error["command"]) == ("CardUndefinedError", "CallCardStartTimer")
     state = json.loads(p.js("window.probeState()"))
@@ -448,6 +545,7 @@ def test_timer_error_within_grace_raises(p):
 
 
 # -- placement ---------------------------------------------------------------------------
+
 
 def test_placement_info_and_interface(p):
     info = p.run("placement_info")["ok"]

@@ -51,15 +51,24 @@ document.documentElement.dataset.bx24 = "ready"
 """
 
 LEADS = [{"ID": str(n)} for n in range(1, 121)]  # three pages of 50
-STUB_CONFIG = {"restResponses": {
-    "crm.lead.list": {"items": LEADS},
-    "user.current": {"error": "ACCESS_DENIED", "error_description": "no user scope", "status": 403},
-    "crm.deal.list": {"status": 503, "error": "INTERNAL_SERVER_ERROR"},
-    "crm.contact.list": {"status": 502, "body": "<html>Bad gateway</html>"},
-    "crm.company.list": {"network": True},
-    "crm.status.list": [{"status": 503, "error": "QUERY_LIMIT_EXCEEDED"}, {"result": ["ok"]}],
-    "crm.lead.get": [{"result": {"ID": "1"}}, {"error": "NOT_FOUND", "error_description": "no lead"}],
-}}
+STUB_CONFIG = {
+    "restResponses": {
+        "crm.lead.list": {"items": LEADS},
+        "user.current": {
+            "error": "ACCESS_DENIED",
+            "error_description": "no user scope",
+            "status": 403,
+        },
+        "crm.deal.list": {"status": 503, "error": "INTERNAL_SERVER_ERROR"},
+        "crm.contact.list": {"status": 502, "body": "<html>Bad gateway</html>"},
+        "crm.company.list": {"network": True},
+        "crm.status.list": [{"status": 503, "error": "QUERY_LIMIT_EXCEEDED"}, {"result": ["ok"]}],
+        "crm.lead.get": [
+            {"result": {"ID": "1"}},
+            {"error": "NOT_FOUND", "error_description": "no lead"},
+        ],
+    }
+}
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
@@ -85,9 +94,17 @@ def test_rest_paging_batch_and_failures(page, make_frame, interpreter):
     assert register["method"] == "telephony.externalcall.register"
     # form-encoded as Bitrix24's library sends it: every value a string, false as "false",
     # None dropped
-    assert register["params"] == {"PHONE_NUMBER": "+7999", "TYPE": "2", "USER_ID": "1", "SHOW": "false"}
+    assert register["params"] == {
+        "PHONE_NUMBER": "+7999",
+        "TYPE": "2",
+        "USER_ID": "1",
+        "SHOW": "false",
+    }
     assert [c["params"].get("start") for c in calls if c["method"] == "crm.lead.list"][:3] == [
-        None, "50", "100"]
+        None,
+        "50",
+        "100",
+    ]
     assert [c["status"] for c in calls if c["method"] == "crm.status.list"] == [503, 200]
     assert [c["batch"] for c in calls if c["method"] == "crm.lead.get"] == [True, True]
     assert frame.outside_requests == []
@@ -124,8 +141,15 @@ def test_batch_reads_phps_lists_and_keeps_the_callers_order(page, make_frame, in
     commands in the body's order: every result comes back to its call, a halt leaves exactly
     the later calls not run, and the wire carries the caller's order on both interpreters."""
     server = make_frame(BATCH_MAIN)
-    frame = open_frame(page, frame_url(server.url, interpreter), stub_config={"restResponses": {
-        "crm.lead.get": {"error": "NOT_FOUND", "error_description": "no lead"}}})
+    frame = open_frame(
+        page,
+        frame_url(server.url, interpreter),
+        stub_config={
+            "restResponses": {
+                "crm.lead.get": {"error": "NOT_FOUND", "error_description": "no lead"}
+            }
+        },
+    )
     out = json.loads(frame.evaluate("document.documentElement.dataset.rest"))
     me = frame.portal.user(1)
     profile = {k: v for k, v in me.items() if k != "ADMIN"}
@@ -137,8 +161,16 @@ def test_batch_reads_phps_lists_and_keeps_the_callers_order(page, make_frame, in
     assert out["keyed"] == {"me": profile, "lead": ["NOT_FOUND", "no lead"]}
     # the order the portal ran them in, batch by batch: the caller's
     sent = [c["method"] for c in frame.portal.rest_calls() if c["batch"]]
-    names = [m for m, _ in [("app.info", 0), ("user.current", 0), ("crm.lead.get", 0),
-                            ("user.option.get", 0), ("placement.get", 0)]]
+    names = [
+        m
+        for m, _ in [
+            ("app.info", 0),
+            ("user.current", 0),
+            ("crm.lead.get", 0),
+            ("user.option.get", 0),
+            ("placement.get", 0),
+        ]
+    ]
     assert sent[:4] == [names[0], names[1], names[3], names[4]]
     assert sent[4:7] == names[:3]  # halted after the third
     assert sent[7:12] == names

@@ -18,7 +18,7 @@ from bx24_testing.sip import SipPhone, SipServer
 TEMPLATE = Path(__file__).resolve().parents[2] / "pylib" / "bx24_frame" / "template" / "frame"
 REGISTER = "telephony.externalcall.register"
 FINISH = "telephony.externalcall.finish"
-OPERATOR = "101"   # the stub's UF_PHONE_INNER
+OPERATOR = "101"  # the stub's UF_PHONE_INNER
 CUSTOMER = "200"
 
 
@@ -33,8 +33,9 @@ def sip_frame_server(make_frame, sip):
     """The sample app, its settings.py pointed at the test's Kamailio, DTMF by SIP INFO (the
     customer's JsSIP reports those; RFC 4733 tones it does not)."""
     settings = (TEMPLATE / "settings.py").read_text()
-    settings = settings.replace('SIP_SERVER = "wss://pbx.example.com/ws"',
-                                f'SIP_SERVER = "{sip.url}"')
+    settings = settings.replace(
+        'SIP_SERVER = "wss://pbx.example.com/ws"', f'SIP_SERVER = "{sip.url}"'
+    )
     settings = settings.replace('DTMF = "rfc4733"', 'DTMF = "info"')
     assert sip.url in settings and '"info"' in settings
     return make_frame((TEMPLATE / "main.py").read_text(), {"settings.py": settings})
@@ -43,15 +44,23 @@ def sip_frame_server(make_frame, sip):
 @pytest.fixture(scope="module")
 def rfc4733_frame_server(make_frame, sip):
     """The sample app with its default DTMF: RFC 4733, in the audio."""
-    settings = (TEMPLATE / "settings.py").read_text().replace(
-        'SIP_SERVER = "wss://pbx.example.com/ws"', f'SIP_SERVER = "{sip.url}"')
+    settings = (
+        (TEMPLATE / "settings.py")
+        .read_text()
+        .replace('SIP_SERVER = "wss://pbx.example.com/ws"', f'SIP_SERVER = "{sip.url}"')
+    )
     return make_frame((TEMPLATE / "main.py").read_text(), {"settings.py": settings})
 
 
 def open_operator(page, server, sip, interpreter, password=None):
-    frame = open_frame(page, frame_url(server.url, interpreter), sip_stand_in=False,
-                       stub_config={"userOptions": {
-                           "sip_password": sip.password if password is None else password}})
+    frame = open_frame(
+        page,
+        frame_url(server.url, interpreter),
+        sip_stand_in=False,
+        stub_config={
+            "userOptions": {"sip_password": sip.password if password is None else password}
+        },
+    )
     return StubCard(frame)
 
 
@@ -120,7 +129,7 @@ def test_a_customer_calls_the_operator_answers_talks_and_hangs_up(operator, cust
     page = customer.page
     call, call_id = answered_call(operator, customer, sip)
     answered = time.monotonic()
-    rises(page, lambda: customer.stats(call), "inboundBytes")     # the operator's voice
+    rises(page, lambda: customer.stats(call), "inboundBytes")  # the operator's voice
     rises(page, lambda: operator_stats(operator), "inboundBytes")  # the customer's
     rises(page, lambda: customer.stats(call), "inboundEnergy", by=0)
 
@@ -128,19 +137,28 @@ def test_a_customer_calls_the_operator_answers_talks_and_hangs_up(operator, cust
     talking = energy_rate(page, customer, call)
     operator.click("mute", True)
     operator.wait_for_command("CallCardSetMute", muted=True)
-    wait_until(page, lambda: energy_rate(page, customer, call) < talking / 20,
-               what=f"silence on the customer's side (talking: {talking:.2e}/s)")
+    wait_until(
+        page,
+        lambda: energy_rate(page, customer, call) < talking / 20,
+        what=f"silence on the customer's side (talking: {talking:.2e}/s)",
+    )
     rises(page, lambda: customer.stats(call), "inboundBytes")  # RTP still flows
     operator.click("mute", False)
     operator.wait_for_command("CallCardSetMute", muted=False)
-    wait_until(page, lambda: energy_rate(page, customer, call) > talking / 4,
-               what="the operator's voice back")
+    wait_until(
+        page,
+        lambda: energy_rate(page, customer, call) > talking / 4,
+        what="the operator's voice back",
+    )
 
     # hold: a re-INVITE; the media direction changes on both sides, and back
     operator.click("hold", True)
     operator.wait_for_command("CallCardSetHold", held=True)
-    wait_until(page, lambda: customer.direction(call) in ("recvonly", "inactive"),
-               what="the customer's side held")
+    wait_until(
+        page,
+        lambda: customer.direction(call) in ("recvonly", "inactive"),
+        what="the customer's side held",
+    )
     operator.click("hold", False)
     operator.wait_for_command("CallCardSetHold", held=False)
     wait_until(page, lambda: customer.direction(call) == "sendrecv", what="resumed")
@@ -168,8 +186,11 @@ def test_dtmf_in_the_audio_by_default(page, rfc4733_frame_server, sip, interpret
     customer.wait_registered()
     call, _ = answered_call(card, customer, sip)
     card.click("dialpad", "5")
-    wait_until(page, lambda: [e for e in operator_phone(card, "return p.recent();")
-                              if e["type"] == "dtmf"], what="the tone played")
+    wait_until(
+        page,
+        lambda: [e for e in operator_phone(card, "return p.recent();") if e["type"] == "dtmf"],
+        what="the tone played",
+    )
     [tone] = [e for e in operator_phone(card, "return p.recent();") if e["type"] == "dtmf"]
     assert tone["key"] == "5" and tone["transport"] == "rfc4733"
     assert customer.events("dtmf") == []  # no SIP INFO
@@ -242,25 +263,34 @@ def test_a_blind_transfer_to_a_colleague(operator, customer, sip, browser):
 
 
 def test_wrong_credentials_are_said_on_the_console_and_the_card(
-        page, sip_frame_server, sip, interpreter):
+    page, sip_frame_server, sip, interpreter
+):
     card = open_operator(page, sip_frame_server, sip, interpreter, password="wrong")
-    wait_until(page, lambda: any("softphone offline" in line for line in card.frame.console),
-               what="the registration failure on the console")
+    wait_until(
+        page,
+        lambda: any("softphone offline" in line for line in card.frame.console),
+        what="the registration failure on the console",
+    )
     assert not sip.contacts(OPERATOR)
     assert not any("wrong" in line for line in card.frame.console)  # no password in a log
     card.raise_call(PHONE_NUMBER="+15550001122")  # the next card says why no call can be made
-    card.wait_for_command("CallCardSetStatusText",
-                          statusText="softphone offline: Authentication Error (401)")
+    card.wait_for_command(
+        "CallCardSetStatusText", statusText="softphone offline: Authentication Error (401)"
+    )
 
 
 def test_the_phone_registers_again_when_the_sip_server_comes_back(
-        page, sip_frame_server, sip, interpreter):
+    page, sip_frame_server, sip, interpreter
+):
     card = open_operator(page, sip_frame_server, sip, interpreter)
     wait_until(page, lambda: sip.contacts(OPERATOR), what="registered")
     sip.stop()
     try:
-        wait_until(page, lambda: any("softphone offline" in line for line in card.frame.console),
-                   what="the disconnection on the console")
+        wait_until(
+            page,
+            lambda: any("softphone offline" in line for line in card.frame.console),
+            what="the disconnection on the console",
+        )
     finally:
         sip.start()
     wait_until(page, lambda: sip.contacts(OPERATOR), timeout_s=15, what="registered again")
@@ -281,17 +311,22 @@ def registrations(cards):
 
 
 def test_one_registration_per_operator_across_tabs_and_sliders(
-        browser, sip_frame_server, sip, interpreter):
+    browser, sip_frame_server, sip, interpreter
+):
     """Three frames of one operator (two tabs, and a slider's frame in a third page of the same
     profile): one registers; a call rings in one; the leader's tab navigates away and another
     frame takes over within ~2 s; the next call still rings once."""
     before = sip.registers(OPERATOR)  # the module's Kamailio: earlier tests registered too
     context = browser.new_context()
-    cards = [open_operator(context.new_page(), sip_frame_server, sip, interpreter)
-             for _ in range(3)]
+    cards = [
+        open_operator(context.new_page(), sip_frame_server, sip, interpreter) for _ in range(3)
+    ]
     page = cards[-1].page
-    wait_until(page, lambda: len(leaders(cards)) == 1 and sip.contacts(OPERATOR),
-               what="one leader, registered")
+    wait_until(
+        page,
+        lambda: len(leaders(cards)) == 1 and sip.contacts(OPERATOR),
+        what="one leader, registered",
+    )
     [leader] = leaders(cards)
     assert len(sip.contacts(OPERATOR)) == 1 and sip.registers(OPERATOR) - before == 1
 
@@ -307,8 +342,15 @@ def test_one_registration_per_operator_across_tabs_and_sliders(
     left = time.monotonic()
     leader.page.goto("about:blank")
     customer.wait_event("ended", id=call)
-    wait_until(page, lambda: len(leaders(cards)) == 1 and len(sip.contacts(OPERATOR)) == 1
-               and sip.registers(OPERATOR) - before == 2, what="another frame registered")
+    wait_until(
+        page,
+        lambda: (
+            len(leaders(cards)) == 1
+            and len(sip.contacts(OPERATOR)) == 1
+            and sip.registers(OPERATOR) - before == 2
+        ),
+        what="another frame registered",
+    )
     took = time.monotonic() - left
     print(f"handover: a new REGISTER {took:.2f} s after the leader's page left")
     assert took < 3, f"the handover took {took:.1f} s"
@@ -317,8 +359,10 @@ def test_one_registration_per_operator_across_tabs_and_sliders(
 
     second = customer.call(OPERATOR, sip)
     successor.wait_for_rest(REGISTER, PHONE_NUMBER=CUSTOMER)
-    successor.wait_for_command("CallCardSetStatusText", statusText=(
-        f"The call with {CUSTOMER} was cut off: the page it was on closed."))
+    successor.wait_for_command(
+        "CallCardSetStatusText",
+        statusText=(f"The call with {CUSTOMER} was cut off: the page it was on closed."),
+    )
     assert registrations(cards) == 1  # the old leader's page is gone; one more call, once
     successor.click("answer")
     customer.wait_event("answered", id=second)

@@ -64,7 +64,8 @@ def manifest():
 def snapshot_fetched(frame, manifest):
     return frame.evaluate(
         "(name) => performance.getEntriesByType('resource').some(e => e.name.endsWith(name))",
-        manifest["snapshot"])
+        manifest["snapshot"],
+    )
 
 
 def test_python_works_after_restoring_the_snapshot(page, make_frame, manifest):
@@ -73,10 +74,18 @@ def test_python_works_after_restoring_the_snapshot(page, make_frame, manifest):
     checks = frame.evaluate("document.documentElement.dataset.checks")
     # A module named under stdlib_imported_at_boot belongs in bx24_frame/snapshot.py's IMPORTS
     # (then `bx24 setup`): every boot pays for importing it.
-    assert checks == repr(sorted({
-        "stdlib_imported_at_boot": [],
-        "image_modules": True, "bx24_not_frozen": True, "files_written": True, "urllib": "ok", "bx24_usable": True,
-    }.items()))
+    assert checks == repr(
+        sorted(
+            {
+                "stdlib_imported_at_boot": [],
+                "image_modules": True,
+                "bx24_not_frozen": True,
+                "files_written": True,
+                "urllib": "ok",
+                "bx24_usable": True,
+            }.items()
+        )
+    )
     assert snapshot_fetched(frame, manifest)
     assert WARNING not in frame.console_text()
 
@@ -97,10 +106,12 @@ def test_production_frame_from_the_snapshot_drives_the_card(page, frame_server, 
 
 def test_frame_boots_without_a_snapshot_and_warns(page, make_frame):
     # Another `preload` is another image, and no `bx24 setup` built this one.
-    server = make_frame("import bx24\ncard = bx24.page.card()\n"
-                        "@card.on('initialized')\nasync def show(call):\n"
-                        "    await card.set_title('Call')\ncard.attach()\n",
-                        settings='preload = ["colorsys"]\n')
+    server = make_frame(
+        "import bx24\ncard = bx24.page.card()\n"
+        "@card.on('initialized')\nasync def show(call):\n"
+        "    await card.set_title('Call')\ncard.attach()\n",
+        settings='preload = ["colorsys"]\n',
+    )
     frame = open_frame(page, server.url)
     assert WARNING in frame.console_text()
     card = StubCard(frame)

@@ -43,8 +43,7 @@ def test_each_page_gets_its_own_random_sequence(browser, make_frame):
     assert values[0] != values[1]
 
 
-def test_an_app_module_edited_while_serving_runs_as_edited_from_the_snapshot(browser,
-                                                                            make_frame):
+def test_an_app_module_edited_while_serving_runs_as_edited_from_the_snapshot(browser, make_frame):
     server = make_frame(FRESH_MAIN, modules={"helper.py": "VALUE = 'first'\n"})
     project = Path(server.command[server.command.index("--project") + 1])
     values = []

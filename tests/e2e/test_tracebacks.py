@@ -36,8 +36,11 @@ raise ValueError("top level boom")
 def reports(server):
     project = Path(server.command[server.command.index("--project") + 1])
     path = project / "frame-reports.jsonl"
-    return [json.loads(line)["report"] for line in path.read_text().splitlines()] \
-        if path.exists() else []
+    return (
+        [json.loads(line)["report"] for line in path.read_text().splitlines()]
+        if path.exists()
+        else []
+    )
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
@@ -49,8 +52,11 @@ def test_a_handlers_traceback_names_main_py_and_the_module(page, make_frame, int
     console = frame.console_text()
     assert 'File "frame/main.py", line 9, in show' in console
     assert "<exec>" not in console and "<stdin>" not in console
-    [python] = wait_until(page, lambda: [r for r in reports(server) if r["kind"] == "python"],
-                          what="the frame's report")
+    [python] = wait_until(
+        page,
+        lambda: [r for r in reports(server) if r["kind"] == "python"],
+        what="the frame's report",
+    )
     assert 'File "frame/main.py", line 9, in show' in python["message"]
     assert 'File "frame/helper.py", line 3, in fail_here' in python["message"]
 
@@ -62,6 +68,7 @@ def test_main_py_failing_names_its_line_in_the_kits_failure(page, make_frame, in
         open_frame(page, frame_url(server.url, interpreter))
     assert 'File "frame/main.py", line 3, in <module>' in str(failed.value)
     assert "ValueError: top level boom" in str(failed.value)
-    [boot] = wait_until(page, lambda: [r for r in reports(server) if r["kind"] == "boot"],
-                        what="the frame's report")
+    [boot] = wait_until(
+        page, lambda: [r for r in reports(server) if r["kind"] == "boot"], what="the frame's report"
+    )
     assert 'File "frame/main.py", line 3, in <module>' in boot["message"]

@@ -12,15 +12,20 @@ BX24 = [sys.executable, "-m", "bx24_frame"]
 
 
 def export(project, out, *extra):
-    done = subprocess.run([*BX24, "export", str(out), "--project", str(project), *extra],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*BX24, "export", str(out), "--project", str(project), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads((out / "bx24-export.json").read_text())["files"]
 
 
 def tree(out):
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -50,14 +55,17 @@ def test_a_changed_module_changes_only_the_modules_url_and_the_pages(project, tm
     modules = {path for path in changed if path.startswith("www/modules/")}
     assert {path.removesuffix(".gz") for path in modules} == {
         next(p for p in before if p.startswith("www/modules/") and p.endswith(".json")),
-        next(p for p in after if p.startswith("www/modules/") and p.endswith(".json"))}
-    pages = {f"www/{name}{gz}" for name in ("index.html", "install.html", "main.html")
-             for gz in ("", ".gz")}  # every page names the modules' URL
+        next(p for p in after if p.startswith("www/modules/") and p.endswith(".json")),
+    }
+    pages = {
+        f"www/{name}{gz}"
+        for name in ("index.html", "install.html", "main.html")
+        for gz in ("", ".gz")
+    }  # every page names the modules' URL
     assert changed - modules == pages
 
 
-def test_every_file_but_the_page_has_a_content_or_version_url_and_text_has_a_gz(project,
-                                                                                 tmp_path):
+def test_every_file_but_the_page_has_a_content_or_version_url_and_text_has_a_gz(project, tmp_path):
     files = export(project, tmp_path / "out")
     www = [path for path in files if path.startswith("www/")]
     assert "www/index.html" in www
@@ -78,7 +86,11 @@ def test_an_export_refuses_a_folder_that_holds_something_else(project, tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
-    done = subprocess.run([*BX24, "export", str(out), "--project", str(project)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*BX24, "export", str(out), "--project", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "not empty" in done.stderr
     assert (out / "precious.txt").read_text() == "keep me"

@@ -42,7 +42,9 @@ BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
 
 
 def nginx_binary():
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
     if found is None:
         pytest.fail("nginx is not installed (the README's test command installs Debian's)")
     return found
@@ -81,22 +83,53 @@ def deployed(tmp_path_factory):
     logs = tmp / "logs"
     logs.mkdir()
     # the application's server too (its endpoints behind nginx), with the stand-ins' OAuth
-    with ServerProcess([*BX24, "serve", "--project", project, "--access-log", "off",
-                        "--error-log", logs / "placement-errors.jsonl",
-                        "--client-id", CLIENT_ID, "--oauth-server", stand_in().oauth_url,
-                        "--portal-store", tmp / "portals.sqlite3"],
-                       env=dict(os.environ, BX24_CLIENT_SECRET=CLIENT_SECRET)) as upstream:
+    with ServerProcess(
+        [
+            *BX24,
+            "serve",
+            "--project",
+            project,
+            "--access-log",
+            "off",
+            "--error-log",
+            logs / "placement-errors.jsonl",
+            "--client-id",
+            CLIENT_ID,
+            "--oauth-server",
+            stand_in().oauth_url,
+            "--portal-store",
+            tmp / "portals.sqlite3",
+        ],
+        env=dict(os.environ, BX24_CLIENT_SECRET=CLIENT_SECRET),
+    ) as upstream:
         port = free_port()
         out = tmp / "export"
-        subprocess.run([*BX24, "export", str(out), "--project", str(project),
-                        "--listen", f"127.0.0.1:{port}", "--logs", str(logs),
-                        "--upstream", upstream.url.rstrip("/"),
-                        "--frame-ancestors", f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}",
-                        "--brotli"],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                *BX24,
+                "export",
+                str(out),
+                "--project",
+                str(project),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--logs",
+                str(logs),
+                "--upstream",
+                upstream.url.rstrip("/"),
+                "--frame-ancestors",
+                f"{DEFAULT_FRAME_ANCESTORS} {ANCESTORS}",
+                "--brotli",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         if not BROTLI_MODULE.is_file():
-            pytest.fail("nginx's brotli_static module is not installed (the README's test "
-                        "command installs Debian's libnginx-mod-http-brotli-static)")
+            pytest.fail(
+                "nginx's brotli_static module is not installed (the README's test "
+                "command installs Debian's libnginx-mod-http-brotli-static)"
+            )
         nginx = start_nginx(tmp, out, port, logs)
         try:
             yield {"url": f"http://127.0.0.1:{port}/", "logs": logs, "out": out, "tmp": tmp}
@@ -127,16 +160,22 @@ http {{
 
 
 def start_nginx(tmp, out, port, logs):
-    nginx = subprocess.Popen([nginx_binary(), "-p", str(tmp), "-c", str(main_config(tmp, out, logs))],
-                             stderr=subprocess.PIPE, text=True)
+    nginx = subprocess.Popen(
+        [nginx_binary(), "-p", str(tmp), "-c", str(main_config(tmp, out, logs))],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_listening(port, nginx)
     return nginx
 
 
 def check_config(tmp, out, logs):
     """``nginx -t`` on the export's config: its complaints, warnings included."""
-    done = subprocess.run([nginx_binary(), "-t", "-p", str(tmp), "-c",
-                           str(main_config(tmp, out, logs))], capture_output=True, text=True)
+    done = subprocess.run(
+        [nginx_binary(), "-t", "-p", str(tmp), "-c", str(main_config(tmp, out, logs))],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     return [line for line in done.stderr.splitlines() if "[warn]" in line or "[emerg]" in line]
 
@@ -161,12 +200,18 @@ def test_the_export_boots_behind_nginx(page, deployed, interpreter):
 
 
 def test_nginx_sends_bx24_serves_headers(deployed):
-    status, headers, body = get(deployed["url"], method="POST", data=b"AUTH_ID=secret&x=1",
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, headers, body = get(
+        deployed["url"],
+        method="POST",
+        data=b"AUTH_ID=secret&x=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 200 and b'id="bx24-boot"' in body
     assert headers["cache-control"] == "no-cache"
     assert headers["x-content-type-options"] == "nosniff"
-    assert headers["content-security-policy"].startswith("frame-ancestors 'self' https://*.bitrix24.")
+    assert headers["content-security-policy"].startswith(
+        "frame-ancestors 'self' https://*.bitrix24."
+    )
     assert headers["referrer-policy"] == "no-referrer"
     config = json.loads(body.split(b'id="bx24-boot">')[1].split(b"</script>")[0])
     pyodide = config["interpreters"]["pyodide"]
@@ -189,9 +234,12 @@ def test_nginx_sends_bx24_serves_headers(deployed):
 
 @pytest.mark.parametrize("path, kind", [("install", "install"), ("main", "main")])
 def test_the_application_pages_answer_bitrix24s_post(deployed, path, kind):
-    status, headers, body = get(deployed["url"] + path, method="POST",
-                                data=b"AUTH_ID=secret&PLACEMENT=DEFAULT",
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, headers, body = get(
+        deployed["url"] + path,
+        method="POST",
+        data=b"AUTH_ID=secret&PLACEMENT=DEFAULT",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 200 and headers["cache-control"] == "no-cache"
     assert headers["content-security-policy"].startswith("frame-ancestors 'self'")
     config = json.loads(body.split(b'id="bx24-boot">')[1].split(b"</script>")[0])
@@ -209,8 +257,9 @@ def test_the_exported_install_page_installs_and_the_server_heals_through_nginx(p
     from bx24_testing.events import post_form, send_overtime
     from bx24_testing.frame import open_portal_page, wait_until
 
-    portal = stand_in().new_portal(frame_url=deployed["url"], client_id=CLIENT_ID,
-                                   client_secret=CLIENT_SECRET)
+    portal = stand_in().new_portal(
+        frame_url=deployed["url"], client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
     admin = next(u for u, p in portal.users.items() if p.get("ADMIN"))
     view = open_portal_page(page, deployed["url"], portal, user=admin, interpreter="micropython")
     assert view.app_state("main", 60) in ("shown", "bound")
@@ -226,25 +275,35 @@ def test_the_exported_install_page_installs_and_the_server_heals_through_nginx(p
 
 
 def test_frame_reports_reach_the_python_server(deployed):
-    status, _, _ = get(deployed["url"] + "frame-report", method="POST",
-                       data=json.dumps({"kind": "boot", "message": "x"}).encode(),
-                       headers={"Content-Type": "application/json", "User-Agent": "Chromium/1"})
+    status, _, _ = get(
+        deployed["url"] + "frame-report",
+        method="POST",
+        data=json.dumps({"kind": "boot", "message": "x"}).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "Chromium/1"},
+    )
     assert status == 204
     [line] = (deployed["logs"] / "frame-reports.jsonl").read_text().splitlines()
     assert json.loads(line)["user_agent"] == "Chromium/1"
 
 
 def test_error_handler_reaches_the_python_server(deployed):
-    notice = b"error=ERROR_PLACEMENT_LOADING_OVERTIME&error_description=slow&auth%5Baccess_token%5D=t"
-    status, _, _ = get(deployed["url"] + "error-handler", method="POST", data=notice,
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    notice = (
+        b"error=ERROR_PLACEMENT_LOADING_OVERTIME&error_description=slow&auth%5Baccess_token%5D=t"
+    )
+    status, _, _ = get(
+        deployed["url"] + "error-handler",
+        method="POST",
+        data=notice,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 200
     logged = (deployed["logs"] / "placement-errors.jsonl").read_text()
     assert "ERROR_PLACEMENT_LOADING_OVERTIME" in logged and "access_token" not in logged
 
 
-def test_a_second_page_view_asks_nginx_only_for_the_page(browser_type, browser_type_launch_args,
-                                                       deployed, tmp_path):
+def test_a_second_page_view_asks_nginx_only_for_the_page(
+    browser_type, browser_type_launch_args, deployed, tmp_path
+):
     # No request routing here (it would turn Chromium's HTTP cache off): Bitrix24's library is
     # simply not found, the bridge says so, and Python still boots and attaches.
     args = dict(browser_type_launch_args)
@@ -258,8 +317,9 @@ def test_a_second_page_view_asks_nginx_only_for_the_page(browser_type, browser_t
                 before = len(access.read_text().splitlines())
                 page = context.new_page()
                 post_like_bitrix24(page, frame_url(deployed["url"], interpreter))
-                page.wait_for_function("document.documentElement?.dataset.bx24 === 'ready'",
-                                       timeout=30_000)
+                page.wait_for_function(
+                    "document.documentElement?.dataset.bx24 === 'ready'", timeout=30_000
+                )
                 page.close()
                 counts.append(access.read_text().splitlines()[before:])
             assert any('"GET /runtime/' in line for line in counts[0]), counts[0]
@@ -288,15 +348,54 @@ def deployed_tls(tmp_path_factory):
     logs.mkdir()
     cert, key = tmp / "cert.pem", tmp / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     port, dead = free_port(), free_port()
     out = tmp / "export"
-    subprocess.run([*BX24, "export", str(out), "--project", str(project), "--cert", str(cert),
-                    "--key", str(key), "--listen", f"127.0.0.1:{port} ssl http2",
-                    "--logs", str(logs), "--upstream", f"http://127.0.0.1:{dead}"],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            *BX24,
+            "export",
+            str(out),
+            "--project",
+            str(project),
+            "--cert",
+            str(cert),
+            "--key",
+            str(key),
+            "--listen",
+            f"127.0.0.1:{port} ssl http2",
+            "--logs",
+            str(logs),
+            "--upstream",
+            f"http://127.0.0.1:{dead}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     warnings = check_config(tmp, out, logs)
     nginx = start_nginx(tmp, out, port, logs)
     try:
@@ -330,8 +429,12 @@ def test_over_tls_hsts_and_one_set_of_headers_even_on_proxied_answers(deployed_t
         status, headers = tls_request(port, method, path, body=b"x=1")
         names = [name.lower() for name, _ in headers]
         assert "strict-transport-security" in names, (path, headers)
-        for name in ("content-security-policy", "x-content-type-options", "referrer-policy",
-                     "strict-transport-security"):
+        for name in (
+            "content-security-policy",
+            "x-content-type-options",
+            "referrer-policy",
+            "strict-transport-security",
+        ):
             assert names.count(name) == 1, (path, name, headers)
 
 

@@ -44,7 +44,7 @@ def bundle(build):
     """The page's one file of Python modules: {path in the interpreter: source}."""
     url = build.boot["pythonModules"]
     assert url.startswith(layout.MODULES)
-    path = build.tables[layout.MODULES][url[len(layout.MODULES):]]
+    path = build.tables[layout.MODULES][url[len(layout.MODULES) :]]
     assert path.name == hashlib.sha256(path.read_bytes()).hexdigest()[:16] + ".json"
     return json.loads(path.read_text())
 
@@ -73,7 +73,12 @@ def test_plugins_a_worker_never_uses_are_left_out_and_the_storage_check_preloade
     build = repo_site.build()
     for interpreter in build.boot["interpreters"].values():
         assert interpreter["config"]["plugins"] == [
-            "!deprecations-manager", "!donkey", "!py-editor", "!py-game", "!py-terminal"]
+            "!deprecations-manager",
+            "!donkey",
+            "!py-editor",
+            "!py-game",
+            "!py-terminal",
+        ]
     assert f'rel="modulepreload" href="{build.boot["memoryIndexedDB"]}"' in build.page().decode()
 
 
@@ -105,8 +110,13 @@ def test_the_page_preloads_the_chunk_pyscript_core_imports(repo_site, runtime):
     core = (runtime.package_dir("@pyscript/core") / "dist" / "core.js").read_text()
     chunks = set(re.findall(r'from\s*"\./(core-[\w-]+\.js)"', core))
     page = repo_site.build().page().decode()
-    preloaded = set(re.findall(r'rel="modulepreload" href="runtime/npm/@pyscript/core@[^/]+/'
-                               r'dist/([^"]+)"', page))
+    preloaded = set(
+        re.findall(
+            r'rel="modulepreload" href="runtime/npm/@pyscript/core@[^/]+/'
+            r'dist/([^"]+)"',
+            page,
+        )
+    )
     assert chunks and chunks <= preloaded
 
 
@@ -114,39 +124,61 @@ def test_the_wheel_url_names_the_pinned_wheel(repo_site):
     wheel = Pins().wheels[0]
     interpreters = repo_site.build().boot["interpreters"]
     files = interpreters["pyodide"]["config"]["files"]
-    assert any(re.fullmatch(rf"runtime/pypi/{wheel.pattern.replace('*', '.*')}", url)
-               and target == "./*" for url, target in files.items())
-    assert not any(url.startswith(layout.WHEELS)
-                   for url in interpreters["micropython"]["config"]["files"])
+    assert any(
+        re.fullmatch(rf"runtime/pypi/{wheel.pattern.replace('*', '.*')}", url) and target == "./*"
+        for url, target in files.items()
+    )
+    assert not any(
+        url.startswith(layout.WHEELS) for url in interpreters["micropython"]["config"]["files"]
+    )
 
 
 def test_the_page_loads_bx24_from_the_production_url_in_order(repo_site):
     page = repo_site.build().page().decode()
-    order = [page.index(tag) for tag in (
-        'id="bx24-boot"', '<script type="module" async src="boot/boot.',
-        '<script src="bx24/frames.', f'<script src="{BX24_LIBRARY_URL}"></script>',
-        '<script src="bx24/bridge.')]
+    order = [
+        page.index(tag)
+        for tag in (
+            'id="bx24-boot"',
+            '<script type="module" async src="boot/boot.',
+            '<script src="bx24/frames.',
+            f'<script src="{BX24_LIBRARY_URL}"></script>',
+            '<script src="bx24/bridge.',
+        )
+    ]
     assert order == sorted(order), "config, boot.js (async), frames.js, BX24, then the bridge"
     assert "sip." not in page.split("</head>")[0].split('id="bx24-boot"')[0]
     assert '<script src="bx24/sip.' not in page  # imported only by an app that makes a phone
 
 
 def test_the_apps_modules_are_found_and_listed(tmp_path, runtime):
-    project = make_project(tmp_path, {
-        "main.py": "import helpers\n", "helpers.py": "X = 1\n", "pkg/__init__.py": "",
-        "pkg/deep/mod.py": "Y = 2\n", ".hidden.py": "", "__pycache__/helpers.cpython-311.py": "",
-        "data/prompts.json": "{}", "notes.txt": "not listed\n",
-    }, toml='[files]\n"data/prompts.json" = "prompts.json"\n')
+    project = make_project(
+        tmp_path,
+        {
+            "main.py": "import helpers\n",
+            "helpers.py": "X = 1\n",
+            "pkg/__init__.py": "",
+            "pkg/deep/mod.py": "Y = 2\n",
+            ".hidden.py": "",
+            "__pycache__/helpers.cpython-311.py": "",
+            "data/prompts.json": "{}",
+            "notes.txt": "not listed\n",
+        },
+        toml='[files]\n"data/prompts.json" = "prompts.json"\n',
+    )
     build = FrameSite(settings.load(project), runtime).build()
     for interpreter in build.boot["interpreters"].values():
-        targets = {target for url, target in interpreter["config"]["files"].items()
-                   if url.startswith(layout.APP)}
+        targets = {
+            target
+            for url, target in interpreter["config"]["files"].items()
+            if url.startswith(layout.APP)
+        }
         assert targets == {"./prompts.json"}  # data files: PyScript writes them
     modules = {path for path in bundle(build) if not path.startswith("bx24/")}
     assert modules == {"helpers.py", "pkg/__init__.py", "pkg/deep/mod.py"}
     assert build.boot["main"] == build.urls[(layout.APP, "main.py")]
     assert set(build.tables[layout.APP].values()) == {
-        project / "frame" / rel for rel in ("main.py", "data/prompts.json")}
+        project / "frame" / rel for rel in ("main.py", "data/prompts.json")
+    }
 
 
 def test_the_interpreter_default_comes_from_the_settings(tmp_path, runtime):
@@ -162,22 +194,25 @@ def test_a_link_out_of_the_app_folder_is_refused(tmp_path, runtime):
         FrameSite(settings.load(project), runtime).build()
 
 
-@pytest.mark.parametrize("toml, message", [
-    ("nope = 1\n", "unknown setting"),
-    ('interpreter = "cpython"\n', "use one of pyodide, micropython"),
-    ('app = "../elsewhere"\n', "without '..'"),
-    ('preload = ["os; import x"]\n', "list of module names"),
-    ("[files]\n\"/etc/passwd\" = \"x\"\n", "relative path"),
-    ("[files]\n\"missing.json\" = \"x\"\n", "not a file"),
-    ("this is = not toml\n", "not valid TOML"),
-    ("[app]\ntitle = \"x\"\n", "the application's settings go in [application]"),
-    ("[application]\ncolour = 1\n", "unknown key(s) colour"),
-    ("[application]\nworker_url = \"ftp://x\"\n", "`worker_url` is an http(s) URL"),
-    ("[application]\nusers = [\"1\"]\n", "`users` is a list of user ids"),
-    ("[[application.lines]]\nname = \"no number\"\n", "has a `number` (a string)"),
-    ("[application.options]\nx = [1]\n", "table of names and plain values"),
-    ("[application]\nlang_all = {de = \"x\"}\n", "a table per language"),
-])
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ("nope = 1\n", "unknown setting"),
+        ('interpreter = "cpython"\n', "use one of pyodide, micropython"),
+        ('app = "../elsewhere"\n', "without '..'"),
+        ('preload = ["os; import x"]\n', "list of module names"),
+        ('[files]\n"/etc/passwd" = "x"\n', "relative path"),
+        ('[files]\n"missing.json" = "x"\n', "not a file"),
+        ("this is = not toml\n", "not valid TOML"),
+        ('[app]\ntitle = "x"\n', "the application's settings go in [application]"),
+        ("[application]\ncolour = 1\n", "unknown key(s) colour"),
+        ('[application]\nworker_url = "ftp://x"\n', "`worker_url` is an http(s) URL"),
+        ('[application]\nusers = ["1"]\n', "`users` is a list of user ids"),
+        ('[[application.lines]]\nname = "no number"\n', "has a `number` (a string)"),
+        ("[application.options]\nx = [1]\n", "table of names and plain values"),
+        ('[application]\nlang_all = {de = "x"}\n', "a table per language"),
+    ],
+)
 def test_bad_settings_say_what_to_change(tmp_path, runtime, toml, message):
     project = make_project(tmp_path, {"main.py": ""}, toml=toml)
     with pytest.raises(SettingsError, match=re.escape(message)):
@@ -210,6 +245,7 @@ def test_the_stdlib_zip_is_stored_member_by_member_and_the_same_every_time(tmp_p
     import zipfile
 
     from bx24_frame.snapshot import stored_stdlib
+
     source = tmp_path / "python_stdlib.zip"
     with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as out:
         out.writestr(zipfile.ZipInfo("json/__init__.py", (2020, 1, 2, 3, 4, 6)), "X = 1\n" * 50)
@@ -232,17 +268,18 @@ def test_the_application_pages_carry_the_application_settings(tmp_path, runtime)
     hooks the app folder has, the server's endpoints; no frames.js (no election there)."""
     import json
 
-    project = make_project(tmp_path, {"main.py": "", "install.py": "", "main_page.py": ""},
-                           toml='[application]\ntitle = "Phone"\n'
-                                '[[application.lines]]\nnumber = "7"\n')
+    project = make_project(
+        tmp_path,
+        {"main.py": "", "install.py": "", "main_page.py": ""},
+        toml='[application]\ntitle = "Phone"\n[[application.lines]]\nnumber = "7"\n',
+    )
     site = FrameSite(settings.load(project), runtime)
     build = site.build()
     for kind in ("install", "main"):
         page = site.page(b"", kind).decode()
         boot = json.loads(page.split('id="bx24-boot">')[1].split("</script>")[0])
         assert boot["page"] == kind and boot["main"].startswith("boot/")
-        assert boot["app"]["title"] == "Phone" and boot["app"]["hooks"] == ["install",
-                                                                         "main_page"]
+        assert boot["app"]["title"] == "Phone" and boot["app"]["hooks"] == ["install", "main_page"]
         assert boot["app"]["lines"] == [{"number": "7", "name": "7", "crm_auto_create": True}]
         assert boot["server"]["install"] == "bx24-install"
         assert build.urls[("bx24/", "frames.js")] not in page and "<body hidden>" not in page

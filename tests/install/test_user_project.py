@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(command, cwd, env, timeout=600):
-    done = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        [str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert done.returncode == 0, f"{' '.join(map(str, command))}\n{done.stdout}\n{done.stderr}"
     return done
 
@@ -28,15 +29,24 @@ def run(command, cwd, env, timeout=600):
 def user(tmp_path_factory):
     """A virtualenv with the wheel of this repository installed, and a clean environment."""
     tmp = tmp_path_factory.mktemp("user")
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", tmp / "dist", ROOT],
-        tmp, env)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
+    }
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", tmp / "dist", ROOT],
+        tmp,
+        env,
+    )
     [wheel] = (tmp / "dist").glob("bx24_callcard-*.whl")
     run([sys.executable, "-m", "venv", tmp / "venv"], tmp, env)
     venv = tmp / "venv" / "bin"
-    run([venv / "pip", "install", "--quiet", "--disable-pip-version-check", f"{wheel}[test]"],
-        tmp, env)
+    run(
+        [venv / "pip", "install", "--quiet", "--disable-pip-version-check", f"{wheel}[test]"],
+        tmp,
+        env,
+    )
     env.update(PATH=f"{venv}{os.pathsep}{env['PATH']}", BX24_CACHE=str(tmp / "cache"))
     return {"tmp": tmp, "venv": venv, "env": env}
 
@@ -46,9 +56,17 @@ def test_new_setup_and_pytest_in_a_project_of_ones_own(user):
     run([venv / "bx24", "new", "app"], tmp, env)
     app = tmp / "app"
     assert sorted(p.relative_to(app).as_posix() for p in app.rglob("*") if p.is_file()) == [
-        ".gitignore", "README.md", "bx24.toml", "frame/main.py", "frame/main_page.py",
-        "frame/settings.py", "pytest.ini", "tests/test_install.py", "tests/test_logic.py",
-        "tests/test_main.py"]
+        ".gitignore",
+        "README.md",
+        "bx24.toml",
+        "frame/main.py",
+        "frame/main_page.py",
+        "frame/settings.py",
+        "pytest.ini",
+        "tests/test_install.py",
+        "tests/test_logic.py",
+        "tests/test_main.py",
+    ]
     setup = run([venv / "bx24", "setup"], app, env)
     assert "building the Pyodide memory snapshot" in setup.stderr
     again = run([venv / "bx24", "setup"], app, env)  # idempotent: nothing to do the second time
@@ -71,8 +89,14 @@ def test_new_setup_and_pytest_in_a_project_of_ones_own(user):
 
 def test_setup_without_node_says_what_to_install(user, tmp_path):
     env = dict(user["env"], PATH=str(user["venv"]), BX24_CACHE=str(tmp_path / "cache"))
-    done = subprocess.run([str(user["venv"] / "bx24"), "setup"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(user["venv"] / "bx24"), "setup"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert "Node.js 20+ with npm" in line and "apt-get install nodejs npm" in line

@@ -41,9 +41,13 @@ def error(answer):
 
 # -- the wire -----------------------------------------------------------------------------------
 
+
 def test_forms_are_read_php_style_in_the_bodys_order():
     assert decode_form("b=1&a[x][0]=y&a[x][1]=z&c[]=p&c[]=q") == {
-        "b": "1", "a": {"x": {"0": "y", "1": "z"}}, "c": {"0": "p", "1": "q"}}
+        "b": "1",
+        "a": {"x": {"0": "y", "1": "z"}},
+        "c": {"0": "p", "1": "q"},
+    }
     assert list(decode_form("cmd[2]=x&cmd[0]=y")["cmd"]) == ["2", "0"]
 
 
@@ -57,14 +61,20 @@ def test_json_is_phps_arrays_keyed_0_to_n_are_lists():
 
 # -- tokens -------------------------------------------------------------------------------------
 
+
 def test_a_request_needs_a_current_token(portal, clock):
     assert error(portal.rest("user.current", "auth=stolen")) == (
-        401, "invalid_token", "Unable to authenticate")
+        401,
+        "invalid_token",
+        "Unable to authenticate",
+    )
     session = portal.open_session(OPERATOR)
     assert ok(portal.rest("user.current", "auth=" + session.token.access))["ID"] == "1"
     clock.now += 3601
     assert error(portal.rest("user.current", "auth=" + session.token.access))[:2] == (
-        401, "expired_token")
+        401,
+        "expired_token",
+    )
     fresh = portal.refresh_session(session.sid)["AUTH_ID"]
     assert ok(portal.rest("user.current", "auth=" + fresh))["ID"] == "1"
 
@@ -78,11 +88,15 @@ def test_a_frame_gets_its_init_data_from_the_portal(portal):
     assert data["USER_OPTIONS"] == {"sip_password": "s3cret"}
     assert data["APP_OPTIONS"] == {"line": "l1"}
     assert (data["IS_ADMIN"], data["INSTALL"], data["PLACEMENT"]) == (
-        False, False, "PAGE_BACKGROUND_WORKER")
+        False,
+        False,
+        "PAGE_BACKGROUND_WORKER",
+    )
     assert data["PLACEMENT_OPTIONS"] == {"URI": "/crm/"}
 
 
 # -- batch ----------------------------------------------------------------------------------------
+
 
 def batch(portal, body, user=OPERATOR):
     token = portal.issue(user)
@@ -104,7 +118,12 @@ def test_a_batch_runs_in_the_bodys_order_and_halts_where_asked(portal):
     kept_going = batch(portal, "halt=0&" + body)
     assert set(kept_going["result"]) == {"0", "2"}  # keys 0 and 2: an object
     assert [c["method"] for c in portal.rest_calls() if c["batch"]] == [
-        "app.info", "crm.lead.get", "app.info", "crm.lead.get", "user.current"]
+        "app.info",
+        "crm.lead.get",
+        "app.info",
+        "crm.lead.get",
+        "user.current",
+    ]
     backwards = batch(portal, "halt=0&cmd[2]=user.current&cmd[0]=app.info")
     assert list(backwards["result"]) == ["2", "0"]
     assert [c["method"] for c in portal.rest_calls()][-2:] == ["user.current", "app.info"]
@@ -113,15 +132,25 @@ def test_a_batch_runs_in_the_bodys_order_and_halts_where_asked(portal):
 def test_a_batch_holds_fifty_commands_at_most(portal):
     token = portal.issue(OPERATOR)
     body = "&".join(f"cmd[{n}]=app.info" for n in range(51))
-    assert error(portal.rest("batch", f"auth={token.access}&{body}"))[1] == \
-        "ERROR_BATCH_LENGTH_EXCEEDED"
+    assert (
+        error(portal.rest("batch", f"auth={token.access}&{body}"))[1]
+        == "ERROR_BATCH_LENGTH_EXCEEDED"
+    )
 
 
 # -- programmed answers ---------------------------------------------------------------------------
 
+
 def test_programmed_answers_come_in_turn_and_list_methods_page(portal):
-    portal.respond("crm.deal.get", [{"result": 1}, {"status": 503, "error": "QUERY_LIMIT_EXCEEDED"},
-                                    {"status": 502, "body": "<html>"}, {"network": True}])
+    portal.respond(
+        "crm.deal.get",
+        [
+            {"result": 1},
+            {"status": 503, "error": "QUERY_LIMIT_EXCEEDED"},
+            {"status": 502, "body": "<html>"},
+            {"network": True},
+        ],
+    )
     answers = [portal.call("crm.deal.get") for _ in range(4)]
     assert ok(answers[0]) == 1
     assert error(answers[1])[:2] == (503, "QUERY_LIMIT_EXCEEDED")
@@ -144,20 +173,32 @@ REGISTER = {"USER_ID": 1, "PHONE_NUMBER": "+15550001122", "TYPE": 2, "LINE_NUMBE
 
 
 def test_register_again_within_30_minutes_is_the_same_call(portal, clock):
-    first = ok(portal.call("telephony.externalcall.register", {**REGISTER, "EXTERNAL_CALL_ID": "x"}))
-    again = ok(portal.call("telephony.externalcall.register", {**REGISTER, "EXTERNAL_CALL_ID": "x"}))
-    other = ok(portal.call("telephony.externalcall.register", {**REGISTER, "EXTERNAL_CALL_ID": "y"}))
+    first = ok(
+        portal.call("telephony.externalcall.register", {**REGISTER, "EXTERNAL_CALL_ID": "x"})
+    )
+    again = ok(
+        portal.call("telephony.externalcall.register", {**REGISTER, "EXTERNAL_CALL_ID": "x"})
+    )
+    other = ok(
+        portal.call("telephony.externalcall.register", {**REGISTER, "EXTERNAL_CALL_ID": "y"})
+    )
     assert first["CALL_ID"] == again["CALL_ID"] != other["CALL_ID"]
     clock.now += DEDUP_SECONDS + 1
-    later = ok(portal.call("telephony.externalcall.register", {**REGISTER, "EXTERNAL_CALL_ID": "x"}))
+    later = ok(
+        portal.call("telephony.externalcall.register", {**REGISTER, "EXTERNAL_CALL_ID": "x"})
+    )
     assert later["CALL_ID"] != first["CALL_ID"]
 
 
 def test_crm_create_makes_a_lead_for_an_unknown_number(portal):
     plain = ok(portal.call("telephony.externalcall.register", REGISTER))
     assert (plain["CRM_CREATED_LEAD"], plain["CRM_CREATED_ENTITIES"]) == (None, [])
-    created = ok(portal.call("telephony.externalcall.register",
-                             {**REGISTER, "CRM_CREATE": 1, "EXTERNAL_CALL_ID": "z"}))
+    created = ok(
+        portal.call(
+            "telephony.externalcall.register",
+            {**REGISTER, "CRM_CREATE": 1, "EXTERNAL_CALL_ID": "z"},
+        )
+    )
     lead = created["CRM_CREATED_LEAD"]
     assert created["CRM_CREATED_ENTITIES"] == [{"ENTITY_TYPE": "LEAD", "ENTITY_ID": lead}]
     assert (created["CRM_ENTITY_TYPE"], created["CRM_ENTITY_ID"]) == ("LEAD", lead)
@@ -166,49 +207,66 @@ def test_crm_create_makes_a_lead_for_an_unknown_number(portal):
 
 def test_finish_writes_the_call_with_its_activity(portal):
     call_id = ok(portal.call("telephony.externalcall.register", REGISTER))["CALL_ID"]
-    record = ok(portal.call("telephony.externalcall.finish",
-                            {"CALL_ID": call_id, "USER_ID": 1, "DURATION": 0, "VOTE": 4}))
+    record = ok(
+        portal.call(
+            "telephony.externalcall.finish",
+            {"CALL_ID": call_id, "USER_ID": 1, "DURATION": 0, "VOTE": 4},
+        )
+    )
     assert record["CALL_FAILED_CODE"] == "304"  # no duration, no status: missed
     assert record["CALL_VOTE"] == 4 and record["CRM_ACTIVITY_ID"] in portal.activities
     assert error(portal.call("telephony.externalcall.finish", {"CALL_ID": "nope"}))[2] == (
-        "Call is not found (call should be registered prior to finishing)")
+        "Call is not found (call should be registered prior to finishing)"
+    )
 
 
-@pytest.mark.parametrize("params, says", [
-    ({"PHONE_NUMBER": "1", "TYPE": 2}, "USER_ID or USER_PHONE_INNER should be set"),
-    ({"USER_ID": 1, "PHONE_NUMBER": "1", "TYPE": 9}, "Unknown TYPE"),
-    ({"USER_ID": 99, "PHONE_NUMBER": "1", "TYPE": 2}, "User is not found or is not active"),
-])
+@pytest.mark.parametrize(
+    "params, says",
+    [
+        ({"PHONE_NUMBER": "1", "TYPE": 2}, "USER_ID or USER_PHONE_INNER should be set"),
+        ({"USER_ID": 1, "PHONE_NUMBER": "1", "TYPE": 9}, "Unknown TYPE"),
+        ({"USER_ID": 99, "PHONE_NUMBER": "1", "TYPE": 2}, "User is not found or is not active"),
+    ],
+)
 def test_register_checks_what_bitrix24_checks(portal, params, says):
     assert error(portal.call("telephony.externalcall.register", params))[1:] == ("ERROR_CORE", says)
 
 
 # -- the application --------------------------------------------------------------------------
 
-WORKER = {"PLACEMENT": "PAGE_BACKGROUND_WORKER", "HANDLER": "https://app.example.com/",
-          "OPTIONS": {"errorHandlerUrl": "https://app.example.com/error-handler", "x": "1"},
-          "TITLE": "Softphone"}
+WORKER = {
+    "PLACEMENT": "PAGE_BACKGROUND_WORKER",
+    "HANDLER": "https://app.example.com/",
+    "OPTIONS": {"errorHandlerUrl": "https://app.example.com/error-handler", "x": "1"},
+    "TITLE": "Softphone",
+}
 
 
 def test_placement_bind_is_an_administrators_once_per_scope(portal):
     assert error(portal.call("placement.bind", WORKER, user=OPERATOR))[:2] == (403, "ACCESS_DENIED")
     assert ok(portal.call("placement.bind", WORKER, user=ADMIN)) is True
-    assert error(portal.call("placement.bind", WORKER, user=ADMIN))[1] == "ERROR_PLACEMENT_MAX_COUNT"
+    assert (
+        error(portal.call("placement.bind", WORKER, user=ADMIN))[1] == "ERROR_PLACEMENT_MAX_COUNT"
+    )
     assert ok(portal.call("placement.bind", {**WORKER, "USER_ID": 1}, user=ADMIN)) is True
     [everyone, personal] = ok(portal.call("placement.get", user=OPERATOR))
     assert everyone["options"] == {"errorHandlerUrl": WORKER["OPTIONS"]["errorHandlerUrl"]}
     assert (everyone["userId"], personal["userId"], everyone["title"]) == (0, 1, "Softphone")
-    assert ok(portal.call("placement.unbind", {"PLACEMENT": "PAGE_BACKGROUND_WORKER"},
-                          user=ADMIN)) == {"count": 2}
+    assert ok(
+        portal.call("placement.unbind", {"PLACEMENT": "PAGE_BACKGROUND_WORKER"}, user=ADMIN)
+    ) == {"count": 2}
     assert ok(portal.call("placement.get")) == []
 
 
-@pytest.mark.parametrize("change, code", [
-    ({"OPTIONS": {}}, "EMPTY_ERROR_HANDLER_URL"),
-    ({"HANDLER": "ftp://app.example.com/"}, "ERROR_UNSUPPORTED_PROTOCOL"),
-    ({"HANDLER": "https://localhost/"}, "ERROR_WRONG_HANDLER_URL"),
-    ({"PLACEMENT": "NO_SUCH_PLACE"}, "ERROR_PLACEMENT_NOT_FOUND"),
-])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({"OPTIONS": {}}, "EMPTY_ERROR_HANDLER_URL"),
+        ({"HANDLER": "ftp://app.example.com/"}, "ERROR_UNSUPPORTED_PROTOCOL"),
+        ({"HANDLER": "https://localhost/"}, "ERROR_WRONG_HANDLER_URL"),
+        ({"PLACEMENT": "NO_SUCH_PLACE"}, "ERROR_PLACEMENT_NOT_FOUND"),
+    ],
+)
 def test_placement_bind_errors(portal, change, code):
     assert error(portal.call("placement.bind", {**WORKER, **change}, user=ADMIN))[1] == code
 
@@ -220,20 +278,27 @@ def test_a_portal_without_the_placement_scope_knows_no_placement():
 
 def test_external_lines(portal):
     assert ok(portal.call("telephony.externalLine.add", {"NUMBER": "l1", "NAME": "Support"}))["ID"]
-    assert error(portal.call("telephony.externalLine.add", {"NUMBER": "l1"}))[2] == \
-        "Line already exists"
-    assert error(portal.call("telephony.externalLine.add", {"NAME": "x"}))[2] == \
-        "NUMBER should not be empty"
+    assert (
+        error(portal.call("telephony.externalLine.add", {"NUMBER": "l1"}))[2]
+        == "Line already exists"
+    )
+    assert (
+        error(portal.call("telephony.externalLine.add", {"NAME": "x"}))[2]
+        == "NUMBER should not be empty"
+    )
     ok(portal.call("telephony.externalLine.update", {"NUMBER": "l1", "CRM_AUTO_CREATE": "N"}))
     assert ok(portal.call("telephony.externalLine.get")) == [
-        {"NUMBER": "l1", "NAME": "Support", "CRM_AUTO_CREATE": "N"}]
+        {"NUMBER": "l1", "NAME": "Support", "CRM_AUTO_CREATE": "N"}
+    ]
     ok(portal.call("telephony.externalLine.delete", {"NUMBER": "l1"}))
     assert ok(portal.call("telephony.externalLine.get")) == []
 
 
 def test_options(portal):
-    assert error(portal.call("app.option.set", {"options": {"a": 1}}, user=OPERATOR))[1] == \
-        "ACCESS_DENIED"
+    assert (
+        error(portal.call("app.option.set", {"options": {"a": 1}}, user=OPERATOR))[1]
+        == "ACCESS_DENIED"
+    )
     ok(portal.call("app.option.set", {"options": {"a": 1}}, user=ADMIN))
     assert ok(portal.call("app.option.get", {"option": "a"})) == "1"
     ok(portal.call("user.option.set", {"options": {"sip_password": "p"}}, user=OPERATOR))
@@ -253,11 +318,16 @@ def test_install_mode_ends_with_an_administrators_install_finish(portal):
 
 # -- the application's server: OAuth and events ------------------------------------------------
 
+
 def test_oauth_refresh_rotates_the_refresh_token(portal):
     install = portal.event_bodies("ONAPPINSTALL")
     refresh = install["auth[refresh_token]"]
-    query = {"grant_type": "refresh_token", "client_id": portal.client_id,
-             "client_secret": portal.client_secret, "refresh_token": refresh}
+    query = {
+        "grant_type": "refresh_token",
+        "client_id": portal.client_id,
+        "client_secret": portal.client_secret,
+        "refresh_token": refresh,
+    }
     fresh = portal.oauth_token(query)["json"]
     assert fresh["refresh_token"] != refresh and fresh["member_id"] == portal.member_id
     assert ok(portal.rest("app.info", "auth=" + fresh["access_token"]))
@@ -314,8 +384,9 @@ class Receiver:
 
     def wait(self, count, timeout=5.0):
         with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.received) >= count, timeout), \
+            assert self.arrived.wait_for(lambda: len(self.received) >= count, timeout), (
                 self.received
+            )
         return self.received
 
 
@@ -348,11 +419,11 @@ def test_the_oauth_server_says_whose_a_token_is(portal):
     http = PortalHttp()
     http.add(portal)
     token = portal.open_session(ADMIN, "DEFAULT").token.access
-    status, _, body = http.handle("oauth.example", "GET",
-                                  "/_bx24oauth/rest/app.info?auth=" + token, b"")
+    status, _, body = http.handle(
+        "oauth.example", "GET", "/_bx24oauth/rest/app.info?auth=" + token, b""
+    )
     info = json.loads(body)["result"]
     assert status == 200 and info["client_id"] == portal.client_id
     assert info["install"]["member_id"] == portal.member_id and info["user_id"] == ADMIN
-    status, _, body = http.handle("oauth.example", "GET", "/_bx24oauth/rest/app.info?auth=x",
-                                  b"")
+    status, _, body = http.handle("oauth.example", "GET", "/_bx24oauth/rest/app.info?auth=x", b"")
     assert status == 401 and json.loads(body)["error"] == "invalid_token"

@@ -10,7 +10,7 @@ from bx24_testing.fake import FakePortal, run
 pytest_plugins = ["pytester"]
 CACHE = str(cache_root())  # read now: pytester moves HOME before the test runs
 
-MAIN = '''
+MAIN = """
 import bx24
 
 telephony = bx24.page.telephony()
@@ -24,9 +24,9 @@ async def finish_twice(call):
     await card.set_title("finished")
 
 card.attach()
-'''
+"""
 
-TESTS = '''
+TESTS = """
 import pytest
 
 
@@ -42,7 +42,7 @@ def test_unmarked(bx24_card):
 @pytest.mark.bx24_allow_duplicate_calls
 def test_marked(bx24_card):
     raise_and_finish(bx24_card)
-'''
+"""
 
 
 def test_a_call_finished_twice_fails_the_browser_test_unless_allowed(pytester, monkeypatch):
@@ -54,8 +54,9 @@ def test_a_call_finished_twice_fails_the_browser_test_unless_allowed(pytester, m
     pytester.makepyfile(test_frame=TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_unmarked*",
-                                 "*a call was finished twice*first*then*"])
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_unmarked*", "*a call was finished twice*first*then*"]
+    )
 
 
 def test_the_fake_portal_fails_a_second_registration_or_finish():
@@ -91,8 +92,9 @@ def test_the_fake_portal_fails_a_second_registration_or_finish():
 
 def test_an_unknown_event_or_button_names_the_known_ones():
     portal = FakePortal()
-    with pytest.raises(AssertionError, match="unknown event 'muteClick'; events: .*"
-                                             "muteButtonClick"):
+    with pytest.raises(
+        AssertionError, match="unknown event 'muteClick'; events: .*muteButtonClick"
+    ):
         portal.fire("muteClick", True)
     with pytest.raises(AssertionError, match="no call card"):
         portal.click("mute")

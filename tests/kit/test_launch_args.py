@@ -40,6 +40,7 @@ def test_slowmo_and_browser_channel_reach_the_browser_through_the_plugin(pyteste
             assert "executable_path" not in browser_type_launch_args
             assert "--disable-background-networking" in browser_type_launch_args["args"]
     """)
-    result = pytester.runpytest_subprocess("--slowmo", "25", "--browser-channel", "chrome-beta",
-                                           "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "--slowmo", "25", "--browser-channel", "chrome-beta", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=1)

@@ -13,64 +13,135 @@ from bx24_testing.cardmodel import Card, Refused
 from bx24_testing.portal import frame_name, route
 from bx24_testing.stub import stub_script
 
-CALL = {"CALL_ID": "externalCall.table.1", "PHONE_NUMBER": "+15550001122",
-        "LINE_NUMBER": "line1", "LINE_NAME": "Sales", "CRM_ENTITY_TYPE": "CONTACT",
-        "CRM_ENTITY_ID": 42, "CRM_BINDINGS": [], "CALL_DIRECTION": "incoming",
-        "CALL_STATE": "idle", "CALL_LIST_MODE": False}
+CALL = {
+    "CALL_ID": "externalCall.table.1",
+    "PHONE_NUMBER": "+15550001122",
+    "LINE_NUMBER": "line1",
+    "LINE_NAME": "Sales",
+    "CRM_ENTITY_TYPE": "CONTACT",
+    "CRM_ENTITY_ID": 42,
+    "CRM_BINDINGS": [],
+    "CALL_DIRECTION": "incoming",
+    "CALL_STATE": "idle",
+    "CALL_LIST_MODE": False,
+}
 
 # Each step: (what, *args). Outputs are compared step by step.
 SCENARIOS = {
-    "no card": [("cmd", "CallCardSetMute", {"muted": True}), ("cmd", "CallCardGetListUiStates", {}),
-                ("cmd", "CallCardStartTimer", {}), ("cmd", "NoSuchCommand", {})],
+    "no card": [
+        ("cmd", "CallCardSetMute", {"muted": True}),
+        ("cmd", "CallCardGetListUiStates", {}),
+        ("cmd", "CallCardStartTimer", {}),
+        ("cmd", "NoSuchCommand", {}),
+    ],
     "an incoming call answered": [
-        ("raise", {}, {}), ("card",), ("click", "mute", None), ("click", "answer", None),
-        ("cmd", "CallCardSetUiState", {"uiState": "connected"}), ("advance", 42_000), ("card",),
-        ("cmd", "CallCardSetUiState", {"uiState": "nonsense"}), ("card",)],
+        ("raise", {}, {}),
+        ("card",),
+        ("click", "mute", None),
+        ("click", "answer", None),
+        ("cmd", "CallCardSetUiState", {"uiState": "connected"}),
+        ("advance", 42_000),
+        ("card",),
+        ("cmd", "CallCardSetUiState", {"uiState": "nonsense"}),
+        ("card",),
+    ],
     "the timer": [
         ("raise", {}, {"uiState": "connected"}),
         ("cmd", "CallCardSetUiState", {"uiState": "connected", "disableAutoStartTimer": True}),
-        ("card",), ("cmd", "CallCardStartTimer", {}), ("advance", 3_000),
-        ("cmd", "CallCardStopTimer", {}), ("advance", 5_000), ("cmd", "CallCardStartTimer", {}),
-        ("advance", 2_000), ("card",)],
+        ("card",),
+        ("cmd", "CallCardStartTimer", {}),
+        ("advance", 3_000),
+        ("cmd", "CallCardStopTimer", {}),
+        ("advance", 5_000),
+        ("cmd", "CallCardStartTimer", {}),
+        ("advance", 2_000),
+        ("card",),
+    ],
     "the desktop application checks fields": [
-        ("mode", "desktop"), ("raise", {}, {}), ("cmd", "CallCardSetMute", {}),
-        ("cmd", "CallCardSetHold", {}), ("cmd", "CallCardSetCardTitle", {}),
-        ("cmd", "CallCardSetStatusText", {}), ("cmd", "CallCardStartTimer", {}),
-        ("cmd", "CallCardSetCardTitle", {"title": "Call"}), ("card",), ("mode", "browser")],
+        ("mode", "desktop"),
+        ("raise", {}, {}),
+        ("cmd", "CallCardSetMute", {}),
+        ("cmd", "CallCardSetHold", {}),
+        ("cmd", "CallCardSetCardTitle", {}),
+        ("cmd", "CallCardSetStatusText", {}),
+        ("cmd", "CallCardStartTimer", {}),
+        ("cmd", "CallCardSetCardTitle", {"title": "Call"}),
+        ("card",),
+        ("mode", "browser"),
+    ],
     "mute, hold, title, status": [
-        ("raise", {}, {"uiState": "connected"}), ("cmd", "CallCardSetMute", {"muted": True}),
-        ("cmd", "CallCardSetMute", {"muted": True}), ("click", "mute", None),
-        ("click", "hold", True), ("click", "hold", "yes"), ("cmd", "CallCardSetHold", {"held": 1}),
+        ("raise", {}, {"uiState": "connected"}),
+        ("cmd", "CallCardSetMute", {"muted": True}),
+        ("cmd", "CallCardSetMute", {"muted": True}),
+        ("click", "mute", None),
+        ("click", "hold", True),
+        ("click", "hold", "yes"),
+        ("cmd", "CallCardSetHold", {"held": 1}),
         ("cmd", "CallCardSetCardTitle", {"title": 7}),
-        ("cmd", "CallCardSetStatusText", {"statusText": True}), ("card",)],
+        ("cmd", "CallCardSetStatusText", {"statusText": True}),
+        ("card",),
+    ],
     "transfer": [
-        ("raise", {}, {"uiState": "connected"}), ("click", "transfer", None),
-        ("click", "transfer", "17"), ("cmd", "CallCardSetUiState", {"uiState": "transferring"}),
-        ("click", "completeTransfer", None), ("click", "cancelTransfer", None), ("card",)],
+        ("raise", {}, {"uiState": "connected"}),
+        ("click", "transfer", None),
+        ("click", "transfer", "17"),
+        ("cmd", "CallCardSetUiState", {"uiState": "transferring"}),
+        ("click", "completeTransfer", None),
+        ("click", "cancelTransfer", None),
+        ("card",),
+    ],
     "a transferred call and call-list mode hide transfer": [
-        ("raise", {}, {"uiState": "transferIncoming"}), ("cmd", "CallCardSetUiState",
-                                                         {"uiState": "connected"}), ("card",),
-        ("raise", {"CALL_LIST_MODE": True}, {"uiState": "connected"}), ("card",),
-        ("click", "next", None), ("click", "transfer", "5")],
+        ("raise", {}, {"uiState": "transferIncoming"}),
+        ("cmd", "CallCardSetUiState", {"uiState": "connected"}),
+        ("card",),
+        ("raise", {"CALL_LIST_MODE": True}, {"uiState": "connected"}),
+        ("card",),
+        ("click", "next", None),
+        ("click", "transfer", "5"),
+    ],
     "the buttons' payloads": [
-        ("raise", {}, {"uiState": "connected"}), ("click", "qualityMeter", "5"),
-        ("click", "qualityMeter", 9), ("click", "dialpad", "#"), ("click", "dialpad", "12"),
-        ("click", "addComment", "call back tomorrow"), ("click", "comment", 3),
-        ("click", "quality", "2"), ("click", "muteButtonClick", False),
-        ("click", "nonsense", None)],
+        ("raise", {}, {"uiState": "connected"}),
+        ("click", "qualityMeter", "5"),
+        ("click", "qualityMeter", 9),
+        ("click", "dialpad", "#"),
+        ("click", "dialpad", "12"),
+        ("click", "addComment", "call back tomorrow"),
+        ("click", "comment", 3),
+        ("click", "quality", "2"),
+        ("click", "muteButtonClick", False),
+        ("click", "nonsense", None),
+    ],
     "closing": [
-        ("raise", {}, {"uiState": "error"}), ("card",), ("cmd", "CallCardClose", {}), ("card",),
-        ("cmd", "CallCardSetMute", {"muted": True}), ("click", "close", None)],
+        ("raise", {}, {"uiState": "error"}),
+        ("card",),
+        ("cmd", "CallCardClose", {}),
+        ("card",),
+        ("cmd", "CallCardSetMute", {"muted": True}),
+        ("click", "close", None),
+    ],
     "the close button": [
-        ("raise", {}, {"uiState": "moneyError"}), ("card",), ("click", "notifyAdmin", None),
-        ("click", "close", None), ("card",), ("cmd", "CallCardSetCardTitle", {"title": "x"})],
+        ("raise", {}, {"uiState": "moneyError"}),
+        ("card",),
+        ("click", "notifyAdmin", None),
+        ("click", "close", None),
+        ("card",),
+        ("cmd", "CallCardSetCardTitle", {"title": "x"}),
+    ],
     "a card this application did not raise": [
-        ("raise", {}, {"own": False}), ("cmd", "CallCardSetMute", {"muted": True}),
-        ("click", "answer", None), ("card",)],
+        ("raise", {}, {"own": False}),
+        ("cmd", "CallCardSetMute", {"muted": True}),
+        ("click", "answer", None),
+        ("card",),
+    ],
     "outgoing and redial": [
-        ("raise", {"CALL_DIRECTION": "outgoing"}, {}), ("card",), ("click", "call", None),
-        ("cmd", "CallCardSetUiState", {"uiState": "redial"}), ("click", "makeCall", None),
-        ("raise", {"CALL_DIRECTION": "incoming", "CALL_STATE": "connecting"}, {}), ("card",)],
+        ("raise", {"CALL_DIRECTION": "outgoing"}, {}),
+        ("card",),
+        ("click", "call", None),
+        ("cmd", "CallCardSetUiState", {"uiState": "redial"}),
+        ("click", "makeCall", None),
+        ("raise", {"CALL_DIRECTION": "incoming", "CALL_STATE": "connecting"}, {}),
+        ("card",),
+    ],
 }
 
 
@@ -91,8 +162,13 @@ class PythonCard:
         if what == "raise":
             overrides, options = args
             call = {**CALL, **overrides}
-            self.card = Card(call, ui_state=options.get("uiState"), own=options.get("own", True),
-                             clock=lambda: self.now, mode=self.mode)
+            self.card = Card(
+                call,
+                ui_state=options.get("uiState"),
+                own=options.get("own", True),
+                clock=lambda: self.now,
+                mode=self.mode,
+            )
             return call["CALL_ID"]
         if what == "mode":
             self.mode = args[0]
@@ -107,6 +183,7 @@ class PythonCard:
         if what == "cmd":
             if self.card is None:
                 from bx24_testing.cardmodel import CARD_UNDEFINED, COMMANDS, UI_STATES, WITHOUT_CARD
+
                 if args[0] not in COMMANDS:
                     return "silent"
                 return UI_STATES if args[0] in WITHOUT_CARD else CARD_UNDEFINED
@@ -150,10 +227,15 @@ def stub_page(browser):
     portal = Portal("table.bitrix24.com")
     route(page, portal)
     session = portal.open_session(1)
-    page.route("https://frame.test/", lambda r: r.fulfill(
-        content_type="text/html", body=f"<!doctype html><script>window.name = "
-        f"{json.dumps(frame_name(portal, session))};</script>"
-        f"<script>{stub_script(sip_stand_in=False)}</script>"))
+    page.route(
+        "https://frame.test/",
+        lambda r: r.fulfill(
+            content_type="text/html",
+            body=f"<!doctype html><script>window.name = "
+            f"{json.dumps(frame_name(portal, session))};</script>"
+            f"<script>{stub_script(sip_stand_in=False)}</script>",
+        ),
+    )
     page.goto("https://frame.test/")
     page.wait_for_function("BX24Stub.initialized()")
     yield page
@@ -188,11 +270,19 @@ def test_registering_with_show_opens_the_same_card_in_the_stub_and_the_fake(stub
     the same card for the same registration."""
     from bx24_testing.fake import FakePortal, run
 
-    params = {"USER_ID": 1, "PHONE_NUMBER": "+15550009999", "TYPE": 1, "LINE_NUMBER": "l2",
-              "CRM_CREATE": 1}
+    params = {
+        "USER_ID": 1,
+        "PHONE_NUMBER": "+15550009999",
+        "TYPE": 1,
+        "LINE_NUMBER": "l2",
+        "CRM_CREATE": 1,
+    }
     stub_page.evaluate("BX24Stub.reset()")
-    stub_page.evaluate("""(params) => new Promise((resolve) =>
-        BX24.callMethod('telephony.externalcall.register', params, resolve))""", params)
+    stub_page.evaluate(
+        """(params) => new Promise((resolve) =>
+        BX24.callMethod('telephony.externalcall.register', params, resolve))""",
+        params,
+    )
     stub_page.wait_for_function("BX24Stub.card() !== null")
     in_browser = stub_page.evaluate("BX24Stub.card()")
 
@@ -201,10 +291,13 @@ def test_registering_with_show_opens_the_same_card_in_the_stub_and_the_fake(stub
         await portal.rest().call("telephony.externalcall.register", params)
         await portal.settle()
         return portal.card_shown.snapshot()
+
     in_python = run(in_fake())
     for snapshot in (in_browser, in_python):  # the ids differ: two portals made them
         call = snapshot["call"]
         call.pop("CALL_ID")
-        assert call["CRM_ENTITY_ID"] and call["CRM_BINDINGS"][0]["ENTITY_ID"] == call["CRM_ENTITY_ID"]
+        assert (
+            call["CRM_ENTITY_ID"] and call["CRM_BINDINGS"][0]["ENTITY_ID"] == call["CRM_ENTITY_ID"]
+        )
         call["CRM_ENTITY_ID"] = call["CRM_BINDINGS"][0]["ENTITY_ID"] = "<the new lead>"
     assert in_browser == in_python

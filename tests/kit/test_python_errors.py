@@ -7,7 +7,7 @@ from bx24_frame.runtime import CACHE_ENV, cache_root
 pytest_plugins = ["pytester"]
 CACHE = str(cache_root())  # read now: pytester moves HOME before the test runs
 
-MAIN = '''
+MAIN = """
 import bx24
 
 card = bx24.page.card()
@@ -19,9 +19,9 @@ async def show(call):
     raise RuntimeError("boom in a handler")
 
 card.attach()
-'''
+"""
 
-TESTS = '''
+TESTS = """
 import pytest
 
 
@@ -38,7 +38,7 @@ def test_unmarked(bx24_card):
 @pytest.mark.bx24_allow_python_errors
 def test_marked(bx24_card):
     raise_and_see_it_fail(bx24_card)
-'''
+"""
 
 
 def test_an_unhandled_python_error_fails_the_test_unless_allowed(pytester, monkeypatch):
@@ -50,6 +50,10 @@ def test_an_unhandled_python_error_fails_the_test_unless_allowed(pytester, monke
     pytester.makepyfile(test_frame=TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_unmarked*",
-                                 "*a Python exception went unhandled in the frame*",
-                                 "*RuntimeError: boom in a handler*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_unmarked*",
+            "*a Python exception went unhandled in the frame*",
+            "*RuntimeError: boom in a handler*",
+        ]
+    )

@@ -10,7 +10,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 
 def test_docs_testing_md_is_the_kits_own_reference():
     assert DOCS.read_text() == render(), (
-        "docs/testing.md is stale: python -m bx24_testing.reference > docs/testing.md")
+        "docs/testing.md is stale: python -m bx24_testing.reference > docs/testing.md"
+    )
 
 
 def test_every_fixture_and_button_is_in_it():

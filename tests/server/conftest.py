@@ -19,8 +19,9 @@ def site(tmp_path_factory):
 def server(site):
     # Many tests post notices from one address: the shared server lets them (the limit has its
     # own test).
-    with ServerProcess(serve_command(site, "--emulator", "--notices-per-minute", "100000"),
-                       env=env_for(site)) as running:
+    with ServerProcess(
+        serve_command(site, "--emulator", "--notices-per-minute", "100000"), env=env_for(site)
+    ) as running:
         yield running
 
 
@@ -32,9 +33,28 @@ def certificate(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=30,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
     return cert, key

@@ -12,8 +12,10 @@ from pathlib import Path
 
 
 def _bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parts[4]) if Path(p).parts[4].isdigit() else 0)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[4]) if Path(p).parts[4].isdigit() else 0,
+    )
     if found:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
@@ -44,8 +46,9 @@ class Postgres:
         return f"postgresql://bx24@/postgres?host={self.socket}&port={self.PORT}"
 
     def _run(self, *command) -> None:
-        done = subprocess.run([*self._as, *map(str, command)], capture_output=True, text=True,
-                              timeout=60)
+        done = subprocess.run(
+            [*self._as, *map(str, command)], capture_output=True, text=True, timeout=60
+        )
         if done.returncode:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
             raise RuntimeError(f"{command[0]} failed: {done.stderr or done.stdout}\n{log}")
@@ -55,14 +58,46 @@ class Postgres:
         if self._as:
             shutil.chown(self.folder, "postgres")
             shutil.chown(self.socket, "postgres")
-        self._run(self.bindir / "initdb", "-D", self.data, "-U", "bx24", "-A", "trust",
-                  "-E", "UTF8", "--no-sync")
-        self._run(self.bindir / "pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "30",
-                  "-o", f"-k {self.socket} -p {self.PORT} -c listen_addresses='' -c fsync=off",
-                  "start")
+        self._run(
+            self.bindir / "initdb",
+            "-D",
+            self.data,
+            "-U",
+            "bx24",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        self._run(
+            self.bindir / "pg_ctl",
+            "-D",
+            self.data,
+            "-l",
+            self.log,
+            "-w",
+            "-t",
+            "30",
+            "-o",
+            f"-k {self.socket} -p {self.PORT} -c listen_addresses='' -c fsync=off",
+            "start",
+        )
         return self
 
     def __exit__(self, *exc) -> None:
-        subprocess.run([*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m",
-                        "immediate", "-w", "stop"], capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                *self._as,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -83,24 +83,38 @@ def make_site(root: Path) -> dict:
     write(micropython / "micropython.wasm", WASM)
     for bundle in runtime.bundle_files().values():
         write(bundle, "export default {};\n")
-    wheel = write(runtime.wheels_dir / "pyodide_http-0.2.2-py3-none-any.whl",
-                  b"PK\x03\x04" + os.urandom(8192))  # deflated archives do not shrink again
+    wheel = write(
+        runtime.wheels_dir / "pyodide_http-0.2.2-py3-none-any.whl", b"PK\x03\x04" + os.urandom(8192)
+    )  # deflated archives do not shrink again
     runtime.record()
 
     site = FrameSite(settings.load(project), runtime)
     snapshot = site.snapshot_for()
     # named by their content, as the set-up names them (bx24_frame.integrity checks it)
-    image = write(snapshot.dir / f"{hashlib.sha256(SNAPSHOT).hexdigest()[:16]}.snapshot",
-                  SNAPSHOT)
+    image = write(snapshot.dir / f"{hashlib.sha256(SNAPSHOT).hexdigest()[:16]}.snapshot", SNAPSHOT)
     zipped = b"PK\x05\x06" + bytes(18)
-    stdlib = write(snapshot.dir / f"stdlib.{hashlib.sha256(zipped).hexdigest()[:16]}.zip",
-                   zipped)
-    write(snapshot.dir / "manifest.json", json.dumps(
-        {"pyodide": versions["pyodide"], "snapshot": image.name, "stdlib": stdlib.name,
-         "modules": []}))
+    stdlib = write(snapshot.dir / f"stdlib.{hashlib.sha256(zipped).hexdigest()[:16]}.zip", zipped)
+    write(
+        snapshot.dir / "manifest.json",
+        json.dumps(
+            {
+                "pyodide": versions["pyodide"],
+                "snapshot": image.name,
+                "stdlib": stdlib.name,
+                "modules": [],
+            }
+        ),
+    )
     return {
-        "root": root, "project": project, "app": app, "cache": cache, "runtime": runtime,
-        "site": site, "versions": versions, "wheel": wheel, "snapshot": image,
+        "root": root,
+        "project": project,
+        "app": app,
+        "cache": cache,
+        "runtime": runtime,
+        "site": site,
+        "versions": versions,
+        "wheel": wheel,
+        "snapshot": image,
         "outside": outside,
         "error_log": root / "logs" / "placement-errors.jsonl",
         "access_log": root / "logs" / "access.log",
@@ -109,8 +123,17 @@ def make_site(root: Path) -> dict:
 
 def serve_command(site: dict, *extra) -> list:
     """``bx24 serve`` for the throwaway project, its logs in the temp folder."""
-    return [*BX24, "serve", "--project", site["project"], "--error-log", site["error_log"],
-            "--access-log", site["access_log"], *extra]
+    return [
+        *BX24,
+        "serve",
+        "--project",
+        site["project"],
+        "--error-log",
+        site["error_log"],
+        "--access-log",
+        site["access_log"],
+        *extra,
+    ]
 
 
 def env_for(site: dict) -> dict:
@@ -146,14 +169,21 @@ class Response:
         return f"<Response {self.status} {self.headers} {self.body[:80]!r}>"
 
 
-def request(url: str, method: str = "GET", path: str = "/", headers: dict | None = None,
-            body: bytes | str | None = None, context: ssl.SSLContext | None = None,
-            timeout: float = 10) -> Response:
+def request(
+    url: str,
+    method: str = "GET",
+    path: str = "/",
+    headers: dict | None = None,
+    body: bytes | str | None = None,
+    context: ssl.SSLContext | None = None,
+    timeout: float = 10,
+) -> Response:
     """One request on a fresh connection; ``path`` goes out exactly as given."""
     parts = urlsplit(url)
     if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout,
-                                           context=context)
+        conn = http.client.HTTPSConnection(
+            parts.hostname, parts.port, timeout=timeout, context=context
+        )
     else:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:

@@ -25,8 +25,15 @@ WORKER = "PAGE_BACKGROUND_WORKER"
 
 def app_command(site, store, *extra):
     return serve_command(
-        site, "--client-id", CLIENT_ID, "--portal-store", store,
-        "--oauth-server", stand_in().oauth_url, *extra)
+        site,
+        "--client-id",
+        CLIENT_ID,
+        "--portal-store",
+        store,
+        "--oauth-server",
+        stand_in().oauth_url,
+        *extra,
+    )
 
 
 def app_env(site):
@@ -42,8 +49,13 @@ def new_portal():
 
 
 def post_json(url: str, data: dict):
-    answer = request(url, "POST", "/" + url.split("/", 3)[3], body=json.dumps(data),
-                     headers={"Content-Type": "application/json"})
+    answer = request(
+        url,
+        "POST",
+        "/" + url.split("/", 3)[3],
+        body=json.dumps(data),
+        headers={"Content-Type": "application/json"},
+    )
     return answer.status, json.loads(answer.text or "null")
 
 
@@ -60,20 +72,41 @@ def hand_over(server, portal, user: int | None = None) -> tuple[int, dict]:
     worker it binds, for the portal's own errorHandlerUrl."""
     session = portal.open_session(user or admin(portal), placement="DEFAULT")
     auth = portal.auth_of(session.token)
-    return post_json(server.url + "bx24-install", {
-        "auth": {k: auth[k] for k in ("access_token", "refresh_token", "expires_in", "domain",
-                                       "member_id", "server_endpoint", "client_endpoint")},
-        "worker": {"handler": server.url + "?worker", "title": "Softphone", "users": [0]},
-        "base": server.url})
+    return post_json(
+        server.url + "bx24-install",
+        {
+            "auth": {
+                k: auth[k]
+                for k in (
+                    "access_token",
+                    "refresh_token",
+                    "expires_in",
+                    "domain",
+                    "member_id",
+                    "server_endpoint",
+                    "client_endpoint",
+                )
+            },
+            "worker": {"handler": server.url + "?worker", "title": "Softphone", "users": [0]},
+            "base": server.url,
+        },
+    )
 
 
 def install(server, portal) -> dict:
     """The install page's path with a server: hand-over, bind, installFinish, ONAPPINSTALL."""
     status, answer = hand_over(server, portal)
     assert status == 200, answer
-    bound = portal.call("placement.bind", {
-        "PLACEMENT": WORKER, "HANDLER": server.url + "?worker", "TITLE": "Softphone",
-        "OPTIONS": {"errorHandlerUrl": answer["errorHandlerUrl"]}}, user=admin(portal))
+    bound = portal.call(
+        "placement.bind",
+        {
+            "PLACEMENT": WORKER,
+            "HANDLER": server.url + "?worker",
+            "TITLE": "Softphone",
+            "OPTIONS": {"errorHandlerUrl": answer["errorHandlerUrl"]},
+        },
+        user=admin(portal),
+    )
     assert bound["json"].get("result") is True, bound
     session = portal.open_session(admin(portal), placement="DEFAULT")
     assert portal.install_finish(session.sid)
@@ -121,7 +154,8 @@ def test_install_then_overtime_rebinds_with_a_refreshed_token(site, store):
     with app_server(site, store, "--rebind-backoff", "0.2") as server:
         handed = install(server, bitrix)
         assert handed["errorHandlerUrl"].startswith(
-            server.url + f"error-handler/{bitrix.member_id}/")
+            server.url + f"error-handler/{bitrix.member_id}/"
+        )
         assert handed["eventsUrl"] == server.url + "bx24-events"
         assert stat.S_IMODE(os.stat(store).st_mode) == 0o600
         assert stat.S_IMODE(os.stat(store.parent).st_mode) == 0o700
@@ -143,8 +177,12 @@ def test_install_then_overtime_rebinds_with_a_refreshed_token(site, store):
         log = server.stdout() + server.stderr()
         assert "is bound again" in log and "make it load faster" in log
     seen |= secrets_of(bitrix)
-    logs = [server.stdout(), server.stderr(), site["error_log"].read_text(),
-            site["access_log"].read_text()]
+    logs = [
+        server.stdout(),
+        server.stderr(),
+        site["error_log"].read_text(),
+        site["access_log"].read_text(),
+    ]
     assert_no_secret(logs, seen)
     assert bitrix.member_id in site["error_log"].read_text()
 
@@ -155,8 +193,11 @@ def test_a_forged_or_unsigned_notice_is_refused(site, store):
         handed = install(server, bitrix)
         before = list(bitrix.bindings)
         forged = handed["errorHandlerUrl"][:-4] + "0000"
-        for url in (forged, server.url + f"error-handler/{other.member_id}/" + "0" * 32,
-                    handed["errorHandlerUrl"].replace(bitrix.member_id, other.member_id)):
+        for url in (
+            forged,
+            server.url + f"error-handler/{other.member_id}/" + "0" * 32,
+            handed["errorHandlerUrl"].replace(bitrix.member_id, other.member_id),
+        ):
             status, text = post_form(url, {"error": "ERROR_PLACEMENT_LOADING_OVERTIME"})
             assert status == 403, text
         assert bitrix.bindings == before  # nothing unbound, nothing bound
@@ -201,12 +242,20 @@ def test_onappinstall_alone_is_enough(site, store):
 
         signed = server.url + error_handler_path(signing_key(CLIENT_SECRET), bitrix.member_id)
         assert signed.startswith(url)
-        bitrix.call("placement.bind", {"PLACEMENT": WORKER, "HANDLER": server.url + "?w",
-                                       "OPTIONS": {"errorHandlerUrl": signed}},
-                    user=admin(bitrix))
+        bitrix.call(
+            "placement.bind",
+            {
+                "PLACEMENT": WORKER,
+                "HANDLER": server.url + "?w",
+                "OPTIONS": {"errorHandlerUrl": signed},
+            },
+            user=admin(bitrix),
+        )
         assert send_event(server.url + "bx24-events", bitrix, "ONAPPINSTALL")[0] == 200
-        wait_for(lambda: (open_store(store).portal(bitrix.member_id) or {}).get("worker"),
-                 "the binding learned")
+        wait_for(
+            lambda: (open_store(store).portal(bitrix.member_id) or {}).get("worker"),
+            "the binding learned",
+        )
         send_overtime(bitrix)
         wait_for(lambda: workers(bitrix), "the worker bound again")
 
@@ -263,14 +312,23 @@ def test_the_main_page_sees_its_portals_notices_only(site, store):
         wait_for(lambda: workers(bitrix), "the re-binding")
 
         def status_as(portal, user=None, member=None):
-            auth = portal.auth_of(portal.open_session(user or admin(portal),
-                                                      placement="DEFAULT").token)
-            return post_json(server.url + "bx24-portal", {"auth": {
-                "access_token": auth["access_token"],
-                "member_id": member or portal.member_id}})
+            auth = portal.auth_of(
+                portal.open_session(user or admin(portal), placement="DEFAULT").token
+            )
+            return post_json(
+                server.url + "bx24-portal",
+                {
+                    "auth": {
+                        "access_token": auth["access_token"],
+                        "member_id": member or portal.member_id,
+                    }
+                },
+            )
 
-        status, seen = wait_for(lambda: (lambda r: r if r[1].get("rebinds") else None)(
-            status_as(bitrix)), "the re-binding recorded")
+        status, seen = wait_for(
+            lambda: (lambda r: r if r[1].get("rebinds") else None)(status_as(bitrix)),
+            "the re-binding recorded",
+        )
         assert status == 200 and seen["known"]
         assert seen["notices"][0]["fields"]["error"] == "ERROR_PLACEMENT_LOADING_OVERTIME"
         assert seen["rebinds"][0]["outcome"] == "bound"

@@ -12,7 +12,14 @@ from bx24_frame.cli import compress_brotli
 from bx24_server.compression import accepts_encoding, brotli_jobs, brotli_made
 from bx24_server.config import Config
 from server_helpers import (
-    BX24, MAIN_PY, WASM, env_for, make_site, npm_path, request, url_of,
+    BX24,
+    MAIN_PY,
+    WASM,
+    env_for,
+    make_site,
+    npm_path,
+    request,
+    url_of,
 )
 
 GZ = {"Accept-Encoding": "gzip, deflate"}
@@ -44,11 +51,21 @@ def test_text_and_wasm_are_gzipped_when_accepted(server, site):
 
 @pytest.mark.parametrize(
     "accept, gzipped",
-    [("gzip", True), ("*", True), ("br, gzip;q=0.5", True), ("gzip;q=0", False),
-     ("gzip;q=0, *", False), ("br", False), ("identity", False), ("*;q=0", False)],
+    [
+        ("gzip", True),
+        ("*", True),
+        ("br, gzip;q=0.5", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("br", False),
+        ("identity", False),
+        ("*;q=0", False),
+    ],
 )
 def test_accept_encoding_is_respected(server, site, accept, gzipped):
-    reply = request(server.url, path=url_of(site, layout.APP, "main.py"), headers={"Accept-Encoding": accept})
+    reply = request(
+        server.url, path=url_of(site, layout.APP, "main.py"), headers={"Accept-Encoding": accept}
+    )
     assert (reply.headers.get("content-encoding") == "gzip") is gzipped
     assert reply.decoded().decode() == MAIN_PY
 
@@ -63,13 +80,11 @@ def test_accept_encoding_parser():
 def test_the_gzip_variant_revalidates_with_its_own_etag(server, site):
     main = url_of(site, layout.APP, "main.py")
     packed = request(server.url, path=main, headers=GZ)
-    again = request(server.url, path=main,
-                    headers={**GZ, "If-None-Match": packed.headers["etag"]})
+    again = request(server.url, path=main, headers={**GZ, "If-None-Match": packed.headers["etag"]})
     assert again.status == 304
     assert again.headers["etag"] == packed.headers["etag"]
     plain = request(server.url, path=main)
-    mixed = request(server.url, path=main,
-                    headers={**GZ, "If-None-Match": plain.headers["etag"]})
+    mixed = request(server.url, path=main, headers={**GZ, "If-None-Match": plain.headers["etag"]})
     assert mixed.status == 200 and mixed.headers["content-encoding"] == "gzip"
 
 
@@ -114,7 +129,10 @@ def test_compressed_once_per_version_even_under_concurrent_first_requests(tmp_pa
 def test_runtime_copies_persist_on_disk_across_restarts(tmp_path):
     site = make_site(tmp_path)
     with ServerThread(config_for(site), site["site"]) as first:
-        assert request(first.url, path=wasm_path(site), headers=GZ).headers["content-encoding"] == "gzip"
+        assert (
+            request(first.url, path=wasm_path(site), headers=GZ).headers["content-encoding"]
+            == "gzip"
+        )
         assert first.app.cache.compressions == 1
     assert len(list((site["cache"] / "gzip").glob("*.gz"))) == 1
     with ServerThread(config_for(site), site["site"]) as second:
@@ -147,13 +165,21 @@ def test_a_new_runtime_version_replaces_the_stale_copy(tmp_path):
 
 def test_setup_precompresses_the_runtime_once(tmp_path):
     site = make_site(tmp_path)
-    done = subprocess.run([*BX24, "setup", "--project", str(site["project"])],
-                          capture_output=True, text=True, timeout=60, env=env_for(site))
+    done = subprocess.run(
+        [*BX24, "setup", "--project", str(site["project"])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_for(site),
+    )
     assert done.returncode == 0, done.stderr
     assert "served gzipped" in done.stderr
     with ServerThread(config_for(site), site["site"]) as server:
-        for path in (wasm_path(site), npm_path(site, "@pyscript/core", "dist/core.js"),
-                     f"/runtime/snapshot/{site['snapshot'].name}"):
+        for path in (
+            wasm_path(site),
+            npm_path(site, "@pyscript/core", "dist/core.js"),
+            f"/runtime/snapshot/{site['snapshot'].name}",
+        ):
             assert request(server.url, path=path, headers=GZ).headers["content-encoding"] == "gzip"
         request(server.url, path=f"/runtime/pypi/{site['wheel'].name}", headers=GZ)
         assert server.app.cache.compressions == 0
@@ -165,7 +191,6 @@ def test_without_a_cache_folder_it_still_compresses_in_memory(tmp_path):
         reply = request(server.url, path=wasm_path(site), headers=GZ)
         assert gzip.decompress(reply.body) == WASM
     assert not (site["cache"] / "gzip").exists()
-
 
 
 BR = {"Accept-Encoding": "gzip, deflate, br, zstd"}
@@ -184,8 +209,11 @@ def brotli_copies(site, content=b"BROTLI-BYTES"):
 def test_brotli_copies_of_the_set_up_go_to_clients_that_take_them(tmp_path):
     site = make_site(tmp_path)
     jobs = brotli_copies(site)
-    assert {source.name for source, _ in jobs} == {"pyodide.asm.wasm", "micropython.wasm",
-                                                    site["snapshot"].name}
+    assert {source.name for source, _ in jobs} == {
+        "pyodide.asm.wasm",
+        "micropython.wasm",
+        site["snapshot"].name,
+    }
     with ServerThread(config_for(site), site["site"]) as server:
         wasm = wasm_path(site)
         packed = request(server.url, path=wasm, headers=BR)
@@ -194,10 +222,19 @@ def test_brotli_copies_of_the_set_up_go_to_clients_that_take_them(tmp_path):
         assert int(packed.headers["content-length"]) == len(b"BROTLI-BYTES")
         gzipped = request(server.url, path=wasm, headers=GZ)  # plain HTTP clients: no br
         assert gzipped.headers["content-encoding"] == "gzip"
-        assert len({packed.headers["etag"], gzipped.headers["etag"],
-                    request(server.url, path=wasm).headers["etag"]}) == 3
-        again = request(server.url, path=wasm,
-                        headers={**BR, "If-None-Match": packed.headers["etag"]})
+        assert (
+            len(
+                {
+                    packed.headers["etag"],
+                    gzipped.headers["etag"],
+                    request(server.url, path=wasm).headers["etag"],
+                }
+            )
+            == 3
+        )
+        again = request(
+            server.url, path=wasm, headers={**BR, "If-None-Match": packed.headers["etag"]}
+        )
         assert again.status == 304
         head = request(server.url, path=wasm, headers=BR, method="HEAD")
         assert head.headers["content-encoding"] == "br" and head.body == b""
@@ -224,8 +261,15 @@ def test_the_set_up_makes_real_brotli_copies_with_node(tmp_path):
     assert compress_brotli(site["site"].mounts, site["cache"]) == 3
     for source, copy in jobs:
         decoded = subprocess.run(
-            ["node", "-e", "process.stdout.write(require('zlib').brotliDecompressSync("
-             "require('fs').readFileSync(process.argv[1])))", str(copy)],
-            capture_output=True, check=True).stdout
+            [
+                "node",
+                "-e",
+                "process.stdout.write(require('zlib').brotliDecompressSync("
+                "require('fs').readFileSync(process.argv[1])))",
+                str(copy),
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
         assert decoded == source.read_bytes(), source
     assert compress_brotli(site["site"].mounts, site["cache"]) is None  # nothing left to make

@@ -13,16 +13,23 @@ import pytest
 
 from bx24_server.background import ServerProcess
 from server_helpers import (
-    INDEX_MARK, MAIN_PY, address, env_for, make_site, npm_path, read_response, request,
-    serve_command, url_of,
+    INDEX_MARK,
+    MAIN_PY,
+    address,
+    env_for,
+    make_site,
+    npm_path,
+    read_response,
+    request,
+    serve_command,
+    url_of,
 )
 
 
 def test_tls_when_cert_and_key_are_given(tmp_path, certificate):
     cert, key = certificate
     site = make_site(tmp_path)
-    with ServerProcess(serve_command(site, "--cert", cert, "--key", key),
-                       env=env_for(site)) as srv:
+    with ServerProcess(serve_command(site, "--cert", cert, "--key", key), env=env_for(site)) as srv:
         assert srv.url.startswith("https://127.0.0.1:")
         context = ssl.create_default_context(cafile=str(cert))
         reply = request(srv.url, context=context)
@@ -36,16 +43,23 @@ def test_tls_when_cert_and_key_are_given(tmp_path, certificate):
 
 @pytest.mark.parametrize(
     "extra, message",
-    [(["--cert", "/nonexistent/cert.pem", "--key", "/nonexistent/key.pem"], "not found"),
-     (["--cert", "/etc/hostname"], "both"),
-     (["--port", "70000"], "TCP port"),
-     (["--max-body", "-1"], ">= 0"),
-     (["--project", "/nonexistent"], "no main.py in /nonexistent/frame")],
+    [
+        (["--cert", "/nonexistent/cert.pem", "--key", "/nonexistent/key.pem"], "not found"),
+        (["--cert", "/etc/hostname"], "both"),
+        (["--port", "70000"], "TCP port"),
+        (["--max-body", "-1"], ">= 0"),
+        (["--project", "/nonexistent"], "no main.py in /nonexistent/frame"),
+    ],
 )
 def test_bad_command_lines_fail_clearly(tmp_path, extra, message):
     site = make_site(tmp_path)
-    done = subprocess.run([*map(str, serve_command(site, *extra))],
-                          capture_output=True, text=True, timeout=30, env=env_for(site))
+    done = subprocess.run(
+        [*map(str, serve_command(site, *extra))],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env_for(site),
+    )
     assert done.returncode == 2
     assert message in done.stderr
 
@@ -53,8 +67,9 @@ def test_bad_command_lines_fail_clearly(tmp_path, extra, message):
 def test_serving_without_the_runtime_says_to_run_setup(tmp_path):
     site = make_site(tmp_path)
     env = dict(env_for(site), BX24_CACHE=str(tmp_path / "empty-cache"))
-    done = subprocess.run([*map(str, serve_command(site))], capture_output=True, text=True,
-                          timeout=30, env=env)
+    done = subprocess.run(
+        [*map(str, serve_command(site))], capture_output=True, text=True, timeout=30, env=env
+    )
     assert done.returncode == 2
     assert "run `bx24 setup`" in done.stderr
 
@@ -65,7 +80,10 @@ def test_a_bad_certificate_fails_clearly(tmp_path):
     junk.write_text("not a certificate\n")
     done = subprocess.run(
         [*map(str, serve_command(site, "--cert", junk, "--key", junk))],
-        capture_output=True, text=True, timeout=30, env=env_for(site),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env_for(site),
     )
     assert done.returncode == 2 and "TLS" in done.stderr
 
@@ -100,8 +118,12 @@ def test_stops_cleanly_on_sigterm(tmp_path):
 
 def test_200_concurrent_keep_alive_clients(server, site):
     host, port = address(server.url)
-    requests = ["/", url_of(site, "app/", "main.py"), npm_path(site, "pyodide", "pyodide.asm.wasm"),
-                "/healthz"]
+    requests = [
+        "/",
+        url_of(site, "app/", "main.py"),
+        npm_path(site, "pyodide", "pyodide.asm.wasm"),
+        "/healthz",
+    ]
 
     async def run():
         # All 200 connect first and stay open, then each sends its requests on its connection.
@@ -113,13 +135,15 @@ def test_200_concurrent_keep_alive_clients(server, site):
             try:
                 answers = []
                 for path in requests:
-                    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
-                                 "\r\n".encode())
+                    writer.write(
+                        f"GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n".encode()
+                    )
                     await writer.drain()
                     answers.append(await read_response(reader))
                 return answers
             finally:
                 writer.close()
+
         return await asyncio.wait_for(
             asyncio.gather(*(use(r, w) for r, w in connections)), timeout=30
         )

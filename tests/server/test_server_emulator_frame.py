@@ -5,9 +5,11 @@ beside the emulator; the emulator page is the frame's portal (REST and the frame
 from server_helpers import request
 
 BX24_LIBRARY = '<script src="https://api.bitrix24.com/api/v1/"></script>'
-STUB = ('<script src="emulator/bx24-model.js"></script>\n'
-        '  <script src="emulator/bx24-stub.js"></script>\n'
-        '  <script src="emulator/sip-stub.js"></script>')
+STUB = (
+    '<script src="emulator/bx24-model.js"></script>\n'
+    '  <script src="emulator/bx24-stub.js"></script>\n'
+    '  <script src="emulator/sip-stub.js"></script>'
+)
 
 
 def test_emulator_query_swaps_only_the_bx24_script(server):
@@ -52,14 +54,24 @@ def test_the_cards_description_is_served_for_the_stub(server):
 def test_the_emulator_page_is_the_frames_portal(server):
     import json
 
-    session = request(server.url, "POST", "/_bx24portal/session",
-                      body=json.dumps({"user": 1}), headers={"Content-Type": "text/plain"})
+    session = request(
+        server.url,
+        "POST",
+        "/_bx24portal/session",
+        body=json.dumps({"user": 1}),
+        headers={"Content-Type": "text/plain"},
+    )
     assert session.status == 200
     answer = json.loads(session.text)
     host = server.url.split("//", 1)[1].rstrip("/")
     assert answer["name"].startswith(host + "|0|") and answer["init"]["DOMAIN"] == host
     token = answer["init"]["AUTH_ID"]
-    me = request(server.url, "POST", "/rest/user.current.json", body=f"auth={token}",
-                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    me = request(
+        server.url,
+        "POST",
+        "/rest/user.current.json",
+        body=f"auth={token}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert me.status == 200 and json.loads(me.text)["result"]["ID"] == "1"
     assert me.headers["access-control-allow-origin"] == "*"

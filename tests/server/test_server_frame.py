@@ -7,16 +7,23 @@ from urllib.parse import urlencode
 from server_helpers import INDEX_MARK, request, write
 
 BITRIX24_FORM = {
-    "AUTH_ID": "auth-token-1f2e3d", "AUTH_EXPIRES": "3600", "REFRESH_ID": "refresh-token-9a8b7c",
-    "SERVER_ENDPOINT": "https://oauth.bitrix.info/rest/", "member_id": "m1", "status": "L",
+    "AUTH_ID": "auth-token-1f2e3d",
+    "AUTH_EXPIRES": "3600",
+    "REFRESH_ID": "refresh-token-9a8b7c",
+    "SERVER_ENDPOINT": "https://oauth.bitrix.info/rest/",
+    "member_id": "m1",
+    "status": "L",
     "PLACEMENT": "PAGE_BACKGROUND_WORKER",
     "PLACEMENT_OPTIONS": '{"ID":"PAGE_BACKGROUND_WORKER","URI":"/crm/deal/"}',
 }
 
 
 def boot_config(page_text):
-    return json.loads(re.search(r'<script type="application/json" id="bx24-boot">(.*?)</script>',
-                                page_text, re.S)[1])
+    return json.loads(
+        re.search(
+            r'<script type="application/json" id="bx24-boot">(.*?)</script>', page_text, re.S
+        )[1]
+    )
 
 
 def test_get_head_and_post_all_return_the_frame(server):
@@ -33,7 +40,9 @@ def test_get_head_and_post_all_return_the_frame(server):
     assert head.headers["etag"] == get.headers["etag"]
 
     post = request(
-        server.url, "POST", "/?DOMAIN=portal.bitrix24.ru&PROTOCOL=1&LANG=ru&APP_SID=s1",
+        server.url,
+        "POST",
+        "/?DOMAIN=portal.bitrix24.ru&PROTOCOL=1&LANG=ru&APP_SID=s1",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
         body=urlencode(BITRIX24_FORM),
     )
@@ -61,8 +70,7 @@ def test_the_page_names_every_file_by_its_content(server, site):
     assert pyodide["snapshot"] == "runtime/snapshot/" + site["snapshot"].name
     modules = request(server.url, path="/" + config["pythonModules"])
     assert json.loads(modules.decoded())["sub/mod.py"] == "X = 1\n"
-    for url in [config["main"], config["pythonModules"], *files,
-                pyodide["config"]["interpreter"]]:
+    for url in [config["main"], config["pythonModules"], *files, pyodide["config"]["interpreter"]]:
         reply = request(server.url, path="/" + url)
         assert reply.status == 200, url
         assert reply.headers["cache-control"] == "public, max-age=31536000, immutable", url
@@ -76,13 +84,18 @@ def test_an_edited_module_gets_a_new_url_and_the_page_says_so(server, site):
         with_module = request(server.url, headers={"If-None-Match": before.headers["etag"]})
         assert with_module.status == 200
         old_url = boot_config(with_module.text)["pythonModules"]
-        assert json.loads(request(server.url, path="/" + old_url).decoded())["sub/edited.py"] == "X = 1\n"
+        assert (
+            json.loads(request(server.url, path="/" + old_url).decoded())["sub/edited.py"]
+            == "X = 1\n"
+        )
         write(module, "X = 2  # edited\n")
         edited = request(server.url)
         new_url = boot_config(edited.text)["pythonModules"]
         assert new_url != old_url
-        assert json.loads(request(server.url, path="/" + new_url).decoded())["sub/edited.py"] == \
-            "X = 2  # edited\n"
+        assert (
+            json.loads(request(server.url, path="/" + new_url).decoded())["sub/edited.py"]
+            == "X = 2  # edited\n"
+        )
         assert request(server.url, path="/" + old_url).status == 404  # never other bytes
     finally:
         module.unlink()

@@ -35,7 +35,8 @@ def a_copy(site, kind):
 CHANGES = {
     "core.js edited": lambda site: core_js(site).write_text("alert('changed');\n"),
     "a file added to a package": lambda site: (
-        site["runtime"].package_dir("pyodide") / "extra.js").write_text("x\n"),
+        site["runtime"].package_dir("pyodide") / "extra.js"
+    ).write_text("x\n"),
     "a wheel replaced": lambda site: site["wheel"].write_bytes(b"PK\x03\x04 other"),
     "a runtime file removed": lambda site: core_js(site).unlink(),
     "the snapshot altered": lambda site: site["snapshot"].write_bytes(b"other image"),
@@ -49,11 +50,20 @@ def test_serve_and_export_refuse_a_changed_cache_and_name_the_file(site, change,
     CHANGES[change](site)
     found = integrity.problems(site["site"])
     assert len(found) == 1, found
-    served = subprocess.run(serve_command(site, "--port", "0"), env=env_for(site),
-                            capture_output=True, text=True, timeout=30)
-    exported = subprocess.run([*BX24, "export", str(tmp_path / "out"), "--project",
-                               str(site["project"])], env=env_for(site), capture_output=True,
-                              text=True, timeout=30)
+    served = subprocess.run(
+        serve_command(site, "--port", "0"),
+        env=env_for(site),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    exported = subprocess.run(
+        [*BX24, "export", str(tmp_path / "out"), "--project", str(site["project"])],
+        env=env_for(site),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     for done in (served, exported):
         assert done.returncode == 2
         assert found[0].split(":")[0] in done.stderr and "bx24 setup --repair" in done.stderr
@@ -62,7 +72,12 @@ def test_serve_and_export_refuse_a_changed_cache_and_name_the_file(site, change,
 
 def test_setup_refuses_too_instead_of_saying_up_to_date(site):
     CHANGES["core.js edited"](site)
-    done = subprocess.run([*BX24, "setup", "--project", str(site["project"])], env=env_for(site),
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*BX24, "setup", "--project", str(site["project"])],
+        env=env_for(site),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert str(core_js(site)) in done.stderr and "changed since `bx24 setup`" in done.stderr

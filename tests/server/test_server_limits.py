@@ -14,8 +14,17 @@ import pytest
 from bx24_server.background import ServerProcess
 from bx24_server.cli import default_workers
 from server_helpers import (
-    address, alive, children, env_for, make_site, npm_path, raw_request, request, serve_command,
-    status_of, write,
+    address,
+    alive,
+    children,
+    env_for,
+    make_site,
+    npm_path,
+    raw_request,
+    request,
+    serve_command,
+    status_of,
+    write,
 )
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -32,11 +41,14 @@ def head_with(extra: bytes) -> bytes:
     return b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n"
 
 
-@pytest.mark.parametrize("extra, status", [
-    (b"".join(b"X-H%d: v\r\n" % n for n in range(101)), 431),  # 101 header lines
-    (b"X-Big: " + b"a" * 20_000 + b"\r\n", 431),  # one line over 16 KiB
-    (b"".join(b"X-H%d: " % n + b"a" * 8_000 + b"\r\n" for n in range(10)), 431),  # 80 KB in all
-])
+@pytest.mark.parametrize(
+    "extra, status",
+    [
+        (b"".join(b"X-H%d: v\r\n" % n for n in range(101)), 431),  # 101 header lines
+        (b"X-Big: " + b"a" * 20_000 + b"\r\n", 431),  # one line over 16 KiB
+        (b"".join(b"X-H%d: " % n + b"a" * 8_000 + b"\r\n" for n in range(10)), 431),  # 80 KB in all
+    ],
+)
 def test_an_oversized_head_is_refused_at_once(server, extra, status):
     started = time.monotonic()
     answer = raw_request(server.url, head_with(extra))
@@ -113,8 +125,10 @@ def test_a_client_that_does_not_read_is_dropped_after_the_send_timeout(tmp_path)
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect(address(server.url))
-        sock.sendall(f"GET {npm_path(site, 'pyodide', 'pyodide.asm.wasm')} HTTP/1.1\r\n"
-                     "Host: x\r\n\r\n".encode())
+        sock.sendall(
+            f"GET {npm_path(site, 'pyodide', 'pyodide.asm.wasm')} HTTP/1.1\r\n"
+            "Host: x\r\n\r\n".encode()
+        )
         time.sleep(2.5)  # the client reads nothing for longer than the send timeout, on purpose
         received = 0
         sock.settimeout(5)
@@ -136,18 +150,16 @@ def test_hsts_over_tls_only(tmp_path, certificate):
 
     site = make_site(tmp_path)
     cert, key = certificate
-    with ServerProcess(serve_command(site, "--cert", cert, "--key", key),
-                       env=env_for(site)) as tls:
+    with ServerProcess(serve_command(site, "--cert", cert, "--key", key), env=env_for(site)) as tls:
         reply = request(tls.url, context=ssl.create_default_context(cafile=str(cert)))
         assert reply.headers["strict-transport-security"] == "max-age=31536000"
-    with ServerProcess(serve_command(site, "--cert", cert, "--key", key, "--hsts-max-age", "0"),
-                       env=env_for(site)) as tls:
+    with ServerProcess(
+        serve_command(site, "--cert", cert, "--key", key, "--hsts-max-age", "0"), env=env_for(site)
+    ) as tls:
         reply = request(tls.url, context=ssl.create_default_context(cafile=str(cert)))
         assert "strict-transport-security" not in reply.headers
     with ServerProcess(serve_command(site), env=env_for(site)) as plain:
         assert "strict-transport-security" not in request(plain.url).headers
-
-
 
 
 def port_free(port):

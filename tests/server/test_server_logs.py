@@ -20,34 +20,68 @@ NOTICE = {
 def send_tokens_everywhere(url):
     """Tokens in query strings and bodies, in every spelling Bitrix24 and OAuth use."""
     t = iter(TOKENS)
-    form = {"AUTH_ID": next(t), "REFRESH_ID": next(t), "APPLICATION_TOKEN": next(t),
-            "DOMAIN": "portal.bitrix24.ru"}
-    query = (f"DOMAIN=portal.bitrix24.ru&AUTH_ID={next(t)}&auth%5Baccess_token%5D={next(t)}"
-             f"&Refresh_Id={next(t)}&application_token={next(t)}&access_token={next(t)}"
-             f"&refresh_token={next(t)};auth={next(t)}&AUTH%5FID={next(t)}&LANG=ru")
+    form = {
+        "AUTH_ID": next(t),
+        "REFRESH_ID": next(t),
+        "APPLICATION_TOKEN": next(t),
+        "DOMAIN": "portal.bitrix24.ru",
+    }
+    query = (
+        f"DOMAIN=portal.bitrix24.ru&AUTH_ID={next(t)}&auth%5Baccess_token%5D={next(t)}"
+        f"&Refresh_Id={next(t)}&application_token={next(t)}&access_token={next(t)}"
+        f"&refresh_token={next(t)};auth={next(t)}&AUTH%5FID={next(t)}&LANG=ru"
+    )
     replies = [
-        request(url, "POST", "/?" + query, body=urlencode(form),
-                headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        request(
+            url,
+            "POST",
+            "/?" + query,
+            body=urlencode(form),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ),
         request(url, path=f"/healthz?auth={next(t)}&v=2"),
-        request(url, "POST", f"/error-handler?AUTH_ID={next(t)}",
-                body=urlencode({**NOTICE, "auth[access_token]": next(t)}),
-                headers={"Content-Type": "application/x-www-form-urlencoded"}),
-        request(url, "POST", "/error-handler",
-                body=json.dumps({**NOTICE, "auth": {"access_token": next(t)},
-                                 "data": [{"REFRESH_ID": next(t)}]}),
-                headers={"Content-Type": "application/json"}),
+        request(
+            url,
+            "POST",
+            f"/error-handler?AUTH_ID={next(t)}",
+            body=urlencode({**NOTICE, "auth[access_token]": next(t)}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        request(
+            url,
+            "POST",
+            "/error-handler",
+            body=json.dumps(
+                {**NOTICE, "auth": {"access_token": next(t)}, "data": [{"REFRESH_ID": next(t)}]}
+            ),
+            headers={"Content-Type": "application/json"},
+        ),
         # ";"-separated keys, in the query and in a form body: one value to the form parser
-        request(url, "POST", f"/error-handler?DOMAIN=x;AUTH_ID={next(t)}",
-                body=f"error=E;REFRESH_ID={next(t)}&error_description=d;access_token%3D{next(t)}",
-                headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        request(
+            url,
+            "POST",
+            f"/error-handler?DOMAIN=x;AUTH_ID={next(t)}",
+            body=f"error=E;REFRESH_ID={next(t)}&error_description=d;access_token%3D{next(t)}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ),
         # a token in the path itself, plain and %-encoded
         request(url, path=f"/AUTH_ID={next(t)}/x"),
         request(url, path=f"/app/auth%5Brefresh_token%5D%3D{next(t)}"),
         # in the text of a frame's report, and in its fields
-        request(url, "POST", "/frame-report", headers={"Content-Type": "application/json"},
-                body=json.dumps({"kind": "python", "message": f"failed: access_token={next(t)} "
-                                 f'{{"refresh_token": "{next(t)}"}} Application_Token: {next(t)}',
-                                 "auth": {"AUTH_ID": next(t)}})),
+        request(
+            url,
+            "POST",
+            "/frame-report",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps(
+                {
+                    "kind": "python",
+                    "message": f"failed: access_token={next(t)} "
+                    f'{{"refresh_token": "{next(t)}"}} Application_Token: {next(t)}',
+                    "auth": {"AUTH_ID": next(t)},
+                }
+            ),
+        ),
     ]
     assert next(t, None) is None  # every token was sent
     assert [r.status for r in replies] == [200, 200, 200, 200, 200, 404, 404, 204]
@@ -120,18 +154,36 @@ def read_log(site):
 def test_deactivation_notice_is_appended_as_one_json_line(server, site, kind):
     before = len(read_log(site))
     if kind == "form":
-        reply = request(server.url, "POST", "/error-handler", body=urlencode(NOTICE),
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+        reply = request(
+            server.url,
+            "POST",
+            "/error-handler",
+            body=urlencode(NOTICE),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
     elif kind == "json":
-        reply = request(server.url, "POST", "/error-handler", body=json.dumps(NOTICE),
-                        headers={"Content-Type": "application/json; charset=utf-8"})
+        reply = request(
+            server.url,
+            "POST",
+            "/error-handler",
+            body=json.dumps(NOTICE),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
     elif kind == "multipart":
-        body = "".join(
-            f'--b0undary\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-            for k, v in NOTICE.items()
-        ) + "--b0undary--\r\n"
-        reply = request(server.url, "POST", "/error-handler", body=body,
-                        headers={"Content-Type": "multipart/form-data; boundary=b0undary"})
+        body = (
+            "".join(
+                f'--b0undary\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                for k, v in NOTICE.items()
+            )
+            + "--b0undary--\r\n"
+        )
+        reply = request(
+            server.url,
+            "POST",
+            "/error-handler",
+            body=body,
+            headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+        )
     else:
         reply = request(server.url, "POST", "/error-handler?" + urlencode(NOTICE))
     assert reply.status == 200
@@ -157,11 +209,11 @@ def test_deactivation_notice_is_appended_as_one_json_line(server, site, kind):
         ("application/xml", b"<error/>", 415),
     ],
 )
-def test_malformed_notice_is_400_and_nothing_is_written(server, site, content_type, body,
-                                                        status):
+def test_malformed_notice_is_400_and_nothing_is_written(server, site, content_type, body, status):
     before = site["error_log"].read_bytes() if site["error_log"].exists() else b""
-    reply = request(server.url, "POST", "/error-handler", body=body,
-                    headers={"Content-Type": content_type})
+    reply = request(
+        server.url, "POST", "/error-handler", body=body, headers={"Content-Type": content_type}
+    )
     assert reply.status == status
     assert len(reply.text.strip()) > 10  # says what is wrong
     after = site["error_log"].read_bytes() if site["error_log"].exists() else b""
@@ -177,8 +229,16 @@ def test_default_error_log_is_under_logs_of_the_project(tmp_path):
     site = make_site(tmp_path / "site")
     args = [a for a in serve_command(site) if a != site["error_log"] and a != "--error-log"]
     with ServerProcess(args, env=env_for(site), cwd=tmp_path) as server:
-        assert request(server.url, "POST", "/error-handler", body=json.dumps(NOTICE),
-                       headers={"Content-Type": "application/json"}).status == 200
+        assert (
+            request(
+                server.url,
+                "POST",
+                "/error-handler",
+                body=json.dumps(NOTICE),
+                headers={"Content-Type": "application/json"},
+            ).status
+            == 200
+        )
     log = site["project"] / "logs" / "placement-errors.jsonl"
     [record] = [json.loads(entry) for entry in log.open()]
     assert record["fields"] == NOTICE
@@ -189,8 +249,9 @@ def test_the_access_log_is_rotated_follows_a_moved_file_and_survives_sighup(tmp_
 
     site = make_site(tmp_path)
     log = site["access_log"]
-    with ServerProcess(serve_command(site, "--log-max-bytes", "2048", "--log-keep", "2"),
-                       env=env_for(site)) as server:
+    with ServerProcess(
+        serve_command(site, "--log-max-bytes", "2048", "--log-keep", "2"), env=env_for(site)
+    ) as server:
         for n in range(150):
             request(server.url, path=f"/healthz?n={n}")
         rotated = sorted(p.name for p in log.parent.glob("access.log*"))

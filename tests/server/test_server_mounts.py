@@ -48,9 +48,11 @@ def test_packages_only_at_their_version(tmp_path):
     core = tmp_path / "core"
     write(core / "dist" / "core.js", "c")
     write(core / "src" / "core.js", "s")
-    mount = Packages("npm/", {"@scope/core": Package("1.2.3", core,
-                                                     lambda rel: rel.startswith("dist/"))},
-                     IMMUTABLE)
+    mount = Packages(
+        "npm/",
+        {"@scope/core": Package("1.2.3", core, lambda rel: rel.startswith("dist/"))},
+        IMMUTABLE,
+    )
     assert mount.resolve(["@scope", "core@1.2.3", "dist", "core.js"])
     assert mount.resolve(["@scope", "core@1.2.4", "dist", "core.js"]) is None
     assert mount.resolve(["@scope", "core@1.2.3", "src", "core.js"]) is None

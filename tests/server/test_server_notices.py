@@ -12,13 +12,23 @@ from bx24_server.ratelimit import RateLimiter
 from server_helpers import env_for, make_site, request, serve_command
 
 NOTICE = {"error": "ERROR_PLACEMENT_LOADING_OVERTIME", "error_description": "slow"}
-REPORT = {"kind": "python", "message": "handler raised", "interpreter": "pyodide",
-          "uri": "/crm/deal/", "at": 1234}
+REPORT = {
+    "kind": "python",
+    "message": "handler raised",
+    "interpreter": "pyodide",
+    "uri": "/crm/deal/",
+    "at": 1234,
+}
 
 
 def post_json(url, path, body, headers=None):
-    return request(url, "POST", path, body=body if isinstance(body, (bytes, str)) else
-                   json.dumps(body), headers={"Content-Type": "application/json", **(headers or {})})
+    return request(
+        url,
+        "POST",
+        path,
+        body=body if isinstance(body, (bytes, str)) else json.dumps(body),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
 
 
 def lines(path):
@@ -27,16 +37,25 @@ def lines(path):
 
 # -- the mechanism, in-process -----------------------------------------------------------------
 
+
 def test_sanitize_makes_any_value_valid_bounded_json_without_secrets():
     deep = current = []
     for _ in range(50):
         current.append([])
         current = current[0]
-    value = sanitize({
-        "nan": float("nan"), "inf": float("inf"), "lone": "a\ud800b", "big": "x" * 10_000,
-        "deep": deep, "many": list(range(1000)), "auth": {"access_token": "t"},
-        "text": "failed with AUTH_ID=abc123&x=1", "huge": 10**30,
-    })
+    value = sanitize(
+        {
+            "nan": float("nan"),
+            "inf": float("inf"),
+            "lone": "a\ud800b",
+            "big": "x" * 10_000,
+            "deep": deep,
+            "many": list(range(1000)),
+            "auth": {"access_token": "t"},
+            "text": "failed with AUTH_ID=abc123&x=1",
+            "huge": 10**30,
+        }
+    )
     text = json.dumps(value, allow_nan=False)  # raises on NaN: there is none left
     assert value["nan"] == "NaN" and value["inf"] == "Infinity"
     assert value["lone"] == "a\ufffdb"
@@ -93,6 +112,7 @@ def test_an_unwritable_log_raises_instead_of_losing_quietly(tmp_path):
 
 # -- the endpoints, over a real server ---------------------------------------------------------
 
+
 @pytest.fixture
 def site(tmp_path):
     return make_site(tmp_path)
@@ -104,16 +124,21 @@ def serve(site, *extra):
 
 def test_a_frame_report_is_one_json_line_with_the_client_and_its_browser(site):
     with serve(site) as server:
-        reply = post_json(server.url, "/frame-report", {**REPORT, "message": "x AUTH_ID=s3cr3t"},
-                          headers={"User-Agent": "Mozilla/5.0 HeadlessChrome/156"})
+        reply = post_json(
+            server.url,
+            "/frame-report",
+            {**REPORT, "message": "x AUTH_ID=s3cr3t"},
+            headers={"User-Agent": "Mozilla/5.0 HeadlessChrome/156"},
+        )
         assert reply.status == 204
     [record] = lines(site["error_log"].with_name("frame-reports.jsonl"))
     assert record["client"] == "127.0.0.1" and record["user_agent"].startswith("Mozilla/5.0")
     assert record["report"] == {**REPORT, "message": "x AUTH_ID=***"}
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"kind": "other"}',
-                                  b'{"message": "no kind"}'])
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[1, 2]", b'{"kind": "other"}', b'{"message": "no kind"}']
+)
 def test_a_malformed_frame_report_is_400(site, body):
     with serve(site) as server:
         assert post_json(server.url, "/frame-report", body).status == 400
@@ -121,8 +146,9 @@ def test_a_malformed_frame_report_is_400(site, body):
 
 
 def test_a_flood_from_one_client_is_refused_with_429_and_the_log_stays_bounded(site):
-    with serve(site, "--notices-per-minute", "60", "--log-max-bytes", "4096",
-               "--log-keep", "1") as server:
+    with serve(
+        site, "--notices-per-minute", "60", "--log-max-bytes", "4096", "--log-keep", "1"
+    ) as server:
         statuses = [post_json(server.url, "/error-handler", NOTICE).status for _ in range(40)]
         limited = request(server.url, "POST", "/frame-report", body=json.dumps(REPORT))
         stderr = server.stderr()
@@ -138,9 +164,13 @@ def test_a_notice_that_cannot_be_stored_is_shown_on_stderr_and_answered_503(site
     site["error_log"].parent.mkdir(parents=True, exist_ok=True)
     site["error_log"].mkdir()  # the log's path is taken by a folder: nothing can be written
     with serve(site) as server:
-        reply = request(server.url, "POST", "/error-handler",
-                        body="error=ERROR_PLACEMENT_LOADING_OVERTIME&AUTH_ID=s3cr3t",
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+        reply = request(
+            server.url,
+            "POST",
+            "/error-handler",
+            body="error=ERROR_PLACEMENT_LOADING_OVERTIME&AUTH_ID=s3cr3t",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert reply.status == 503 and reply.headers["retry-after"]
         server.stop()
         stderr = server.stderr()
@@ -148,10 +178,13 @@ def test_a_notice_that_cannot_be_stored_is_shown_on_stderr_and_answered_503(site
     assert "s3cr3t" not in stderr
 
 
-@pytest.mark.parametrize("body, stored", [
-    ('{"error": "E", "n": NaN, "m": 1e999}', {"error": "E", "n": "NaN", "m": "Infinity"}),
-    ('{"error": "E", "text": "a\\ud800b"}', {"error": "E", "text": "a\ufffdb"}),
-])
+@pytest.mark.parametrize(
+    "body, stored",
+    [
+        ('{"error": "E", "n": NaN, "m": 1e999}', {"error": "E", "n": "NaN", "m": "Infinity"}),
+        ('{"error": "E", "text": "a\\ud800b"}', {"error": "E", "text": "a\ufffdb"}),
+    ],
+)
 def test_notices_are_stored_as_valid_json(site, body, stored):
     with serve(site) as server:
         assert post_json(server.url, "/error-handler", body).status == 200
@@ -211,10 +244,21 @@ def test_two_workers_share_one_budget_per_client(site):
 def test_a_flood_on_two_workers_with_rotation_loses_no_acknowledged_report(site):
     from concurrent.futures import ThreadPoolExecutor
 
-    with serve(site, "--workers", "2", "--notices-per-minute", "1e12", "--log-max-bytes",
-               "2048", "--log-keep", "1000") as server:
+    with serve(
+        site,
+        "--workers",
+        "2",
+        "--notices-per-minute",
+        "1e12",
+        "--log-max-bytes",
+        "2048",
+        "--log-keep",
+        "1000",
+    ) as server:
+
         def post(n):
             return post_json(server.url, "/frame-report", {**REPORT, "at": n}).status
+
         with ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(post, range(300)))
     assert statuses == [204] * 300
@@ -222,16 +266,21 @@ def test_a_flood_on_two_workers_with_rotation_loses_no_acknowledged_report(site)
     assert len(files) > 20  # it did rotate, many times
     stored = sorted(record["report"]["at"] for path in files for record in lines(path))
     assert stored == list(range(300))
-    assert all(path.stat().st_size <= 2048 for path in files), sorted((p.name, p.stat().st_size, len(lines(p))) for p in files if p.stat().st_size > 2048)
+    assert all(path.stat().st_size <= 2048 for path in files), sorted(
+        (p.name, p.stat().st_size, len(lines(p))) for p in files if p.stat().st_size > 2048
+    )
 
 
 def test_behind_a_proxy_on_loopback_each_real_client_has_its_budget(site):
     """Behind nginx on the same host, the client is X-Forwarded-For's (uvicorn trusts it from
     127.0.0.1 only): one flooding operator does not use up everyone's budget."""
     with serve(site, "--notices-per-minute", "1") as server:
+
         def post_as(address):
-            return post_json(server.url, "/frame-report", REPORT,
-                             {"X-Forwarded-For": address}).status
+            return post_json(
+                server.url, "/frame-report", REPORT, {"X-Forwarded-For": address}
+            ).status
+
         flood = [post_as("198.51.100.7") for _ in range(12)]
         assert flood.count(204) == 10 and flood[-1] == 429  # the burst, then the rate
         assert post_as("198.51.100.8") == 204  # another operator behind the same nginx

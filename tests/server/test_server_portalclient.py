@@ -12,9 +12,14 @@ def test_the_secret_goes_only_to_an_oauth_server():
     assert where("https://oauth.bitrix.info/rest/") == "https://oauth.bitrix.info/"
     assert where("https://oauth.bitrix24.tech/rest/") == "https://oauth.bitrix24.tech/"
     assert where("https://oauth.example.test/rest/") == "https://oauth.example.test/"
-    for named in ("https://evil.example.com/rest/", "http://oauth.bitrix.info/rest/",
-                  "https://oauth.bitrix.info.evil.com/rest/", "javascript:alert(1)",
-                  "https://user@evil.com/rest/", "//oauth.bitrix.info/rest/"):
+    for named in (
+        "https://evil.example.com/rest/",
+        "http://oauth.bitrix.info/rest/",
+        "https://oauth.bitrix.info.evil.com/rest/",
+        "javascript:alert(1)",
+        "https://user@evil.com/rest/",
+        "//oauth.bitrix.info/rest/",
+    ):
         assert where(named) == "https://oauth.example.test/", named
     assert "secret" not in repr(client)
 

@@ -11,13 +11,21 @@ from bx24_server.portalstore import open_store
 from bx24_testing.events import send_event, send_overtime
 from postgres import Postgres
 from test_server_application import (
-    app_server, assert_no_secret, install, new_portal, secrets_of, wait_for, workers)
+    app_server,
+    assert_no_secret,
+    install,
+    new_portal,
+    secrets_of,
+    wait_for,
+    workers,
+)
 
 
 @pytest.fixture(scope="module")
 def database():
-    pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is part of the test "
-                        "install")
+    pytest.importorskip(
+        "psycopg", reason="the postgres extra (psycopg) is part of the test install"
+    )
     with Postgres() as db:
         yield db.url
 
@@ -25,8 +33,7 @@ def database():
 def test_two_hosts_share_the_portals(site, database):
     bitrix = new_portal()
     backoff = ("--rebind-backoff", "0.2")
-    with app_server(site, database, *backoff) as one, \
-            app_server(site, database, *backoff) as two:
+    with app_server(site, database, *backoff) as one, app_server(site, database, *backoff) as two:
         handed = install(one, bitrix)
         assert send_event(two.url + "bx24-events", bitrix, "ONAPPINSTALL")[0] == 200
         kept = open_store(database).portal(bitrix.member_id)
@@ -44,16 +51,20 @@ def test_two_hosts_share_the_portals(site, database):
         bitrix.expire()
         notice = bitrix.overtime()
         answers = []
-        threads = [threading.Thread(target=lambda url=url: answers.append(
-            send_overtime_to(url, notice))) for url in (handed["errorHandlerUrl"], on_two)]
+        threads = [
+            threading.Thread(target=lambda url=url: answers.append(send_overtime_to(url, notice)))
+            for url in (handed["errorHandlerUrl"], on_two)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(20)
         assert answers == [200, 200]
         wait_for(lambda: workers(bitrix), "the worker bound again")
-        wait_for(lambda: len(open_store(database).events(bitrix.member_id, "rebind")) >= 3,
-                 "both hosts done")
+        wait_for(
+            lambda: len(open_store(database).events(bitrix.member_id, "rebind")) >= 3,
+            "both hosts done",
+        )
         assert len(workers(bitrix)) == 1
         kept = open_store(database).portal(bitrix.member_id)
         live = [t for t in bitrix.tokens.values() if t.refresh == kept["refresh_token"]]
@@ -66,8 +77,7 @@ def test_two_hosts_share_the_portals(site, database):
         assert open_store(database).portal(bitrix.member_id) is None
         assert send_overtime_to(handed["errorHandlerUrl"], notice) == 200
         wait_for(lambda: "has no token for it" in one.stderr(), "the unknown portal said")
-    assert_no_secret([one.stdout(), one.stderr(), two.stdout(), two.stderr()],
-                     secrets_of(bitrix))
+    assert_no_secret([one.stdout(), one.stderr(), two.stdout(), two.stderr()], secrets_of(bitrix))
 
 
 def send_overtime_to(url: str, notice: dict) -> int:

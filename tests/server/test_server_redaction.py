@@ -24,8 +24,11 @@ SHAPES = [
     ("SIP-Password = PW06", "PW06"),
     ("{'sip_password': 'PW07'}", "PW07"),
     ('x={\\"password\\": \\"PW08\\"}', "PW08"),
-    ('Authorization: Digest username="101", realm="pbx", nonce="n1", uri="sip:pbx", '
-     'response="0a1b2c3d4e5f60718293a4b5c6d7e8f9"', "0a1b2c3d4e5f60718293a4b5c6d7e8f9"),
+    (
+        'Authorization: Digest username="101", realm="pbx", nonce="n1", uri="sip:pbx", '
+        'response="0a1b2c3d4e5f60718293a4b5c6d7e8f9"',
+        "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    ),
     ("Authorization: Basic dXNlcjpQVzEw", "dXNlcjpQVzEw"),
     ("authorization: Bearer PW11.abc.def", "PW11.abc.def"),
     ("Authorization: PW12tok", "PW12tok"),
@@ -47,9 +50,16 @@ SHAPES = [
     ("x-api-token: PW28tok", "PW28tok"),
 ]
 # Text that holds no secret and must come through unchanged.
-HARMLESS = ["the author: Bob", "oauth=ok", "tokens=5", "DOMAIN=portal.bitrix24.com",
-            "message: password is wrong", "sip:101@pbx.example.com:5060",
-            "http://host:8080/x@y", "CallCardSetMute answered []"]
+HARMLESS = [
+    "the author: Bob",
+    "oauth=ok",
+    "tokens=5",
+    "DOMAIN=portal.bitrix24.com",
+    "message: password is wrong",
+    "sip:101@pbx.example.com:5060",
+    "http://host:8080/x@y",
+    "CallCardSetMute answered []",
+]
 
 
 @pytest.mark.parametrize("text, secret", SHAPES, ids=[s for _, s in SHAPES])
@@ -62,9 +72,22 @@ def test_harmless_text_is_left_alone():
     assert [redact_text(text) for text in HARMLESS] == HARMLESS
 
 
-@pytest.mark.parametrize("key", ["AUTH_ID", "auth[access_token]", "AUTH_ID[0]", "AUTH_ID[]",
-                                 "sip_password", "sipPassword", "Password", "pwd", "token",
-                                 "client_secret", "auth%5Fid"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "AUTH_ID",
+        "auth[access_token]",
+        "AUTH_ID[0]",
+        "AUTH_ID[]",
+        "sip_password",
+        "sipPassword",
+        "Password",
+        "pwd",
+        "token",
+        "client_secret",
+        "auth%5Fid",
+    ],
+)
 def test_secret_keys_in_any_spelling(key):
     assert is_secret_key(key)
     assert sanitize({key: "v", "kept": 1}) == {"kept": 1}
@@ -87,8 +110,14 @@ def test_the_frame_redacts_with_the_same_patterns_as_the_server():
         const redact = (text) => compiled.reduce(
             (out, pattern) => out.replace(pattern, (match, kept) => kept + "***"), text);
         console.log(JSON.stringify(texts.map(redact)));"""
-    done = subprocess.run(["node", "-e", script], input=json.dumps([PATTERNS, texts]),
-                          capture_output=True, text=True, check=True, timeout=30)
+    done = subprocess.run(
+        ["node", "-e", script],
+        input=json.dumps([PATTERNS, texts]),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     assert json.loads(done.stdout) == [redact_text(text) for text in texts]
 
 
@@ -103,27 +132,40 @@ def test_redaction_takes_linear_time_on_hostile_text():
 
 def test_no_shape_reaches_any_file_the_server_writes(tmp_path):
     site = make_site(tmp_path)
-    with ServerProcess(serve_command(site, "--notices-per-minute", "100000"),
-                       env=env_for(site)) as server:
+    with ServerProcess(
+        serve_command(site, "--notices-per-minute", "100000"), env=env_for(site)
+    ) as server:
         for text, _ in SHAPES:
             statuses = [
-                request(server.url, "POST", "/frame-report",
-                        headers={"Content-Type": "application/json"},
-                        body=json.dumps({"kind": "python", "message": "failed: " + text,
-                                         "uri": "/crm/?" + text})).status,
-                request(server.url, "POST", "/error-handler",
-                        headers={"Content-Type": "application/json"},
-                        body=json.dumps({"error": "E", "error_description": text})).status,
+                request(
+                    server.url,
+                    "POST",
+                    "/frame-report",
+                    headers={"Content-Type": "application/json"},
+                    body=json.dumps(
+                        {"kind": "python", "message": "failed: " + text, "uri": "/crm/?" + text}
+                    ),
+                ).status,
+                request(
+                    server.url,
+                    "POST",
+                    "/error-handler",
+                    headers={"Content-Type": "application/json"},
+                    body=json.dumps({"error": "E", "error_description": text}),
+                ).status,
                 request(server.url, path="/app/" + quote(text, safe="/%=&?")).status,
                 request(server.url, path="/healthz?q=" + quote(text, safe="%=&")).status,
             ]
             assert statuses[:2] == [204, 200], text
         request(server.url, path="/healthz")
         server.stop()
-        written = {"stdout": server.stdout(), "stderr": server.stderr(),
-                   "access log": site["access_log"].read_text(),
-                   "error log": site["error_log"].read_text(),
-                   "report log": site["error_log"].with_name("frame-reports.jsonl").read_text()}
+        written = {
+            "stdout": server.stdout(),
+            "stderr": server.stderr(),
+            "access log": site["access_log"].read_text(),
+            "error log": site["error_log"].read_text(),
+            "report log": site["error_log"].with_name("frame-reports.jsonl").read_text(),
+        }
     for where, content in written.items():
         for text, secret in SHAPES:
             assert secret not in content, f"{secret} (from {text!r}) in the {where}"

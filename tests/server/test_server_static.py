@@ -38,15 +38,24 @@ def test_app_library_and_boot_files_are_immutable_under_content_urls(server, sit
         reply = request(server.url, path=url_of(site, prefix, rel))
         assert reply.status == 200 and reply.headers["cache-control"] == IMMUTABLE, rel
     # Only the names the page gives: the plain name, or another hash, is not a file here.
-    for path in ("/app/main.py", "/app/main.0000000000000000.py", "/bx24/callcard.py",
-                 "/boot/boot.js", "/app/extra/notes.txt", "/app/.env"):
+    for path in (
+        "/app/main.py",
+        "/app/main.0000000000000000.py",
+        "/bx24/callcard.py",
+        "/boot/boot.js",
+        "/app/extra/notes.txt",
+        "/app/.env",
+    ):
         assert request(server.url, path=path).status == 404, path
 
 
 def test_etags_come_from_the_content(server, site):
     first = request(server.url, path=url_of(site, layout.APP, "extra/notes.txt"))
-    again = request(server.url, path=url_of(site, layout.APP, "extra/notes.txt"),
-                    headers={"If-None-Match": first.headers["etag"]})
+    again = request(
+        server.url,
+        path=url_of(site, layout.APP, "extra/notes.txt"),
+        headers={"If-None-Match": first.headers["etag"]},
+    )
     assert again.status == 304
     (site["app"] / "extra" / "notes.txt").touch()  # a new mtime, the same bytes
     touched = request(server.url, path=url_of(site, layout.APP, "extra/notes.txt"))

@@ -14,9 +14,9 @@ from bx24_frame.cli import main
 from bx24_server.background import ServerProcess
 from bx24_server.workers import run_workers
 from server_helpers import alive, children, env_for, make_site, serve_command
+
 # Workers need fork; these tests watch them in /proc.
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-
 
 
 def wait_until(condition, what, timeout=10.0):
@@ -52,8 +52,10 @@ def test_a_killed_worker_is_replaced(server):
     parent = server.process.pid
     victim = min(children(parent))
     os.kill(victim, signal.SIGKILL)
-    wait_until(lambda: victim not in children(parent) and len(children(parent)) == 2,
-               "a new worker in place of the killed one")
+    wait_until(
+        lambda: victim not in children(parent) and len(children(parent)) == 2,
+        "a new worker in place of the killed one",
+    )
     assert all(healthz(server.url)[0] == 200 for _ in range(20))
     assert "starting another" in server.stderr()
 
@@ -74,8 +76,9 @@ def test_a_stop_signal_ends_every_worker():
     before = children(os.getpid())
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))
-        code = run_workers(2, signal.pause, listening,
-                           on_ready=lambda: os.kill(os.getpid(), signal.SIGTERM))
+        code = run_workers(
+            2, signal.pause, listening, on_ready=lambda: os.kill(os.getpid(), signal.SIGTERM)
+        )
     assert code == 0
     assert children(os.getpid()) <= before
 

@@ -29,7 +29,9 @@ def shared_page(stub_context):
 def card_page(shared_page):
     """The module's page, reset: no card, empty logs, browser mode."""
     shared_page.portal.reset()
-    shared_page.evaluate("BX24Stub.reset(); T.clear(); BX24Stub.configure({mode: 'browser', auth: {}})")
+    shared_page.evaluate(
+        "BX24Stub.reset(); T.clear(); BX24Stub.configure({mode: 'browser', auth: {}})"
+    )
     return shared_page
 
 

@@ -35,8 +35,9 @@ def open_frame(page, config=None, head="", wait_init=True, portal=None, user=1):
     portal = portal or Portal("example.bitrix24.com")
     page.portal = portal
     route(page, portal, hosts=[(config or {}).get("domain") or portal.domain])
-    session = portal.open_session(user, options={"ID": "PAGE_BACKGROUND_WORKER",
-                                                 "URI": "/crm/deal/"})
+    session = portal.open_session(
+        user, options={"ID": "PAGE_BACKGROUND_WORKER", "URI": "/crm/deal/"}
+    )
     script = stub_script()
     html = frame_html(config, head, frame_name(portal, session))
     page.route(

@@ -1,8 +1,17 @@
 """Python-side wrappers around the harness (harness.js) for the stub conformance tests."""
 
 UI_STATES = [
-    "incoming", "transferIncoming", "outgoing", "connectingIncoming", "connectingOutgoing",
-    "connected", "transferring", "transferFailed", "transferConnected", "error", "moneyError",
+    "incoming",
+    "transferIncoming",
+    "outgoing",
+    "connectingIncoming",
+    "connectingOutgoing",
+    "connected",
+    "transferring",
+    "transferFailed",
+    "transferConnected",
+    "error",
+    "moneyError",
     "redial",
 ]
 CARD_UNDEFINED = [{"result": "error", "errorCode": "Call card is undefined"}]
@@ -11,7 +20,8 @@ CARD_UNDEFINED = [{"result": "error", "errorCode": "Call card is undefined"}]
 def call(page, command, params=None, omit_params=False):
     """The command's answer, failing if it came synchronously (Bitrix24 answers over postMessage)."""
     answer = page.evaluate(
-        "([c, p, o]) => T.call(c, p, o)", [command, params if params is not None else {}, omit_params]
+        "([c, p, o]) => T.call(c, p, o)",
+        [command, params if params is not None else {}, omit_params],
     )
     assert answer["sync"] is False, f"{command} answered synchronously"
     return answer["result"]

@@ -15,8 +15,11 @@ SPEC_BUTTONS = {
     "connectingIncoming": {"hangup": "hangupButtonClick"},
     "connectingOutgoing": {"hangup": "hangupButtonClick"},
     "connected": {
-        "hangup": "hangupButtonClick", "hold": "holdButtonClick", "mute": "muteButtonClick",
-        "transfer": "transferButtonClick", "dialpad": "dialpadButtonClick",
+        "hangup": "hangupButtonClick",
+        "hold": "holdButtonClick",
+        "mute": "muteButtonClick",
+        "transfer": "transferButtonClick",
+        "dialpad": "dialpadButtonClick",
         "qualityMeter": "qualityMeterClick",
     },
     "transferring": {
@@ -132,8 +135,13 @@ def test_transfer_is_hidden_on_a_transferred_call(card_page):
     assert "transfer" not in card(card_page)["buttons"]
 
 
-@pytest.mark.parametrize("button, command, field", [("mute", "CallCardSetMute", "muted"), ("hold", "CallCardSetHold", "held")])
-def test_mute_and_hold_clicks_ask_for_the_opposite_state_and_change_nothing(card_page, button, command, field):
+@pytest.mark.parametrize(
+    "button, command, field",
+    [("mute", "CallCardSetMute", "muted"), ("hold", "CallCardSetHold", "held")],
+)
+def test_mute_and_hold_clicks_ask_for_the_opposite_state_and_change_nothing(
+    card_page, button, command, field
+):
     raise_call(card_page, options={"uiState": "connected"})
     click(card_page, button)
     assert card(card_page)[field] is False, "a click only asks; the app sets the state"
@@ -146,8 +154,14 @@ def test_mute_and_hold_clicks_ask_for_the_opposite_state_and_change_nothing(card
 
 @pytest.mark.parametrize(
     "button, arg",
-    [("dialpad", "A"), ("dialpad", "12"), ("qualityMeter", 6), ("qualityMeter", 0),
-     ("mute", "yes"), ("addComment", 5)],
+    [
+        ("dialpad", "A"),
+        ("dialpad", "12"),
+        ("qualityMeter", 6),
+        ("qualityMeter", 0),
+        ("mute", "yes"),
+        ("addComment", 5),
+    ],
 )
 def test_clicks_with_impossible_arguments_are_refused(card_page, button, arg):
     raise_call(card_page, options={"uiState": "connected"})
@@ -171,9 +185,16 @@ def test_transfer_needs_a_target(card_page):
         ({"CALL_DIRECTION": "incoming", "CALL_STATE": "connected"}, "connected"),
     ],
 )
-def test_a_raised_call_starts_in_the_state_its_direction_and_state_imply(card_page, overrides, state):
+def test_a_raised_call_starts_in_the_state_its_direction_and_state_imply(
+    card_page, overrides, state
+):
     raise_call(card_page, overrides)
     snapshot = card(card_page)
     assert snapshot["state"] == state
     assert snapshot["timer"]["running"] is (state == "connected")
-    assert (snapshot["muted"], snapshot["held"], snapshot["closed"], snapshot["active"]) == (False, False, False, True)
+    assert (snapshot["muted"], snapshot["held"], snapshot["closed"], snapshot["active"]) == (
+        False,
+        False,
+        False,
+        True,
+    )

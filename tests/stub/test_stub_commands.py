@@ -75,9 +75,13 @@ def test_set_hold_holds_the_card_without_a_click_event(card_page):
     assert fired == ["BackgroundCallCard::initialized"]
 
 
-@pytest.mark.parametrize("command, field", [("CallCardSetMute", "muted"), ("CallCardSetHold", "held")])
+@pytest.mark.parametrize(
+    "command, field", [("CallCardSetMute", "muted"), ("CallCardSetHold", "held")]
+)
 @pytest.mark.parametrize("value", [True, False])
-def test_mute_and_hold_to_the_current_state_are_no_ops_answering_empty(card_page, command, field, value):
+def test_mute_and_hold_to_the_current_state_are_no_ops_answering_empty(
+    card_page, command, field, value
+):
     raise_call(card_page, options={"uiState": "connected"})
     call(card_page, command, {field: value})
     before = card(card_page)
@@ -92,7 +96,9 @@ def test_set_ui_state_accepts_each_state(card_page, state):
     assert card(card_page)["state"] == state
 
 
-@pytest.mark.parametrize("params", [{"uiState": "talking"}, {"uiState": "CONNECTED"}, {"uiState": 5}, {}])
+@pytest.mark.parametrize(
+    "params", [{"uiState": "talking"}, {"uiState": "CONNECTED"}, {"uiState": 5}, {}]
+)
 def test_set_ui_state_refuses_anything_else(card_page, params):
     raise_call(card_page)
     assert call(card_page, "CallCardSetUiState", params) == [
@@ -113,7 +119,9 @@ def test_set_status_text(card_page):
     assert card(card_page)["statusText"] == "VIP client"
 
 
-@pytest.mark.parametrize("command, running", [("CallCardStartTimer", True), ("CallCardStopTimer", False)])
+@pytest.mark.parametrize(
+    "command, running", [("CallCardStartTimer", True), ("CallCardStopTimer", False)]
+)
 def test_timer_commands_give_no_callback_in_the_browser(card_page, command, running):
     raise_call(card_page, options={"uiState": "connected" if not running else "incoming"})
     outcome = probe(card_page, command)
@@ -153,7 +161,11 @@ def test_unknown_command_is_silently_ignored(card_page):
         ("CallCardSetMute", {}, {"result": "error", "errorCode": "missing field muted"}),
         ("CallCardSetHold", {}, [{"result": "error", "errorCode": "missing field held"}]),
         ("CallCardSetCardTitle", {}, [{"result": "error", "errorCode": "missing field title"}]),
-        ("CallCardSetStatusText", {}, [{"result": "error", "errorCode": "missing field statusText"}]),
+        (
+            "CallCardSetStatusText",
+            {},
+            [{"result": "error", "errorCode": "missing field statusText"}],
+        ),
     ],
 )
 def test_desktop_app_reports_missing_fields(card_page, command, params, answer):
@@ -182,7 +194,11 @@ def test_commands_are_recorded_with_params_time_and_result(card_page):
     recorded = card_page.evaluate("BX24Stub.commands()")
     assert [(c["command"], c["params"], c["result"]) for c in recorded] == [
         ("CallCardSetCardTitle", {"title": "A"}, []),
-        ("CallCardSetUiState", {"uiState": "bogus"}, [{"result": "error", "errorCode": "Invalid ui state"}]),
+        (
+            "CallCardSetUiState",
+            {"uiState": "bogus"},
+            [{"result": "error", "errorCode": "Invalid ui state"}],
+        ),
     ]
     assert 0 < recorded[0]["time"] <= recorded[1]["time"]
     assert all(c["callback"] and c["answered"] for c in recorded)

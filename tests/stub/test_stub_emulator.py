@@ -41,7 +41,7 @@ DEMO_FRAME = """<!doctype html><html><head>
 
 
 def serve(route):
-    path, _, query = route.request.url[len(ORIGIN):].partition("?")
+    path, _, query = route.request.url[len(ORIGIN) :].partition("?")
     if path == "/" and query.startswith("emulator"):
         return route.fulfill(body=DEMO_FRAME, content_type="text/html")
     if path == "/emulator/bx24-stub.js":
@@ -50,7 +50,9 @@ def serve(route):
     file = EMULATOR_DIR / name
     if not file.is_file():
         return route.fulfill(status=404, body="not found")
-    route.fulfill(body=file.read_bytes(), content_type=mimetypes.guess_type(name)[0] or "text/plain")
+    route.fulfill(
+        body=file.read_bytes(), content_type=mimetypes.guess_type(name)[0] or "text/plain"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +74,10 @@ def loaded_emulator(stub_context):
 def emulator(loaded_emulator):
     """The module's emulator page, back to no call, a fresh form, an empty log, browser mode."""
     page, _ = loaded_emulator
-    page.evaluate("emulator.call('reset').then(() => "
-                  "document.querySelectorAll('form').forEach(f => f.reset()))")
+    page.evaluate(
+        "emulator.call('reset').then(() => "
+        "document.querySelectorAll('form').forEach(f => f.reset()))"
+    )
     page.click("#clear-log")
     page.select_option("#mode", "browser")
     page.set_checked("#show-frame", False)
@@ -90,9 +94,14 @@ def test_the_frame_is_loaded_with_the_interpreter_asked_for(emulator):
 def test_a_call_drives_the_card_and_the_log(emulator):
     emulator.fill("input[name=PHONE_NUMBER]", "+15551112233")
     emulator.click("#raise-form button[type=submit]")
-    emulator.wait_for_function("document.getElementById('card-title').textContent === 'Call from +15551112233'")
+    emulator.wait_for_function(
+        "document.getElementById('card-title').textContent === 'Call from +15551112233'"
+    )
     assert emulator.text_content("#card-status") == "Ringing"
-    assert [b.text_content() for b in emulator.query_selector_all("#card-buttons button")] == ["Answer", "Skip"]
+    assert [b.text_content() for b in emulator.query_selector_all("#card-buttons button")] == [
+        "Answer",
+        "Skip",
+    ]
 
     emulator.click("#card-buttons [data-button=answer]")
     emulator.wait_for_selector("#card[data-state=connected]")
@@ -102,8 +111,13 @@ def test_a_call_drives_the_card_and_the_log(emulator):
     assert emulator.is_visible("#card-timer")
 
     log = emulator.text_content("#log")
-    for line in ["CallCardSetCardTitle", "answerButtonClick", "CallCardSetUiState", "muteButtonClick true",
-                 'CallCardSetMute {"muted":true}']:
+    for line in [
+        "CallCardSetCardTitle",
+        "answerButtonClick",
+        "CallCardSetUiState",
+        "muteButtonClick true",
+        'CallCardSetMute {"muted":true}',
+    ]:
         assert line in log
 
     emulator.click("#card-buttons [data-button=hangup]")
@@ -121,8 +135,10 @@ def test_dial_pad_quality_transfer_and_comment_fire_their_events(emulator):
     emulator.click("#transfer button[type=submit]")
     emulator.fill("#comment textarea", "call back tomorrow")
     emulator.click("#comment button[type=submit]")
-    fired = emulator.evaluate("emulator.call('events').then(events => events.slice(1)"
-                              ".map(e => [e.event.split('::')[1], e.payload]))")
+    fired = emulator.evaluate(
+        "emulator.call('events').then(events => events.slice(1)"
+        ".map(e => [e.event.split('::')[1], e.payload]))"
+    )
     assert fired == [
         ["dialpadButtonClick", "#"],
         ["qualityMeterClick", "4"],
@@ -184,7 +200,9 @@ def test_rest_answers_from_the_form_reach_the_frame(emulator):
         "'user.current', {}, res => r(res.data())))"
     )
     assert data == {"ID": "5"}
-    emulator.wait_for_function("document.getElementById('log').textContent.includes('REST user.current')")
+    emulator.wait_for_function(
+        "document.getElementById('log').textContent.includes('REST user.current')"
+    )
 
 
 def test_the_default_rest_answers_leave_telephony_to_the_built_in_server(emulator):
@@ -196,18 +214,21 @@ def test_the_default_rest_answers_leave_telephony_to_the_built_in_server(emulato
 
 
 def test_the_softphone_panel_drives_the_frames_stand_in(emulator):
-    emulator.evaluate("document.getElementById('frame').contentWindow.eval("
-                      "\"window.got = []; window.bx24StandInSoftphone = {ring: (...a) => got.push(a),"
-                      " pickUp() {}, hangUp: () => got.push(['hangUp']), fail: (s) => got.push([s])}\")")
+    emulator.evaluate(
+        "document.getElementById('frame').contentWindow.eval("
+        '"window.got = []; window.bx24StandInSoftphone = {ring: (...a) => got.push(a),'
+        " pickUp() {}, hangUp: () => got.push(['hangUp']), fail: (s) => got.push([s])}\")"
+    )
     emulator.fill("#softphone-form [name=number]", "+15550001122")
     emulator.get_by_role("button", name="Ring").click()
     emulator.get_by_role("button", name="Busy").click()
     emulator.get_by_role("button", name="Hang up").click()
-    emulator.wait_for_function(
-        "document.getElementById('frame').contentWindow.got.length === 3")
+    emulator.wait_for_function("document.getElementById('frame').contentWindow.got.length === 3")
     assert emulator.evaluate("document.getElementById('frame').contentWindow.got") == [
-        ["+15550001122"], ["486"], ["hangUp"]]
+        ["+15550001122"],
+        ["486"],
+        ["hangUp"],
+    ]
     emulator.wait_for_function(
-        "document.getElementById('log').textContent.includes('softphone ring')")
-
-
+        "document.getElementById('log').textContent.includes('softphone ring')"
+    )

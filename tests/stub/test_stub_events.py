@@ -7,11 +7,23 @@ from stub_helpers import CARD_UNDEFINED, call, events, raise_call, received
 
 P = "BackgroundCallCard::"
 SPEC_EVENTS = [
-    "initialized", "entityChanged", "addCommentButtonClick", "muteButtonClick",
-    "holdButtonClick", "transferButtonClick", "qualityMeterClick", "dialpadButtonClick",
-    "closeButtonClick", "cancelTransferButtonClick", "completeTransferButtonClick",
-    "hangupButtonClick", "nextButtonClick", "skipButtonClick", "answerButtonClick",
-    "makeCallButtonClick", "notifyAdminButtonClick",
+    "initialized",
+    "entityChanged",
+    "addCommentButtonClick",
+    "muteButtonClick",
+    "holdButtonClick",
+    "transferButtonClick",
+    "qualityMeterClick",
+    "dialpadButtonClick",
+    "closeButtonClick",
+    "cancelTransferButtonClick",
+    "completeTransferButtonClick",
+    "hangupButtonClick",
+    "nextButtonClick",
+    "skipButtonClick",
+    "answerButtonClick",
+    "makeCallButtonClick",
+    "notifyAdminButtonClick",
 ]
 # A realistic payload per event, and malformed ones: fire() passes both through untouched.
 PAYLOADS = {
@@ -47,7 +59,9 @@ def test_an_event_without_argument_arrives_as_an_empty_list(card_page):
 
 
 def test_names_with_and_without_the_prefix_are_the_same_event(card_page):
-    card_page.evaluate("BX24Stub.fire('BackgroundCallCard::skipButtonClick'); BX24Stub.fire('skipButtonClick')")
+    card_page.evaluate(
+        "BX24Stub.fire('BackgroundCallCard::skipButtonClick'); BX24Stub.fire('skipButtonClick')"
+    )
     assert len(received(card_page, P + "skipButtonClick", 2)) == 2
 
 
@@ -66,14 +80,20 @@ def test_handlers_run_after_fire_returns(card_page):
 
 
 def test_get_interface_lists_the_9_commands_and_17_events(card_page):
-    interface = card_page.evaluate(
-        "new Promise(resolve => BX24.placement.getInterface(resolve))"
+    interface = card_page.evaluate("new Promise(resolve => BX24.placement.getInterface(resolve))")
+    assert sorted(interface["command"]) == sorted(
+        [
+            "CallCardSetMute",
+            "CallCardSetHold",
+            "CallCardSetUiState",
+            "CallCardGetListUiStates",
+            "CallCardSetCardTitle",
+            "CallCardSetStatusText",
+            "CallCardStartTimer",
+            "CallCardStopTimer",
+            "CallCardClose",
+        ]
     )
-    assert sorted(interface["command"]) == sorted([
-        "CallCardSetMute", "CallCardSetHold", "CallCardSetUiState", "CallCardGetListUiStates",
-        "CallCardSetCardTitle", "CallCardSetStatusText", "CallCardStartTimer",
-        "CallCardStopTimer", "CallCardClose",
-    ])
     assert sorted(interface["event"]) == sorted(P + name for name in SPEC_EVENTS)
 
 
@@ -85,8 +105,16 @@ def test_raise_call_fires_initialized_from_defaults_and_overrides(card_page):
     assert payload["CRM_ACTIVITY_ID"] == "" and payload["CALL_DIRECTION"] == "outgoing"
     assert payload["CALL_ID"].startswith("externalCall.")
     assert set(payload) == {
-        "CALL_ID", "LINE_NUMBER", "LINE_NAME", "CRM_ENTITY_TYPE", "CRM_ENTITY_ID",
-        "CRM_ACTIVITY_ID", "CRM_BINDINGS", "CALL_DIRECTION", "CALL_STATE", "CALL_LIST_MODE",
+        "CALL_ID",
+        "LINE_NUMBER",
+        "LINE_NAME",
+        "CRM_ENTITY_TYPE",
+        "CRM_ENTITY_ID",
+        "CRM_ACTIVITY_ID",
+        "CRM_BINDINGS",
+        "CALL_DIRECTION",
+        "CALL_STATE",
+        "CALL_LIST_MODE",
     }
     assert received(card_page, P + "initialized") == [payload]
 
@@ -100,7 +128,9 @@ def test_fire_is_wire_only_and_does_not_raise_a_card(card_page):
 
 def test_events_are_recorded_with_source_and_time(card_page):
     raise_call(card_page, options={"uiState": "connected"})
-    card_page.evaluate("BX24Stub.click('dialpad', '5'); BX24Stub.fire('entityChanged', {PHONE_NUMBER: 'unknown'})")
+    card_page.evaluate(
+        "BX24Stub.click('dialpad', '5'); BX24Stub.fire('entityChanged', {PHONE_NUMBER: 'unknown'})"
+    )
     log = events(card_page)
     assert [(e["event"], e["source"], e["handlers"]) for e in log] == [
         (P + "initialized", "raiseCall", 1),
@@ -114,8 +144,12 @@ def test_events_are_recorded_with_source_and_time(card_page):
 def test_events_before_any_binding_are_lost(fresh_page):
     # As in Bitrix24: the portal sends an event to the handlers bound at that moment only.
     fresh_page.evaluate("BX24Stub.fire('entityChanged', {PHONE_NUMBER: 'unknown'})")
-    fresh_page.evaluate("T.bind('BackgroundCallCard::entityChanged'); BX24Stub.fire('skipButtonClick')")
-    fresh_page.evaluate("T.bind('BackgroundCallCard::skipButtonClick'); BX24Stub.fire('skipButtonClick')")
+    fresh_page.evaluate(
+        "T.bind('BackgroundCallCard::entityChanged'); BX24Stub.fire('skipButtonClick')"
+    )
+    fresh_page.evaluate(
+        "T.bind('BackgroundCallCard::skipButtonClick'); BX24Stub.fire('skipButtonClick')"
+    )
     received(fresh_page, P + "skipButtonClick")
     assert fresh_page.evaluate("T.received['BackgroundCallCard::entityChanged']") is None
 
@@ -123,7 +157,9 @@ def test_events_before_any_binding_are_lost(fresh_page):
 def test_binding_twice_runs_the_handler_twice(fresh_page):
     for name in ["muteButtonClick", "muteButtonClick", "holdButtonClick"]:
         fresh_page.evaluate("n => T.bind(n)", P + name)
-    fresh_page.evaluate("BX24Stub.fire('muteButtonClick', true); BX24Stub.fire('holdButtonClick', true)")
+    fresh_page.evaluate(
+        "BX24Stub.fire('muteButtonClick', true); BX24Stub.fire('holdButtonClick', true)"
+    )
     received(fresh_page, P + "holdButtonClick")  # delivered after both mute deliveries
     assert fresh_page.evaluate("T.received['BackgroundCallCard::muteButtonClick']") == [True, True]
     bindings = fresh_page.evaluate("BX24Stub.bindings()")
@@ -133,7 +169,9 @@ def test_binding_twice_runs_the_handler_twice(fresh_page):
 def test_binding_an_unknown_name_is_accepted_but_never_fires(fresh_page):
     # The portal binds only the placement's events: a name without the prefix never fires.
     fresh_page.evaluate("T.bind('muteButtonClick'); T.bind('BackgroundCallCard::holdButtonClick')")
-    fresh_page.evaluate("BX24Stub.fire('muteButtonClick', true); BX24Stub.fire('holdButtonClick', true)")
+    fresh_page.evaluate(
+        "BX24Stub.fire('muteButtonClick', true); BX24Stub.fire('holdButtonClick', true)"
+    )
     received(fresh_page, P + "holdButtonClick")
     assert fresh_page.evaluate("T.received['muteButtonClick']") is None
     assert [b["accepted"] for b in fresh_page.evaluate("BX24Stub.bindings()")] == [False, True]
@@ -156,10 +194,14 @@ def test_firing_close_closes_the_card_as_the_click_does(card_page):
 def test_the_softphone_control_drives_the_pages_stand_in(card_page):
     with pytest.raises(PlaywrightError, match="no stand-in softphone"):
         card_page.evaluate("BX24Stub.softphone('ring', '+1555')")
-    card_page.evaluate("window.got = []; window.bx24StandInSoftphone = {"
-                       "ring: (...a) => got.push(['ring', ...a]), pickUp: () => got.push(['pickUp']),"
-                       "hangUp: () => got.push(['hangUp']), fail: (...a) => got.push(['fail', ...a])}")
-    card_page.evaluate("BX24Stub.softphone('ring', '+1555', 'line2'); BX24Stub.softphone('fail', '486')")
+    card_page.evaluate(
+        "window.got = []; window.bx24StandInSoftphone = {"
+        "ring: (...a) => got.push(['ring', ...a]), pickUp: () => got.push(['pickUp']),"
+        "hangUp: () => got.push(['hangUp']), fail: (...a) => got.push(['fail', ...a])}"
+    )
+    card_page.evaluate(
+        "BX24Stub.softphone('ring', '+1555', 'line2'); BX24Stub.softphone('fail', '486')"
+    )
     assert card_page.evaluate("got") == [["ring", "+1555", "line2"], ["fail", "486"]]
     with pytest.raises(PlaywrightError, match="unknown softphone action"):
         card_page.evaluate("BX24Stub.softphone('explode')")

@@ -37,7 +37,9 @@ def test_before_init_there_is_no_placement_and_no_auth(new_page):
 
 
 def test_init_callbacks_registered_later_run_promptly_but_not_inline(card_page):
-    inline = card_page.evaluate("() => { let ran = false; BX24.init(() => { ran = true; }); return ran; }")
+    inline = card_page.evaluate(
+        "() => { let ran = false; BX24.init(() => { ran = true; }); return ran; }"
+    )
     assert inline is False
     assert card_page.evaluate("new Promise(resolve => BX24.init(() => resolve('ran')))") == "ran"
 
@@ -83,12 +85,19 @@ def test_auth_and_portal_settings_by_default(card_page):
 
 def test_configuration_is_read_before_the_frame_scripts_run(new_page):
     config = {
-        "mode": "desktop", "domain": "acme.bitrix24.de", "lang": "de", "isAdmin": True,
+        "mode": "desktop",
+        "domain": "acme.bitrix24.de",
+        "lang": "de",
+        "isAdmin": True,
         "placementOptions": {"ID": "PAGE_BACKGROUND_WORKER", "URI": "/telephony/"},
         "restResponses": {"user.current": {"result": {"ID": "7"}}},
     }
     page = open_frame(new_page, config=config)
-    assert page.evaluate("[BX24.getDomain(), BX24.getLang(), BX24.isAdmin()]") == ["acme.bitrix24.de", "de", True]
+    assert page.evaluate("[BX24.getDomain(), BX24.getLang(), BX24.isAdmin()]") == [
+        "acme.bitrix24.de",
+        "de",
+        True,
+    ]
     assert page.evaluate("BX24.placement.info().options.URI") == "/telephony/"
     assert page.evaluate("BX24Stub.config().mode") == "desktop"
     assert page.evaluate("T.rest('user.current', {}).then(r => r.data())") == {"ID": "7"}

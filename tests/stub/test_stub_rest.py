@@ -35,23 +35,31 @@ def calls(page):
 
 def fetch(page, method, body):
     """The frame's own request, as the bx24 bridge sends it (token first)."""
-    return page.evaluate("""async ([m, b]) => {
+    return page.evaluate(
+        """async ([m, b]) => {
         const auth = BX24.getAuth();
         try {
             const r = await fetch(`https://${auth.domain}/rest/${m}.json`, {method: 'POST',
                 body: 'auth=' + auth.access_token + (b ? '&' + b : '')});
             return {status: r.status, text: await r.text()};
         } catch (error) { return {network: String(error)}; }
-    }""", [method, body])
+    }""",
+        [method, body],
+    )
 
 
 # -- the library's result object ---------------------------------------------------------------
 
+
 def test_a_programmed_result(card_page):
     respond(card_page, "user.current", {"result": {"ID": "1", "NAME": "Ann"}})
     assert rest(card_page, "user.current") == {
-        "data": {"ID": "1", "NAME": "Ann"}, "more": False, "total": None,
-        "status": 200, "description": None, "error": None,
+        "data": {"ID": "1", "NAME": "Ann"},
+        "more": False,
+        "total": None,
+        "status": 200,
+        "description": None,
+        "error": None,
     }
 
 
@@ -80,14 +88,32 @@ def test_method_names_match_without_case(card_page):
 
 def test_params_are_form_encoded_php_style(card_page):
     respond(card_page, "crm.lead.add", {"result": 1})
-    rest(card_page, "crm.lead.add", {
-        "fields": {"TITLE": "Call back", "OPENED": True, "CLOSED": False, "NONE": None,
-                   "EMPTY": {}, "TAGS": [], "PHONE": [{"VALUE": "+1", "VALUE_TYPE": "WORK"}]},
-        "n": 5})
+    rest(
+        card_page,
+        "crm.lead.add",
+        {
+            "fields": {
+                "TITLE": "Call back",
+                "OPENED": True,
+                "CLOSED": False,
+                "NONE": None,
+                "EMPTY": {},
+                "TAGS": [],
+                "PHONE": [{"VALUE": "+1", "VALUE_TYPE": "WORK"}],
+            },
+            "n": 5,
+        },
+    )
     assert calls(card_page)[0]["params"] == {
-        "fields": {"TITLE": "Call back", "OPENED": "true", "CLOSED": "false", "TAGS": "",
-                   "PHONE": {"0": {"VALUE": "+1", "VALUE_TYPE": "WORK"}}},
-        "n": "5"}
+        "fields": {
+            "TITLE": "Call back",
+            "OPENED": "true",
+            "CLOSED": "false",
+            "TAGS": "",
+            "PHONE": {"0": {"VALUE": "+1", "VALUE_TYPE": "WORK"}},
+        },
+        "n": "5",
+    }
 
 
 def test_start_is_deleted_page_n_only_through_next(card_page):
@@ -103,10 +129,13 @@ def test_pages_come_one_after_another_through_next(card_page):
         """() => T.rest('crm.lead.list', {select: ['ID']}).then(first => new Promise(resolve => {
                first.next(second => second.next(third => resolve([first, second, third].map(r => ({
                    n: r.data().length, first: r.data()[0].ID, more: r.more(), total: r.total()})))));
-           }))""")
-    assert pages == [{"n": 50, "first": "0", "more": True, "total": 120},
-                     {"n": 50, "first": "50", "more": True, "total": 120},
-                     {"n": 20, "first": "100", "more": False, "total": 120}]
+           }))"""
+    )
+    assert pages == [
+        {"n": 50, "first": "0", "more": True, "total": 120},
+        {"n": 50, "first": "50", "more": True, "total": 120},
+        {"n": 20, "first": "100", "more": False, "total": 120},
+    ]
     assert [c["params"].get("start") for c in calls(card_page)] == [None, "50", "100"]
 
 
@@ -115,13 +144,17 @@ def test_next_without_more_pages_is_false(card_page):
     assert card_page.evaluate("T.rest('user.current', {}).then(r => r.next(() => {}))") is False
 
 
-@pytest.mark.parametrize("answer", [
-    {"status": 503, "error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"},
-    {"status": 500, "error": "INTERNAL_SERVER_ERROR"},
-    {"status": 502, "body": "<html>Bad gateway</html>"},
-    {"status": 200, "body": "not json"},
-    {"network": True},
-], ids=["503", "500", "html", "not-json", "network"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": 503, "error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"},
+        {"status": 500, "error": "INTERNAL_SERVER_ERROR"},
+        {"status": 502, "body": "<html>Bad gateway</html>"},
+        {"status": 200, "body": "not json"},
+        {"network": True},
+    ],
+    ids=["503", "500", "html", "not-json", "network"],
+)
 def test_5xx_non_json_and_network_failures_never_call_back_the_library_throws(card_page, answer):
     respond(card_page, "crm.lead.list", answer)
     outcome = card_page.evaluate("""() => new Promise(resolve => {
@@ -142,9 +175,12 @@ def test_an_expired_token_is_refreshed_and_the_call_retried_by_the_library(card_
 
 def test_callback_runs_after_call_method_returns(card_page):
     respond(card_page, "app.info", {"result": {}})
-    assert card_page.evaluate(
-        "() => { let ran = false; BX24.callMethod('app.info', {}, () => { ran = true; }); return ran; }"
-    ) is False
+    assert (
+        card_page.evaluate(
+            "() => { let ran = false; BX24.callMethod('app.info', {}, () => { ran = true; }); return ran; }"
+        )
+        is False
+    )
 
 
 def test_responses_must_look_like_bitrix_answers(card_page):
@@ -168,20 +204,27 @@ BATCH = """([calls, halt]) => T.batch(calls, halt).then(results => {
 def test_batch_of_a_list_answers_a_list(card_page):
     respond(card_page, "user.current", {"result": {"ID": "1"}})
     respond(card_page, "crm.deal.get", {"error": "NOT_FOUND", "error_description": "no deal"})
-    results = card_page.evaluate(BATCH, [[["user.current", {}], {"method": "crm.deal.get", "params": {"id": 1}}], False])
+    results = card_page.evaluate(
+        BATCH, [[["user.current", {}], {"method": "crm.deal.get", "params": {"id": 1}}], False]
+    )
     assert results == [
         {"data": {"ID": "1"}, "error": None},
         {"data": {}, "error": {"error": "NOT_FOUND", "error_description": "no deal"}},
     ]
     assert [(c["method"], c["params"], c["batch"]) for c in calls(card_page)] == [
-        ("user.current", {}, True), ("crm.deal.get", {"id": "1"}, True)]
+        ("user.current", {}, True),
+        ("crm.deal.get", {"id": "1"}, True),
+    ]
 
 
 def test_batch_of_an_object_answers_by_key(card_page):
     respond(card_page, "user.current", {"result": {"ID": "1"}})
     respond(card_page, "app.info", {"result": {"CODE": "x"}})
     results = card_page.evaluate(BATCH, [{"me": ["user.current"], "app": ["app.info", {}]}, False])
-    assert results == {"me": {"data": {"ID": "1"}, "error": None}, "app": {"data": {"CODE": "x"}, "error": None}}
+    assert results == {
+        "me": {"data": {"ID": "1"}, "error": None},
+        "app": {"data": {"CODE": "x"}, "error": None},
+    }
 
 
 def test_batch_halts_on_the_first_error_when_asked(card_page):
@@ -194,17 +237,28 @@ def test_batch_halts_on_the_first_error_when_asked(card_page):
 
 # -- the portal's REST server, at the HTTP level ------------------------------------------------
 
+
 def test_the_frames_own_requests_get_http_answers(card_page):
-    respond(card_page, "crm.lead.list", [
-        {"result": [1], "total": 1},
-        {"status": 503, "error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"},
-        {"status": 502, "body": "<html>Bad gateway</html>"},
-        {"network": True},
-    ])
+    respond(
+        card_page,
+        "crm.lead.list",
+        [
+            {"result": [1], "total": 1},
+            {
+                "status": 503,
+                "error": "QUERY_LIMIT_EXCEEDED",
+                "error_description": "Too many requests",
+            },
+            {"status": 502, "body": "<html>Bad gateway</html>"},
+            {"network": True},
+        ],
+    )
     ok, limited, html, down = [fetch(card_page, "crm.lead.list", "a=1") for _ in range(4)]
     assert ok["status"] == 200
     assert {k: v for k, v in json.loads(ok["text"]).items() if k != "time"} == {
-        "result": [1], "total": 1}
+        "result": [1],
+        "total": 1,
+    }
     assert limited["status"] == 503 and "QUERY_LIMIT_EXCEEDED" in limited["text"]
     assert html == {"status": 502, "text": "<html>Bad gateway</html>"}
     assert "Failed to fetch" in down["network"]
@@ -216,8 +270,10 @@ def test_a_request_without_the_current_token_is_refused(card_page):
                               {method: 'POST', body: 'auth=stolen'});
         return {status: r.status, body: await r.json()};
     }""")
-    assert answer == {"status": 401, "body": {"error": "invalid_token",
-                                              "error_description": "Unable to authenticate"}}
+    assert answer == {
+        "status": 401,
+        "body": {"error": "invalid_token", "error_description": "Unable to authenticate"},
+    }
 
 
 def test_an_expired_token_is_401_expired_token(card_page):
@@ -258,15 +314,20 @@ def test_register_without_show_opens_nothing(card_page):
 
 
 def test_registering_the_same_call_again_gives_the_same_call_id(card_page):
-    ids = [fetch(card_page, "telephony.externalcall.register", REGISTER + "&SHOW=0" + extra)["text"]
-           for extra in ("&EXTERNAL_CALL_ID=x", "&EXTERNAL_CALL_ID=x", "&EXTERNAL_CALL_ID=y")]
+    ids = [
+        fetch(card_page, "telephony.externalcall.register", REGISTER + "&SHOW=0" + extra)["text"]
+        for extra in ("&EXTERNAL_CALL_ID=x", "&EXTERNAL_CALL_ID=x", "&EXTERNAL_CALL_ID=y")
+    ]
     assert ids[0] == ids[1] != ids[2]
 
 
-@pytest.mark.parametrize("body, says", [
-    ("PHONE_NUMBER=1&TYPE=2", "USER_ID or USER_PHONE_INNER should be set"),
-    ("USER_ID=1&PHONE_NUMBER=1&TYPE=9", "Unknown TYPE"),
-])
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        ("PHONE_NUMBER=1&TYPE=2", "USER_ID or USER_PHONE_INNER should be set"),
+        ("USER_ID=1&PHONE_NUMBER=1&TYPE=9", "Unknown TYPE"),
+    ],
+)
 def test_register_checks_what_bitrix24_checks(card_page, body, says):
     answer = fetch(card_page, "telephony.externalcall.register", body)
     assert answer["status"] == 400 and "ERROR_CORE" in answer["text"] and says in answer["text"]
@@ -297,8 +358,11 @@ def test_a_batch_keyed_0_to_n_comes_back_as_phps_lists_and_runs_in_the_bodys_ord
     answer = fetch(card_page, "batch", "halt=0&cmd%5B0%5D=user.current&cmd%5B1%5D=app.info")
     parts = json.loads(answer["text"])["result"]
     assert isinstance(parts["result"], list) and parts["result_error"] == []
-    backwards = json.loads(fetch(card_page, "batch", "cmd[1]=app.info&cmd[0]=user.current")
-                           ["text"])["result"]["result"]
+    backwards = json.loads(
+        fetch(card_page, "batch", "cmd[1]=app.info&cmd[0]=user.current")["text"]
+    )["result"]["result"]
     assert list(backwards) == ["1", "0"]  # not 0..n-1 in order: an object, in the body's order
     assert [c["method"] for c in card_page.portal.rest_calls() if c["batch"]][-2:] == [
-        "app.info", "user.current"]
+        "app.info",
+        "user.current",
+    ]

@@ -16,13 +16,13 @@ def in_thread(function):
             outcome["value"] = function()
         except BaseException as error:
             outcome["error"] = error
+
     thread = threading.Thread(target=target)
     thread.start()
     thread.join()
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
-
 
 
 INITIALIZED = {

@@ -5,14 +5,28 @@ import json
 
 import bx24
 
-INITIALIZED = {"CALL_ID": "c1", "PHONE_NUMBER": "+7999", "LINE_NUMBER": "1", "LINE_NAME": "",
-               "CRM_ENTITY_TYPE": "", "CRM_ENTITY_ID": 0, "CRM_BINDINGS": [{"ENTITY_TYPE": "LEAD", "ENTITY_ID": "4"}],
-               "CALL_DIRECTION": "incoming", "CALL_STATE": "connecting", "CALL_LIST_MODE": False}
-PAYLOADS = {"initialized": INITIALIZED,
-            "entityChanged": {"PHONE_NUMBER": "unknown", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": "3"},
-            "addCommentButtonClick": "hi", "muteButtonClick": True, "holdButtonClick": False,
-            "transferButtonClick": {"phoneNumber": "+7999", "target": "12"},
-            "qualityMeterClick": "4", "dialpadButtonClick": "#"}
+INITIALIZED = {
+    "CALL_ID": "c1",
+    "PHONE_NUMBER": "+7999",
+    "LINE_NUMBER": "1",
+    "LINE_NAME": "",
+    "CRM_ENTITY_TYPE": "",
+    "CRM_ENTITY_ID": 0,
+    "CRM_BINDINGS": [{"ENTITY_TYPE": "LEAD", "ENTITY_ID": "4"}],
+    "CALL_DIRECTION": "incoming",
+    "CALL_STATE": "connecting",
+    "CALL_LIST_MODE": False,
+}
+PAYLOADS = {
+    "initialized": INITIALIZED,
+    "entityChanged": {"PHONE_NUMBER": "unknown", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": "3"},
+    "addCommentButtonClick": "hi",
+    "muteButtonClick": True,
+    "holdButtonClick": False,
+    "transferButtonClick": {"phoneNumber": "+7999", "target": "12"},
+    "qualityMeterClick": "4",
+    "dialpadButtonClick": "#",
+}
 
 
 class Bridge:
@@ -26,7 +40,12 @@ class Bridge:
         return json.dumps(self.replies.get(command, {"status": "answer", "data": []}))
 
     async def info(self, wait_ms):
-        return json.dumps({"status": "answer", "data": {"placement": "PAGE_BACKGROUND_WORKER", "options": {"URI": "/x/"}}})
+        return json.dumps(
+            {
+                "status": "answer",
+                "data": {"placement": "PAGE_BACKGROUND_WORKER", "options": {"URI": "/x/"}},
+            }
+        )
 
     async def get_interface(self, wait_ms):
         return json.dumps({"status": "answer", "data": {"command": [], "event": []}})
@@ -46,14 +65,17 @@ bridge = Bridge()
 card = bx24.CallCard(bridge, log=logs.append)
 got = []
 for name in bx24.EVENTS:
+
     def handler(*args, name=name):
         got.append((name, args))
+
     card.on(name)(handler)
 
 
 @card.on("initialized")
 async def greet(call):
     await card.set_title("Incoming call " + call.phone_number)
+
 
 card.attach()
 for name in bx24.EVENTS:
@@ -71,7 +93,10 @@ assert bridge.sent[0][:2] == ("CallCardSetCardTitle", {"title": "Incoming call +
 
 await card.set_ui_state("connected")
 assert card.timer_running and card.ui_state == "connected"
-bridge.replies["CallCardSetMute"] = {"status": "answer", "data": {"result": "error", "errorCode": "missing field muted"}}
+bridge.replies["CallCardSetMute"] = {
+    "status": "answer",
+    "data": {"result": "error", "errorCode": "missing field muted"},
+}
 try:
     await card.set_mute(True)
     raise AssertionError("no error")
@@ -86,8 +111,15 @@ except bx24.CommandTimeoutError as error:
 bridge.replies["CallCardStopTimer"] = {"status": "no_answer"}
 await card.stop_timer()
 assert not card.timer_running
-bridge.receive(json.dumps({"type": "late", "command": "CallCardStopTimer",
-                           "data": [{"result": "error", "errorCode": "Call card is undefined"}]}))
+bridge.receive(
+    json.dumps(
+        {
+            "type": "late",
+            "command": "CallCardStopTimer",
+            "data": [{"result": "error", "errorCode": "Call card is undefined"}],
+        }
+    )
+)
 assert isinstance(card.last_late_error, bx24.CardUndefinedError) and not card.active
 try:
     await card.set_ui_state("talking")
@@ -106,18 +138,29 @@ class Portal(Bridge):
         self.rest_log.append((method, body))
         params = dict(pair.split("=", 1) for pair in body.split("&") if pair)
         if method == "broken":
-            return json.dumps({"status": "answer", "data": {"http": 503, "text": "<html>busy</html>"}})
+            return json.dumps(
+                {"status": "answer", "data": {"http": 503, "text": "<html>busy</html>"}}
+            )
         if method == "crm.lead.list":
             start = int(params.get("start", "0"))
             answer = {"result": list(range(start, min(start + 50, 120))), "total": 120}
             if start + 50 < 120:
                 answer["next"] = start + 50
         elif method == "batch":
-            answer = {"result": {"result": {"me": {"ID": "7"}}, "result_error": {"bad": {"error": "ERROR_CORE", "error_description": "no"}}}}
+            answer = {
+                "result": {
+                    "result": {"me": {"ID": "7"}},
+                    "result_error": {"bad": {"error": "ERROR_CORE", "error_description": "no"}},
+                }
+            }
         else:
-            answer = {"result": {"user.current": {"ID": "7"},
-                                 "telephony.externalcall.register": {"CALL_ID": "C-1"},
-                                 "telephony.externalcall.finish": {"ID": "1"}}[method]}
+            answer = {
+                "result": {
+                    "user.current": {"ID": "7"},
+                    "telephony.externalcall.register": {"CALL_ID": "C-1"},
+                    "telephony.externalcall.finish": {"ID": "1"},
+                }[method]
+            }
         return json.dumps({"status": "answer", "data": {"http": 200, "json": answer}})
 
     def on_page_hide(self, handler):
@@ -132,7 +175,10 @@ async for lead in rest.list("crm.lead.list", {"SELECT": ["ID"]}):
 assert leads == list(range(120)), leads
 # (MicroPython's dicts keep no order: the params' order in a body may vary, never the params)
 assert [sorted(b.split("&")) for m, b in portal.rest_log] == [
-    ["SELECT[0]=ID"], ["SELECT[0]=ID", "start=50"], ["SELECT[0]=ID", "start=100"]], portal.rest_log
+    ["SELECT[0]=ID"],
+    ["SELECT[0]=ID", "start=50"],
+    ["SELECT[0]=ID", "start=100"],
+], portal.rest_log
 try:
     await rest.call("broken")
     raise AssertionError("no RestError")
@@ -159,7 +205,9 @@ await asyncio.sleep(0.01)
 now[0] += 42
 portal.fire("hangupButtonClick")
 await asyncio.sleep(0.01)
-assert call.state == "ended" and call.status == "200" and call.duration == 42 and ended == [call], call
+assert call.state == "ended" and call.status == "200" and call.duration == 42 and ended == [call], (
+    call
+)
 finish = [b for m, b in portal.rest_log if m == "telephony.externalcall.finish"]
 assert len(finish) == 1 and "DURATION=42" in finish[0] and "STATUS_CODE=200" in finish[0], finish
 assert said == ["answer the call from +7999", "hang up"], said

@@ -28,18 +28,27 @@ def install(portal, settings=None, step=None, **page_options):
 
 def test_a_first_install_binds_makes_lines_sets_options_and_finishes():
     portal = FakePortal(user_id=ADMIN)
-    outcome, page = install(portal, {
-        "title": "Phone", "lang_all": {"de": {"TITLE": "Telefon"}},
-        "lines": [{"number": "100", "name": "Sales", "crm_auto_create": False}],
-        "options": {"greeting": "Hi", "limit": 5}})
+    outcome, page = install(
+        portal,
+        {
+            "title": "Phone",
+            "lang_all": {"de": {"TITLE": "Telefon"}},
+            "lines": [{"number": "100", "name": "Sales", "crm_auto_create": False}],
+            "options": {"greeting": "Hi", "limit": 5},
+        },
+    )
     assert outcome == "finished" and page.bridge.state == "finished"
     assert page.bridge.finished and portal.model.installed
     [bound] = workers(portal)
     assert bound["handler"] == "https://app.example.com/"
     assert bound["options"] == {"errorHandlerUrl": "https://app.example.com/error-handler"}
     assert bound["title"] == "Phone" and bound["langAll"] == {"de": {"TITLE": "Telefon"}}
-    assert portal.model.lines["100"] == {"ID": portal.model.lines["100"]["ID"], "NUMBER": "100",
-                                         "NAME": "Sales", "CRM_AUTO_CREATE": "N"}
+    assert portal.model.lines["100"] == {
+        "ID": portal.model.lines["100"]["ID"],
+        "NUMBER": "100",
+        "NAME": "Sales",
+        "CRM_AUTO_CREATE": "N",
+    }
     assert portal.model.app_options == {"greeting": "Hi", "limit": "5"}
     assert "No application server answers here" in page.view.text()
 
@@ -51,16 +60,21 @@ def test_run_again_it_only_checks_and_fixes_what_differs():
     calls = len(portal.model.rest_calls())
     outcome, page = install(portal, settings)
     assert outcome == "checked" and not page.bridge.finished
-    writes = [c["method"] for c in portal.model.rest_calls()[calls:]
-              if c["method"].split(".")[-1] in ("bind", "unbind", "add", "update", "set")]
+    writes = [
+        c["method"]
+        for c in portal.model.rest_calls()[calls:]
+        if c["method"].split(".")[-1] in ("bind", "unbind", "add", "update", "set")
+    ]
     assert writes == []
     # the settings changed: the line's name and one option follow, nothing else
-    settings = {"lines": [{"number": "100", "name": "Support"}],
-                "options": {"greeting": "Hello"}}
+    settings = {"lines": [{"number": "100", "name": "Support"}], "options": {"greeting": "Hello"}}
     calls = len(portal.model.rest_calls())
     outcome, page = install(portal, settings)
-    writes = [c["method"] for c in portal.model.rest_calls()[calls:]
-              if c["method"].split(".")[-1] in ("bind", "unbind", "add", "update", "set")]
+    writes = [
+        c["method"]
+        for c in portal.model.rest_calls()[calls:]
+        if c["method"].split(".")[-1] in ("bind", "unbind", "add", "update", "set")
+    ]
     assert writes == ["telephony.externalLine.update", "app.option.set"]
     assert portal.model.lines["100"]["NAME"] == "Support"
     assert "Updated the line 100 (Support)." in page.view.text()
@@ -79,18 +93,25 @@ def test_per_user_bindings_replace_the_one_for_everyone():
 
 def test_the_worker_url_keeps_the_pages_interpreter_not_bitrix24s_parameters():
     portal = FakePortal(user_id=ADMIN)
-    install(portal, url="https://app.example.com/softphone/install?interpreter=micropython&"
-                        "DOMAIN=x.bitrix24.com&PROTOCOL=1&LANG=en&APP_SID=abc")
+    install(
+        portal,
+        url="https://app.example.com/softphone/install?interpreter=micropython&"
+        "DOMAIN=x.bitrix24.com&PROTOCOL=1&LANG=en&APP_SID=abc",
+    )
     [bound] = workers(portal)
     assert bound["handler"] == "https://app.example.com/softphone/?interpreter=micropython"
-    assert bound["options"]["errorHandlerUrl"] == \
-        "https://app.example.com/softphone/error-handler"
+    assert bound["options"]["errorHandlerUrl"] == "https://app.example.com/softphone/error-handler"
 
 
 def test_the_settings_urls_win():
     portal = FakePortal(user_id=ADMIN)
-    install(portal, {"worker_url": "https://cdn.example.com/w/",
-                     "error_handler_url": "https://api.example.com/errors"})
+    install(
+        portal,
+        {
+            "worker_url": "https://cdn.example.com/w/",
+            "error_handler_url": "https://api.example.com/errors",
+        },
+    )
     [bound] = workers(portal)
     assert bound["handler"] == "https://cdn.example.com/w/"
     assert bound["options"]["errorHandlerUrl"] == "https://api.example.com/errors"
@@ -102,25 +123,40 @@ def test_with_a_server_the_tokens_go_there_and_its_urls_are_used():
 
     def server(path, payload):
         seen.append((path, payload))
-        return 200, {"errorHandlerUrl": "https://app.example.com/error-handler/m/sig",
-                     "eventsUrl": "https://app.example.com/bx24-events"}
+        return 200, {
+            "errorHandlerUrl": "https://app.example.com/error-handler/m/sig",
+            "eventsUrl": "https://app.example.com/bx24-events",
+        }
+
     outcome, page = install(portal, {"title": "Phone"}, server=server)
     assert outcome == "finished"
     [(path, payload)] = seen
     assert path == "bx24-install"
     assert payload["base"] == "https://app.example.com/"
-    assert payload["worker"] == {"handler": "https://app.example.com/", "title": "Phone",
-                                 "description": "", "lang_all": {}, "users": [0]}
+    assert payload["worker"] == {
+        "handler": "https://app.example.com/",
+        "title": "Phone",
+        "description": "",
+        "lang_all": {},
+        "users": [0],
+    }
     [bound] = workers(portal)
     assert bound["options"]["errorHandlerUrl"] == "https://app.example.com/error-handler/m/sig"
     assert sorted(h["event"] for h in portal.model.event_handlers) == [
-        "ONAPPINSTALL", "ONAPPUNINSTALL"]
+        "ONAPPINSTALL",
+        "ONAPPUNINSTALL",
+    ]
 
 
 def test_a_server_that_refuses_stops_the_install_before_installfinish():
     portal = FakePortal(user_id=ADMIN)
-    outcome, page = install(portal, server=lambda path, payload: (
-        403, {"error": "only an administrator of the portal may do this"}))
+    outcome, page = install(
+        portal,
+        server=lambda path, payload: (
+            403,
+            {"error": "only an administrator of the portal may do this"},
+        ),
+    )
     assert outcome == "failed" and not page.bridge.finished
     assert "the application's server refused (403): only an administrator" in page.view.text()
     assert workers(portal) == []
@@ -133,6 +169,7 @@ def test_the_projects_step_runs_before_installfinish_and_can_stop_it():
     async def step(page):
         order.append(("step", page.bridge.finished))
         await page.rest.call("app.option.set", {"options": {"mine": "1"}})
+
     outcome, page = install(portal, step=step)
     assert outcome == "finished" and order == [("step", False)]
     assert portal.model.app_options["mine"] == "1"
@@ -141,6 +178,7 @@ def test_the_projects_step_runs_before_installfinish_and_can_stop_it():
 
     async def refuse(page):
         raise bx24.install.InstallRefused("the CRM has no pipeline 'Calls': create it first")
+
     outcome, page = install(portal, step=refuse)
     assert outcome == "failed" and not page.bridge.finished
     assert "create it first" in page.view.text()
@@ -188,12 +226,15 @@ def test_the_sip_password_is_kept_and_never_shown():
     assert "A SIP password is saved." in page.view.text()
 
 
-@pytest.mark.parametrize("answer, words", [
-    ({"ok": True, "label": "USB mic"}, "The microphone works (USB mic)."),
-    ({"error": "NotAllowedError", "message": "Permission denied"}, "blocks the microphone"),
-    ({"error": "NotFoundError", "message": ""}, "finds no microphone"),
-    ({"error": "AbortError", "message": "odd"}, "The microphone does not work: odd"),
-])
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        ({"ok": True, "label": "USB mic"}, "The microphone works (USB mic)."),
+        ({"error": "NotAllowedError", "message": "Permission denied"}, "blocks the microphone"),
+        ({"error": "NotFoundError", "message": ""}, "finds no microphone"),
+        ({"error": "AbortError", "message": "odd"}, "The microphone does not work: odd"),
+    ],
+)
 def test_the_microphone_check_says_what_happened(answer, words):
     portal = FakePortal(user_id=OPERATOR)
     outcome, page = main_page(portal, microphone=answer)

@@ -61,8 +61,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 def scenario(body):
     script = HARNESS.replace("SCENARIO", body)
-    done = subprocess.run([NODE, "-"], input=script, capture_output=True, text=True, timeout=30,
-                          env={"BRIDGE": str(BRIDGE), "BOOT": BOOT, "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [NODE, "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"BRIDGE": str(BRIDGE), "BOOT": BOOT, "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -158,8 +164,13 @@ def test_no_answer_resolves_after_the_wait_and_a_late_answer_is_delivered():
     """)
     assert result["envelope"] == {"status": "no_answer"}
     assert 40 <= result["waited"] < 1000
-    assert result["seen"] == [{"type": "late", "command": "CallCardStartTimer",
-                               "data": [{"result": "error", "errorCode": "Call card is undefined"}]}]
+    assert result["seen"] == [
+        {
+            "type": "late",
+            "command": "CallCardStartTimer",
+            "data": [{"result": "error", "errorCode": "Call card is undefined"}],
+        }
+    ]
 
 
 def test_a_call_that_timed_out_before_init_is_never_sent():
@@ -178,7 +189,10 @@ def test_info_and_get_interface():
         BX24.runInit();
         return { info: JSON.parse(await bridge.info(100)), iface: JSON.parse(await bridge.getInterface(100)) };
     """)
-    assert result["info"] == {"status": "answer", "data": {"placement": "PAGE_BACKGROUND_WORKER", "options": {"URI": "/crm/"}}}
+    assert result["info"] == {
+        "status": "answer",
+        "data": {"placement": "PAGE_BACKGROUND_WORKER", "options": {"URI": "/crm/"}},
+    }
     assert result["iface"]["data"]["command"] == ["CallCardSetMute"]
 
 
@@ -189,8 +203,10 @@ def test_wrong_placement_is_reported_on_the_console_at_init():
         BX24.runInit();
         return logs;
     """)
-    assert any(level == "error" and "DEFAULT" in text and "PAGE_BACKGROUND_WORKER" in text
-               for level, text in result)
+    assert any(
+        level == "error" and "DEFAULT" in text and "PAGE_BACKGROUND_WORKER" in text
+        for level, text in result
+    )
 
 
 def test_without_bx24_requests_resolve_unavailable():

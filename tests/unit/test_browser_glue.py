@@ -37,6 +37,7 @@ def fake_browser(monkeypatch):
     def create_proxy(fn):
         proxies.append(fn)
         return ("proxy", fn)
+
     pyscript = types.ModuleType("pyscript")
     pyscript.window = window
     ffi = types.ModuleType("pyscript.ffi")
@@ -45,14 +46,19 @@ def fake_browser(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyscript.ffi", ffi)
     monkeypatch.delitem(sys.modules, "bx24.browser", raising=False)
     import bx24.browser
+
     yield types.SimpleNamespace(module=bx24.browser, window=window, proxies=proxies)
     sys.modules.pop("bx24.browser", None)
 
 
 def test_importing_bx24_does_not_import_pyscript():
     import subprocess
-    done = subprocess.run([sys.executable, "-c", "import bx24, sys; print('pyscript' in sys.modules)"],
-                          capture_output=True, text=True)
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import bx24, sys; print('pyscript' in sys.modules)"],
+        capture_output=True,
+        text=True,
+    )
     assert done.stdout.strip() == "False"
 
 
@@ -87,6 +93,7 @@ def test_the_modules_and_the_page_functions_do_not_hide_each_other():
     assert bx24.calls.Calls is bx24.Calls and bx24.rest.Rest is bx24.Rest
     assert importlib.import_module("bx24.telephony").INCOMING == 2
     from bx24.telephony import OUTGOING
+
     assert OUTGOING == 1
     called = []
     original = bx24.page.telephony

@@ -54,8 +54,13 @@ def test_an_incoming_call_from_ring_to_transfer():
         await portal.settle()
         [register] = portal.rest_calls("telephony.externalcall.register")
         assert register["params"] == {
-            "PHONE_NUMBER": "+15550001122", "TYPE": "2", "USER_ID": "7", "LINE_NUMBER": "line1",
-            "EXTERNAL_CALL_ID": "fake-1", "SHOW": "1"}
+            "PHONE_NUMBER": "+15550001122",
+            "TYPE": "2",
+            "USER_ID": "7",
+            "LINE_NUMBER": "line1",
+            "EXTERNAL_CALL_ID": "fake-1",
+            "SHOW": "1",
+        }
         assert call.call_id == portal.call["CALL_ID"] and calls.current is call
         assert call.state == RINGING and seen == [("shown", RINGING)]
 
@@ -82,11 +87,18 @@ def test_an_incoming_call_from_ring_to_transfer():
         return call
 
     call = scenario(go)
-    assert softphone.said == ["answer the call from +15550001122", "microphone muted",
-                              "call held", "DTMF 5", "call resumed", "transfer to 17"]
+    assert softphone.said == [
+        "answer the call from +15550001122",
+        "microphone muted",
+        "call held",
+        "DTMF 5",
+        "call resumed",
+        "transfer to 17",
+    ]
     assert call.state == ENDED and call.duration == 42
-    assert finishes(portal) == [{"CALL_ID": call.call_id, "DURATION": "42", "USER_ID": "7",
-                                 "STATUS_CODE": "200"}]
+    assert finishes(portal) == [
+        {"CALL_ID": call.call_id, "DURATION": "42", "USER_ID": "7", "STATUS_CODE": "200"}
+    ]
     assert card_commands(portal, "CallCardSetUiState")[-1] == {"uiState": "transferConnected"}
     assert ("CallCardClose", {}) in portal.commands and not portal.card_open
     assert seen == [("shown", RINGING), ("connected", CONNECTED), ("ended", ENDED)]
@@ -105,8 +117,9 @@ def test_a_missed_call_finishes_304():
         return call
 
     call = scenario(go)
-    assert finishes(portal) == [{"CALL_ID": call.call_id, "DURATION": "0", "USER_ID": "7",
-                                 "STATUS_CODE": Status.MISSED}]
+    assert finishes(portal) == [
+        {"CALL_ID": call.call_id, "DURATION": "0", "USER_ID": "7", "STATUS_CODE": Status.MISSED}
+    ]
     assert not portal.card_open and seen[-1] == ("ended", ENDED)
 
 
@@ -160,8 +173,15 @@ def test_click_to_call_uses_the_call_id_bitrix24_registered():
     shown = scenario(go)
     assert portal.rest_calls("telephony.externalcall.register") == []
     assert softphone.said[-1] == "dial +15550004444"
-    assert finishes(portal) == [{"CALL_ID": shown["CALL_ID"], "DURATION": "0", "USER_ID": "7",
-                                 "STATUS_CODE": Status.BUSY, "FAILED_REASON": "busy here"}]
+    assert finishes(portal) == [
+        {
+            "CALL_ID": shown["CALL_ID"],
+            "DURATION": "0",
+            "USER_ID": "7",
+            "STATUS_CODE": Status.BUSY,
+            "FAILED_REASON": "busy here",
+        }
+    ]
 
 
 def test_finish_is_sent_once_whatever_ends_the_call():
@@ -192,8 +212,12 @@ def test_a_page_closing_mid_call_finishes_it_without_waiting():
     call = scenario(go)
     [(method, body)] = portal.bridge.beacons
     assert method == "telephony.externalcall.finish"
-    assert decode_form(body) == {"CALL_ID": call.call_id, "DURATION": "10",
-                                 "STATUS_CODE": "200", "USER_ID": "7"}
+    assert decode_form(body) == {
+        "CALL_ID": call.call_id,
+        "DURATION": "10",
+        "STATUS_CODE": "200",
+        "USER_ID": "7",
+    }
 
 
 def test_the_card_may_open_after_the_register_answer():
@@ -217,17 +241,23 @@ def test_a_crm_client_known_before_the_card_is_in_shown_not_overwritten_later():
     calls.on("entity")(lambda call: entities.append(("entity", call.entity)))
 
     async def go():
-        portal.fire("entityChanged", {"PHONE_NUMBER": "+15550001122", "CRM_ENTITY_TYPE": "LEAD",
-                                      "CRM_ENTITY_ID": 5})
+        portal.fire(
+            "entityChanged",
+            {"PHONE_NUMBER": "+15550001122", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": 5},
+        )
         calls.incoming("+15550001122")
         await portal.settle()
-        portal.fire("entityChanged", {"PHONE_NUMBER": "+15550001122", "CRM_ENTITY_TYPE": "CONTACT",
-                                      "CRM_ENTITY_ID": 8})
+        portal.fire(
+            "entityChanged",
+            {"PHONE_NUMBER": "+15550001122", "CRM_ENTITY_TYPE": "CONTACT", "CRM_ENTITY_ID": 8},
+        )
         await portal.settle()
 
     scenario(go)
     assert [(when, e.crm_entity_type, e.crm_entity_id) for when, e in entities] == [
-        ("shown", "LEAD", 5), ("entity", "CONTACT", 8)]
+        ("shown", "LEAD", 5),
+        ("entity", "CONTACT", 8),
+    ]
 
 
 def test_a_failing_hook_is_logged_and_the_call_goes_on():
@@ -364,17 +394,22 @@ def test_clicks_on_a_card_that_is_not_one_of_its_calls_do_nothing():
 
 # -- what goes to Bitrix24 besides: fields, the skip's status, the rating, the comments ---------
 
+
 def test_register_and_finish_carry_the_sessions_and_the_calls_fields():
     portal, softphone, calls, seen, logged = setup(
         register={"CRM_CREATE": True, "CRM_SOURCE": "CALL"},
-        finish={"COST": 0.12, "COST_CURRENCY": "EUR"})
+        finish={"COST": 0.12, "COST_CURRENCY": "EUR"},
+    )
 
     async def go():
         call = calls.incoming("+15550001122", register={"ADD_TO_CHAT": False})
         await portal.settle()
         [register] = portal.rest_calls("telephony.externalcall.register")
-        assert {k: register["params"][k] for k in ("CRM_CREATE", "CRM_SOURCE", "ADD_TO_CHAT")} \
-            == {"CRM_CREATE": "1", "CRM_SOURCE": "CALL", "ADD_TO_CHAT": "0"}
+        assert {k: register["params"][k] for k in ("CRM_CREATE", "CRM_SOURCE", "ADD_TO_CHAT")} == {
+            "CRM_CREATE": "1",
+            "CRM_SOURCE": "CALL",
+            "ADD_TO_CHAT": "0",
+        }
         lead = register["answer"]["result"]["CRM_CREATED_LEAD"]
         assert lead and portal.model.leads[lead]["PHONE"] == "+15550001122"  # CRM_CREATE made it
         assert call.registered.crm_created_lead == lead
@@ -382,6 +417,7 @@ def test_register_and_finish_carry_the_sessions_and_the_calls_fields():
         @calls.on("finishing")
         def add_record(call):
             call.finish_fields["RECORD_URL"] = "https://rec.example.com/1.mp3"
+
         portal.click("answer")
         await portal.settle()
         portal.fire("qualityMeterClick", "4")
@@ -390,9 +426,13 @@ def test_register_and_finish_carry_the_sessions_and_the_calls_fields():
         await portal.settle()
         [finish] = finishes(portal)
         assert {k: finish[k] for k in ("VOTE", "COST", "COST_CURRENCY", "RECORD_URL")} == {
-            "VOTE": "4", "COST": "0.12", "COST_CURRENCY": "EUR",
-            "RECORD_URL": "https://rec.example.com/1.mp3"}
+            "VOTE": "4",
+            "COST": "0.12",
+            "COST_CURRENCY": "EUR",
+            "RECORD_URL": "https://rec.example.com/1.mp3",
+        }
         assert call.finish_record["CALL_VOTE"] == 4
+
     scenario(go)
 
 
@@ -419,6 +459,7 @@ def test_the_skip_button_finishes_with_the_sessions_skip_status(skip_status):
         await portal.settle()
         [finish] = finishes(portal)
         assert finish["STATUS_CODE"] == skip_status and call.status == skip_status
+
     scenario(go)
 
 
@@ -435,8 +476,11 @@ def test_the_cards_comments_are_kept_and_written_to_the_calls_crm_activity():
         activity = call.finish_record["CRM_ACTIVITY_ID"]
         assert portal.model.activities[activity]["DESCRIPTION"] == "wants a callback"
         [update] = portal.rest_calls("crm.activity.update")
-        assert update["params"] == {"id": str(activity),
-                                    "fields": {"DESCRIPTION": "wants a callback"}}
+        assert update["params"] == {
+            "id": str(activity),
+            "fields": {"DESCRIPTION": "wants a callback"},
+        }
+
     scenario(go)
 
 
@@ -451,6 +495,9 @@ def test_without_the_crm_scope_a_comment_stays_on_the_call_and_the_log_says_why(
         portal.click("hangup")
         await portal.settle()
         assert call.comments == ["note"] and len(finishes(portal)) == 1
-        assert any("was not written to its CRM activity" in line and "insufficient_scope"
-                   in line for line in logged)
+        assert any(
+            "was not written to its CRM activity" in line and "insufficient_scope" in line
+            for line in logged
+        )
+
     scenario(go)

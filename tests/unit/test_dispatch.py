@@ -14,7 +14,9 @@ async def settle():
 
 def test_events_queued_before_attach_arrive_in_order_once(card, bridge):
     seen = []
-    bridge.fire("entityChanged", {"PHONE_NUMBER": "+7", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": 1})
+    bridge.fire(
+        "entityChanged", {"PHONE_NUMBER": "+7", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": 1}
+    )
     bridge.fire("initialized", INITIALIZED)
     bridge.fire("muteButtonClick", True)
     card.on("entityChanged")(lambda e: seen.append("entity"))
@@ -69,6 +71,7 @@ def test_same_handler_twice_runs_once(card, bridge):
 
     def handler():
         seen.append(1)
+
     card.on("skipButtonClick")(handler)
     card.on("skipButtonClick")(handler)
     card.attach()
@@ -156,8 +159,17 @@ def test_a_malformed_payload_is_logged_with_the_event_name_and_dispatch_goes_on(
     assert len(logs) == 2 and all("dialpadButtonClick" in line for line in logs)
 
 
-@pytest.mark.parametrize("garbage", ["not json", "[1, 2]", '{"type": "event"}', '{"type": "what"}',
-                                     '{"type": "event", "name": "noSuchEvent"}', "null"])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "not json",
+        "[1, 2]",
+        '{"type": "event"}',
+        '{"type": "what"}',
+        '{"type": "event", "name": "noSuchEvent"}',
+        "null",
+    ],
+)
 def test_garbage_from_the_bridge_is_logged_not_raised(card, bridge, logs, garbage):
     seen = []
     card.on("hangupButtonClick")(lambda: seen.append(1))

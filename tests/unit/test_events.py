@@ -36,8 +36,15 @@ def test_initialized_full_payload():
 
 
 def test_initialized_with_nothing_known():
-    payload = dict(INITIALIZED, CRM_ENTITY_TYPE="", CRM_ENTITY_ID=0, CRM_ACTIVITY_ID="",
-                   CRM_BINDINGS=[], LINE_NAME="", CALL_LIST_MODE=True)
+    payload = dict(
+        INITIALIZED,
+        CRM_ENTITY_TYPE="",
+        CRM_ENTITY_ID=0,
+        CRM_ACTIVITY_ID="",
+        CRM_BINDINGS=[],
+        LINE_NAME="",
+        CALL_LIST_MODE=True,
+    )
     del payload["PHONE_NUMBER"]
     (info,) = parse("initialized", payload)
     assert info.phone_number is None
@@ -46,19 +53,32 @@ def test_initialized_with_nothing_known():
 
 
 def test_initialized_activity_absent_and_ids_as_digit_strings():
-    payload = dict(INITIALIZED, CRM_ENTITY_ID="15", CRM_BINDINGS=[{"ENTITY_TYPE": "DEAL", "ENTITY_ID": "3"}])
+    payload = dict(
+        INITIALIZED, CRM_ENTITY_ID="15", CRM_BINDINGS=[{"ENTITY_TYPE": "DEAL", "ENTITY_ID": "3"}]
+    )
     del payload["CRM_ACTIVITY_ID"]
     (info,) = parse("initialized", payload)
     assert (info.crm_entity_id, info.crm_activity_id) == (15, None)
     assert info.crm_bindings == [CrmBinding("DEAL", 3)]
 
 
-@pytest.mark.parametrize("change", [
-    {"CALL_ID": None}, {"CALL_ID": ""}, {"CALL_ID": 5}, {"PHONE_NUMBER": 79991234567},
-    {"CRM_ENTITY_ID": "abc"}, {"CRM_ENTITY_ID": True}, {"CRM_ACTIVITY_ID": [1]},
-    {"CRM_BINDINGS": "CONTACT"}, {"CRM_BINDINGS": [42]}, {"CRM_BINDINGS": [{"ENTITY_TYPE": "LEAD"}]},
-    {"CALL_DIRECTION": 1}, {"CALL_LIST_MODE": "maybe"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"CALL_ID": None},
+        {"CALL_ID": ""},
+        {"CALL_ID": 5},
+        {"PHONE_NUMBER": 79991234567},
+        {"CRM_ENTITY_ID": "abc"},
+        {"CRM_ENTITY_ID": True},
+        {"CRM_ACTIVITY_ID": [1]},
+        {"CRM_BINDINGS": "CONTACT"},
+        {"CRM_BINDINGS": [42]},
+        {"CRM_BINDINGS": [{"ENTITY_TYPE": "LEAD"}]},
+        {"CALL_DIRECTION": 1},
+        {"CALL_LIST_MODE": "maybe"},
+    ],
+)
 def test_initialized_malformed(change):
     payload = dict(INITIALIZED, **change)
     if change.get("CALL_ID") is None and "CALL_ID" in change:
@@ -78,19 +98,31 @@ def test_entity_changed():
     raw = {"PHONE_NUMBER": "+7999", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": 9}
     (entity,) = parse("entityChanged", raw)
     assert isinstance(entity, Entity)
-    assert (entity.phone_number, entity.crm_entity_type, entity.crm_entity_id, entity.raw) == ("+7999", "LEAD", 9, raw)
+    assert (entity.phone_number, entity.crm_entity_type, entity.crm_entity_id, entity.raw) == (
+        "+7999",
+        "LEAD",
+        9,
+        raw,
+    )
 
 
 def test_entity_changed_unknown_phone_is_none():
-    (entity,) = parse("entityChanged", {"PHONE_NUMBER": "unknown", "CRM_ENTITY_TYPE": "", "CRM_ENTITY_ID": 0})
+    (entity,) = parse(
+        "entityChanged", {"PHONE_NUMBER": "unknown", "CRM_ENTITY_TYPE": "", "CRM_ENTITY_ID": 0}
+    )
     assert (entity.phone_number, entity.crm_entity_type, entity.crm_entity_id) == (None, None, None)
 
 
-@pytest.mark.parametrize("payload", [
-    None, "x", {"PHONE_NUMBER": "1", "CRM_ENTITY_TYPE": "LEAD"},
-    {"PHONE_NUMBER": 1, "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": 1},
-    {"PHONE_NUMBER": "1", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": "x"},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        "x",
+        {"PHONE_NUMBER": "1", "CRM_ENTITY_TYPE": "LEAD"},
+        {"PHONE_NUMBER": 1, "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": 1},
+        {"PHONE_NUMBER": "1", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": "x"},
+    ],
+)
 def test_entity_changed_malformed(payload):
     with pytest.raises(MalformedPayloadError):
         parse("entityChanged", payload)
@@ -99,8 +131,13 @@ def test_entity_changed_malformed(payload):
 def test_transfer_to_an_employee():
     (target,) = parse("transferButtonClick", {"phoneNumber": "+7999", "target": "17"})
     assert isinstance(target, TransferTarget)
-    assert (target.phone_number, target.target, target.is_user, target.user_id, target.is_phone) == \
-        ("+7999", "17", True, 17, False)
+    assert (
+        target.phone_number,
+        target.target,
+        target.is_user,
+        target.user_id,
+        target.is_phone,
+    ) == ("+7999", "17", True, 17, False)
 
 
 def test_transfer_to_a_phone_number():
@@ -108,7 +145,9 @@ def test_transfer_to_a_phone_number():
     assert (target.is_user, target.user_id, target.is_phone) == (False, None, True)
 
 
-@pytest.mark.parametrize("payload", [None, "17", {"phoneNumber": "+7"}, {"target": ""}, {"target": None}])
+@pytest.mark.parametrize(
+    "payload", [None, "17", {"phoneNumber": "+7"}, {"target": ""}, {"target": None}]
+)
 def test_transfer_malformed(payload):
     with pytest.raises(MalformedPayloadError):
         parse("transferButtonClick", payload)
@@ -159,9 +198,20 @@ def test_comment_malformed(payload):
         parse("addCommentButtonClick", payload)
 
 
-@pytest.mark.parametrize("event", [
-    "closeButtonClick", "cancelTransferButtonClick", "completeTransferButtonClick", "hangupButtonClick",
-    "nextButtonClick", "skipButtonClick", "answerButtonClick", "makeCallButtonClick", "notifyAdminButtonClick"])
+@pytest.mark.parametrize(
+    "event",
+    [
+        "closeButtonClick",
+        "cancelTransferButtonClick",
+        "completeTransferButtonClick",
+        "hangupButtonClick",
+        "nextButtonClick",
+        "skipButtonClick",
+        "answerButtonClick",
+        "makeCallButtonClick",
+        "notifyAdminButtonClick",
+    ],
+)
 @pytest.mark.parametrize("payload", [None, "", {}, [1], "garbage"])
 def test_events_without_payload_give_no_argument(event, payload):
     assert parse(event, payload) == ()

@@ -128,8 +128,13 @@ function frame(name, member = "portal-a", user = "1") {
 
 def scenario(body):
     script = HARNESS.replace("SCENARIO", body)
-    done = subprocess.run([NODE, "-e", script], capture_output=True, text=True, timeout=30,
-                          env={"BX24_DIR": str(BX24_DIR), "BOOT": BOOT})
+    done = subprocess.run(
+        [NODE, "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"BX24_DIR": str(BX24_DIR), "BOOT": BOOT},
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -203,8 +208,12 @@ def test_a_note_left_by_a_leaving_frame_reaches_the_next_leader_once():
       return { first, again: JSON.parse(b.ctx.bx24Bridge.takeNotes()),
                later: JSON.parse(c.ctx.bx24Bridge.takeNotes()), leads: c.leads() };
     """)
-    assert out == {"first": ["The call with 200 was cut off"], "again": [], "later": [],
-                   "leads": True}
+    assert out == {
+        "first": ["The call with 200 was cut off"],
+        "again": [],
+        "later": [],
+        "leads": True,
+    }
 
 
 def test_a_frame_alone_leads_after_listening_a_moment():

@@ -33,8 +33,10 @@ process.stdout.write(lines.join("\n"), () => process.exit(failed ? 1 : 0));
 
 def test_library_scenario_runs_on_micropython(tmp_path):
     runner = tmp_path / "run.mjs"
-    runner.write_text(RUNNER.replace("MICROPYTHON", MICROPYTHON.as_uri())
-                      .replace("PACKAGE", str(ROOT / "pylib" / "bx24"))
-                      .replace("SCENARIO", str(pathlib.Path(__file__).with_name("micropython_scenario.py"))))
+    runner.write_text(
+        RUNNER.replace("MICROPYTHON", MICROPYTHON.as_uri())
+        .replace("PACKAGE", str(ROOT / "pylib" / "bx24"))
+        .replace("SCENARIO", str(pathlib.Path(__file__).with_name("micropython_scenario.py")))
+    )
     done = subprocess.run([NODE, str(runner)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "MICROPYTHON OK" in done.stdout, done.stdout + done.stderr

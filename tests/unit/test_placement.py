@@ -21,6 +21,7 @@ def test_placement_info_is_asked_once(card, bridge):
         await card.placement_info()
         await card.set_title("a")
         await card.set_title("b")
+
     run(scenario())
     assert len(bridge.info_requests) == 1
 
@@ -30,8 +31,15 @@ def test_options_as_a_json_string_or_php_empty_array():
     assert parse_info({"placement": "X", "options": []}).options == {}
 
 
-@pytest.mark.parametrize("data", [None, "PAGE_BACKGROUND_WORKER", {"placement": "X", "options": "{bad"},
-                                  {"placement": "X", "options": 5}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "PAGE_BACKGROUND_WORKER",
+        {"placement": "X", "options": "{bad"},
+        {"placement": "X", "options": 5},
+    ],
+)
 def test_unreadable_info_is_a_placement_error(data):
     with pytest.raises(PlacementError):
         parse_info(data)
@@ -47,7 +55,9 @@ def test_commands_outside_the_background_worker_fail_clearly_without_sending(car
     bridge.placement = {"placement": "CRM_DEAL_DETAIL_TAB", "options": {}}
     with pytest.raises(PlacementError) as caught:
         run(card.set_mute(True))
-    assert "CRM_DEAL_DETAIL_TAB" in str(caught.value) and "PAGE_BACKGROUND_WORKER" in str(caught.value)
+    assert "CRM_DEAL_DETAIL_TAB" in str(caught.value) and "PAGE_BACKGROUND_WORKER" in str(
+        caught.value
+    )
     assert bridge.sent == []
 
 
@@ -62,6 +72,7 @@ def test_bx24_never_initialised_is_a_clear_error(card, bridge):
 def test_bx24_missing_is_a_clear_error(card, bridge):
     async def unavailable(wait_ms):
         return json.dumps({"status": "unavailable", "message": "BX24 is not loaded"})
+
     bridge.info = unavailable
     with pytest.raises(PlacementError, match="BX24 is not loaded"):
         run(card.placement_info())

@@ -19,14 +19,29 @@ def call(portal, method, params=None, **options):
 
 # -- the form encoding: what Bitrix24's library sends -----------------------------------------
 
+
 def test_params_are_form_encoded_as_the_library_does():
-    body = encode({"FIELDS": {"TITLE": "Call back", "OPENED": True, "CLOSED": False,
-                              "NONE": None, "EMPTY": {}, "TAGS": [],
-                              "PHONE": [{"VALUE": "+1 555", "VALUE_TYPE": "WORK"}]},
-                   "n": 5, "x": 2.0, "name": "Ёж & co"})
-    assert body == ("FIELDS[TITLE]=Call%20back&FIELDS[OPENED]=true&FIELDS[CLOSED]=false"
-                    "&FIELDS[TAGS]=&FIELDS[PHONE][0][VALUE]=%2B1%20555"
-                    "&FIELDS[PHONE][0][VALUE_TYPE]=WORK&n=5&x=2&name=%D0%81%D0%B6%20%26%20co")
+    body = encode(
+        {
+            "FIELDS": {
+                "TITLE": "Call back",
+                "OPENED": True,
+                "CLOSED": False,
+                "NONE": None,
+                "EMPTY": {},
+                "TAGS": [],
+                "PHONE": [{"VALUE": "+1 555", "VALUE_TYPE": "WORK"}],
+            },
+            "n": 5,
+            "x": 2.0,
+            "name": "Ёж & co",
+        }
+    )
+    assert body == (
+        "FIELDS[TITLE]=Call%20back&FIELDS[OPENED]=true&FIELDS[CLOSED]=false"
+        "&FIELDS[TAGS]=&FIELDS[PHONE][0][VALUE]=%2B1%20555"
+        "&FIELDS[PHONE][0][VALUE_TYPE]=WORK&n=5&x=2&name=%D0%81%D0%B6%20%26%20co"
+    )
     assert decode_form(body)["FIELDS"]["PHONE"] == {"0": {"VALUE": "+1 555", "VALUE_TYPE": "WORK"}}
 
 
@@ -41,11 +56,15 @@ def test_params_must_be_a_dict():
 
 # -- answers -----------------------------------------------------------------------------------
 
+
 def test_a_result_and_what_was_sent(portal):
     portal.respond("crm.lead.get", {"result": {"ID": "1"}})
     result = call(portal, "crm.lead.get", {"id": 1, "select": ["ID", "TITLE"]})
     assert result.data == {"ID": "1"} and result.status == 200 and not result.more
-    assert portal.rest_calls("crm.lead.get")[0]["params"] == {"id": "1", "select": {"0": "ID", "1": "TITLE"}}
+    assert portal.rest_calls("crm.lead.get")[0]["params"] == {
+        "id": "1",
+        "select": {"0": "ID", "1": "TITLE"},
+    }
     method, body, wait_ms = portal.bridge.rest_sent[0]
     assert (method, wait_ms) == ("crm.lead.get", 10_000) and "auth" not in body
 
@@ -67,6 +86,7 @@ def test_paging_with_next_and_the_list_iterator(portal):
 
     async def everything():
         return [item["ID"] async for item in portal.rest().list("crm.lead.list")]
+
     assert run(everything()) == [str(n) for n in range(120)]
 
 
@@ -75,26 +95,40 @@ def test_items_of_a_list_answered_as_a_map(portal):
 
     async def ids():
         return [task["id"] async for task in portal.rest().list("tasks.task.list")]
+
     assert run(ids()) == ["1", "2"]
 
 
 def test_bitrix24s_error_answers_raise_with_code_description_and_status(portal):
-    portal.respond("user.current", {"error": "ACCESS_DENIED", "error_description": "no scope",
-                                    "status": 403})
+    portal.respond(
+        "user.current", {"error": "ACCESS_DENIED", "error_description": "no scope", "status": 403}
+    )
     with pytest.raises(RestError) as raised:
         call(portal, "user.current")
     error = raised.value
     assert (error.method, error.code, error.description, error.status) == (
-        "user.current", "ACCESS_DENIED", "no scope", 403)
+        "user.current",
+        "ACCESS_DENIED",
+        "no scope",
+        403,
+    )
     assert str(error) == "user.current failed: ACCESS_DENIED (HTTP 403): no scope"
 
 
-@pytest.mark.parametrize("answer, code, status, says", [
-    ({"status": 500, "error": "INTERNAL_SERVER_ERROR"}, "INTERNAL_SERVER_ERROR", 500, ""),
-    ({"status": 502, "body": "<html>Bad gateway</html>"}, None, 502, "not JSON: <html>Bad gateway"),
-    ({"status": 200, "body": "garbage"}, None, 200, "not JSON: garbage"),
-    ({"network": True}, "NETWORK_ERROR", None, "Failed to fetch"),
-])
+@pytest.mark.parametrize(
+    "answer, code, status, says",
+    [
+        ({"status": 500, "error": "INTERNAL_SERVER_ERROR"}, "INTERNAL_SERVER_ERROR", 500, ""),
+        (
+            {"status": 502, "body": "<html>Bad gateway</html>"},
+            None,
+            502,
+            "not JSON: <html>Bad gateway",
+        ),
+        ({"status": 200, "body": "garbage"}, None, 200, "not JSON: garbage"),
+        ({"network": True}, "NETWORK_ERROR", None, "Failed to fetch"),
+    ],
+)
 def test_5xx_non_json_and_network_failures_raise_at_once(portal, answer, code, status, says):
     portal.respond("crm.lead.list", answer)
     with pytest.raises(RestError) as raised:
@@ -123,7 +157,9 @@ def test_an_expired_token_is_refreshed_once_and_the_call_retried(portal):
     assert call(portal, "user.current").data == {"ID": "1"}
     assert portal.bridge.auth_refreshes == 1
     portal.bridge.rest_replies["user.current"] = {
-        "status": "answer", "data": {"http": 401, "json": {"error": "expired_token"}}}
+        "status": "answer",
+        "data": {"http": 401, "json": {"error": "expired_token"}},
+    }
     with pytest.raises(RestError, match="expired_token"):
         call(portal, "user.current")  # still expired after a refresh: not a loop
     assert portal.bridge.auth_refreshes == 2
@@ -141,8 +177,10 @@ def test_without_bx24_the_error_says_so(portal):
         call(portal, "crm.lead.list")
 
 
-@pytest.mark.parametrize("method, params, error", [
-    ("", None, ValueError), (None, None, ValueError), ("user.current", [1], TypeError)])
+@pytest.mark.parametrize(
+    "method, params, error",
+    [("", None, ValueError), (None, None, ValueError), ("user.current", [1], TypeError)],
+)
 def test_bad_input_is_refused_before_anything_is_sent(portal, method, params, error):
     with pytest.raises(error):
         call(portal, method, params)
@@ -151,13 +189,26 @@ def test_bad_input_is_refused_before_anything_is_sent(portal, method, params, er
 
 # -- batch -------------------------------------------------------------------------------------
 
+
 def test_a_batch_answers_each_call_by_key(portal):
     portal.respond("crm.deal.get", {"error": "NOT_FOUND", "error_description": "no deal"})
     portal.respond("crm.lead.list", {"items": [{"ID": str(n)} for n in range(60)]})
-    out = run(portal.rest().batch({"me": ("user.current", {}), "deal": ("crm.deal.get", {"id": 9}),
-                                   "leads": ("crm.lead.list", {"select": ["ID"]})}))
-    assert out["me"].data == {"ID": "1", "NAME": "Operator", "LAST_NAME": "Stub", "ACTIVE": True,
-                              "UF_PHONE_INNER": "101"}
+    out = run(
+        portal.rest().batch(
+            {
+                "me": ("user.current", {}),
+                "deal": ("crm.deal.get", {"id": 9}),
+                "leads": ("crm.lead.list", {"select": ["ID"]}),
+            }
+        )
+    )
+    assert out["me"].data == {
+        "ID": "1",
+        "NAME": "Operator",
+        "LAST_NAME": "Stub",
+        "ACTIVE": True,
+        "UF_PHONE_INNER": "101",
+    }
     assert isinstance(out["deal"], RestError) and out["deal"].code == "NOT_FOUND"
     assert out["leads"].total == 60 and out["leads"].next_start == 50
     [batch] = [c for c in portal.bridge.rest_sent if c[0] == "batch"]

@@ -19,9 +19,14 @@ def setup(**options):
     portal = FakePortal(user_id=7)
     phone = FakeSipPhone()
     logged = []
-    softphone = SipSoftphone(SERVER, options.pop("uri", "sip:101@pbx.example.com"),
-                             password="s3cret", new_phone=phone.create, log=logged.append,
-                             **options)
+    softphone = SipSoftphone(
+        SERVER,
+        options.pop("uri", "sip:101@pbx.example.com"),
+        password="s3cret",
+        new_phone=phone.create,
+        log=logged.append,
+        **options,
+    )
     calls = portal.calls(softphone, line_number="line1", log=logged.append)
     return portal, phone, softphone, calls, logged
 
@@ -39,12 +44,21 @@ def finishes(portal):
     return [c["params"] for c in portal.rest_calls("telephony.externalcall.finish")]
 
 
-@pytest.mark.parametrize("cause, code, status", [
-    ("Busy", 486, Status.BUSY), ("Rejected", 603, Status.DECLINED),
-    ("Not Found", 404, Status.WRONG_NUMBER), ("Unavailable", 480, Status.UNAVAILABLE),
-    ("Authentication Error", 401, Status.FORBIDDEN), ("No Answer", None, Status.MISSED),
-    ("SIP Failure Code", 503, Status.SERVICE_UNAVAILABLE), ("SIP Failure Code", 487, Status.OTHER),
-    ("SIP Failure Code", 200, Status.OTHER), (None, None, Status.OTHER)])
+@pytest.mark.parametrize(
+    "cause, code, status",
+    [
+        ("Busy", 486, Status.BUSY),
+        ("Rejected", 603, Status.DECLINED),
+        ("Not Found", 404, Status.WRONG_NUMBER),
+        ("Unavailable", 480, Status.UNAVAILABLE),
+        ("Authentication Error", 401, Status.FORBIDDEN),
+        ("No Answer", None, Status.MISSED),
+        ("SIP Failure Code", 503, Status.SERVICE_UNAVAILABLE),
+        ("SIP Failure Code", 487, Status.OTHER),
+        ("SIP Failure Code", 200, Status.OTHER),
+        (None, None, Status.OTHER),
+    ],
+)
 def test_sip_causes_become_bitrix24_status_codes(cause, code, status):
     assert status_for(cause, code) == status
 
@@ -67,13 +81,19 @@ def test_the_phone_starts_with_leadership_and_stops_without_it():
         out.update(logged=logged, softphone=softphone)
         await portal.settle()
         assert softphone.registration == "registered" and phone.registered
-        assert phone.options == {"server": SERVER, "uri": "sip:101@pbx.example.com",
-                                 "password": "s3cret", "displayName": None, "dtmf": "rfc4733"}
+        assert phone.options == {
+            "server": SERVER,
+            "uri": "sip:101@pbx.example.com",
+            "password": "s3cret",
+            "displayName": None,
+            "dtmf": "rfc4733",
+        }
         softphone.lead(False)
         assert not phone.registered and softphone.phone is None
         softphone.lead(True)
         await portal.settle()
         assert phone.registered
+
     run(go())
 
 
@@ -86,6 +106,7 @@ def test_a_phone_stopped_while_it_starts_does_not_stay_registered():
         softphone.stop()  # the frame lost the lead before the phone was up
         await task
         assert softphone.phone is None and not phone.registered
+
     run(go())
 
 
@@ -98,6 +119,7 @@ def test_the_password_is_never_in_a_log_or_a_repr():
         await portal.settle()
         phone._emit(type="registration", state="failed", cause="Authentication Error", code=401)
         assert softphone.registration_problem == "softphone offline: Authentication Error (401)"
+
     run(go())
     assert out["logged"] and not any("s3cret" in line for line in out["logged"])
     assert "s3cret" not in repr(out["softphone"])
@@ -120,18 +142,28 @@ def test_an_incoming_call_answered_and_hung_up_from_the_card():
         portal.advance(30)
         portal.click("hangup")
         await portal.settle()
-        assert phone.said == ["answer the call from +15550001122", "microphone muted",
-                              "call held", "DTMF 5", "hang up"]
+        assert phone.said == [
+            "answer the call from +15550001122",
+            "microphone muted",
+            "call held",
+            "DTMF 5",
+            "hang up",
+        ]
         assert finishes(portal)[-1]["STATUS_CODE"] == "200"
         assert finishes(portal)[-1]["DURATION"] == "30"
+
     run(go())
     assert out["logged"] == []
 
 
-@pytest.mark.parametrize("far_end, status", [
-    (lambda phone: phone.hang_up(), "304"),                      # gave up while it rang
-    (lambda phone: phone.fail("486", "Busy"), "486"),
-    (lambda phone: phone.fail("404", "Not Found"), "404")])
+@pytest.mark.parametrize(
+    "far_end, status",
+    [
+        (lambda phone: phone.hang_up(), "304"),  # gave up while it rang
+        (lambda phone: phone.fail("486", "Busy"), "486"),
+        (lambda phone: phone.fail("404", "Not Found"), "404"),
+    ],
+)
 def test_what_the_far_end_does_before_an_answer(far_end, status):
     out = {}
 
@@ -141,6 +173,7 @@ def test_what_the_far_end_does_before_an_answer(far_end, status):
         far_end(phone)
         await portal.settle()
         assert finishes(portal)[-1]["STATUS_CODE"] == status
+
     run(go())
 
 
@@ -162,12 +195,14 @@ def test_an_outgoing_call_dials_the_number_at_the_sip_domain():
         await portal.settle()
         assert phone.said[-1] == "transfer to 17"
         assert finishes(portal)[-1]["STATUS_CODE"] == "200"
+
     run(go())
 
 
 def test_the_account_comes_from_the_app_when_the_phone_starts():
     async def account():
         return {"user": "205", "password": "pw", "display_name": "Ann"}
+
     phone = FakeSipPhone()
     softphone = SipSoftphone(SERVER, account=account, new_phone=phone.create)
 
@@ -175,21 +210,25 @@ def test_the_account_comes_from_the_app_when_the_phone_starts():
         await softphone.start()
         assert phone.options["uri"] == "sip:205@pbx.example.com"
         assert phone.options["displayName"] == "Ann" and phone.options["password"] == "pw"
+
     run(go())
 
 
 def test_an_operator_without_a_sip_account_is_told_not_crashed():
     async def account():
         return {"user": None}
+
     phone, logged = FakeSipPhone(), []
     softphone = SipSoftphone(SERVER, account=account, new_phone=phone.create, log=logged.append)
 
     async def go():
         await softphone.start()
+
     run(go())
     assert phone.options is None and softphone.registration == "failed"
     assert softphone.registration_problem.startswith(
-        "softphone offline: no SIP account for this operator")
+        "softphone offline: no SIP account for this operator"
+    )
 
 
 @pytest.mark.parametrize("step", ["account", "phone"])
@@ -205,11 +244,13 @@ def test_a_phone_that_cannot_start_says_why_whatever_failed(step):
 
     async def new_phone(options_json, receive):
         raise RuntimeError("cannot load jssip.mjs")
+
     logged = []
     softphone = SipSoftphone(SERVER, account=account, new_phone=new_phone, log=logged.append)
 
     async def go():
         await softphone.start()
+
     run(go())
     assert softphone.registration == "failed"
     reason = "ACCESS_DENIED" if step == "account" else "cannot load jssip.mjs"
@@ -227,17 +268,22 @@ def test_the_sample_puts_a_phone_that_did_not_start_on_the_card():
 
     async def go():
         portal = FakePortal()
-        portal.model.respond("user.option.get", {"error": "ACCESS_DENIED",
-                                                 "error_description": "Access denied",
-                                                 "status": 403})
+        portal.model.respond(
+            "user.option.get",
+            {"error": "ACCESS_DENIED", "error_description": "Access denied", "status": 403},
+        )
         app = await portal.load_app(main)
         await portal.settle()
         assert app["softphone"].registration == "failed"
         portal.raise_call(PHONE_NUMBER="+15550001122")
         await portal.settle()
-        texts = [params["statusText"] for command, params in portal.commands
-                 if command == "CallCardSetStatusText"]
+        texts = [
+            params["statusText"]
+            for command, params in portal.commands
+            if command == "CallCardSetStatusText"
+        ]
         assert texts and "ACCESS_DENIED" in texts[-1], texts
+
     run_fake(go())
 
 
@@ -254,6 +300,7 @@ def test_a_page_closing_mid_call_leaves_a_note_and_stops_the_phone():
         calls.page_closing()
         assert notes == ["The call with +15550001122 was cut off: the page it was on closed."]
         assert not phone.registered
+
     run(go())
 
 
@@ -273,12 +320,15 @@ def test_a_call_the_connection_drops_is_not_left_going():
         portal, phone, softphone, calls, logged = await ringing()
         portal.click("answer")
         await portal.settle()
-        phone._emit(type="failed", id="in-1", originator="system", cause="Connection Error",
-                    code=None)
+        phone._emit(
+            type="failed", id="in-1", originator="system", cause="Connection Error", code=None
+        )
         await portal.settle()
         finish = finishes(portal)[-1]
-        out.update(status=finish["STATUS_CODE"], reason=finish.get("FAILED_REASON"),
-                   active=calls.active)
+        out.update(
+            status=finish["STATUS_CODE"], reason=finish.get("FAILED_REASON"), active=calls.active
+        )
+
     run(go())
     # it was answered and talked: an answered call, cut off, and why
     assert out == {"status": "200", "reason": "Connection Error", "active": []}

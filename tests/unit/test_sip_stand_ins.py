@@ -19,14 +19,26 @@ NODE = shutil.which("node")
 SIP_MJS = pathlib.Path(__file__).resolve().parents[2] / "pylib" / "bx24" / "sip.mjs"
 OPTIONS = {"server": "ws://127.0.0.1:5066", "uri": "sip:101@127.0.0.1", "password": "s3cret"}
 # (method, args) on the phone, or ("far", action, args) on the other side
-STEPS = [("far", "ring", ["+15550001122"]), ("answer", ["in-1"]), ("mute", ["in-1", True]),
-         ("mute", ["in-1", False]), ("hold", ["in-1", True]), ("hold", ["in-1", False]),
-         ("dtmf", ["in-1", "5"]), ("transfer", ["in-1", "sip:300@127.0.0.1"]),
-         ("call", ["sip:+15550009999@127.0.0.1"]), ("far", "pickUp", []),
-         ("far", "hangUp", []), ("far", "ring", ["+15550003333"]), ("reject", ["in-3", 486]),
-         ("far", "ring", ["+15550004444"]), ("hangup", ["in-4"]),
-         ("far", "ring", ["+15550005555"]), ("far", "fail", ["480", "Unavailable"]),
-         ("stop", [])]
+STEPS = [
+    ("far", "ring", ["+15550001122"]),
+    ("answer", ["in-1"]),
+    ("mute", ["in-1", True]),
+    ("mute", ["in-1", False]),
+    ("hold", ["in-1", True]),
+    ("hold", ["in-1", False]),
+    ("dtmf", ["in-1", "5"]),
+    ("transfer", ["in-1", "sip:300@127.0.0.1"]),
+    ("call", ["sip:+15550009999@127.0.0.1"]),
+    ("far", "pickUp", []),
+    ("far", "hangUp", []),
+    ("far", "ring", ["+15550003333"]),
+    ("reject", ["in-3", 486]),
+    ("far", "ring", ["+15550004444"]),
+    ("hangup", ["in-4"]),
+    ("far", "ring", ["+15550005555"]),
+    ("far", "fail", ["480", "Unavailable"]),
+    ("stop", []),
+]
 
 HARNESS = r"""
 const vm = require("vm");
@@ -50,9 +62,18 @@ process.stdout.write(JSON.stringify({ said, events, methods: Object.keys(phone) 
 """
 
 FAR = {"ring": "ring", "pickUp": "pick_up", "hangUp": "hang_up", "fail": "fail"}
-SAID = ["answer the call from +15550001122", "microphone muted", "microphone on", "call held",
-        "call resumed", "DTMF 5", "transfer to 300", "dial +15550009999", "reject the call (486)",
-        "hang up"]
+SAID = [
+    "answer the call from +15550001122",
+    "microphone muted",
+    "microphone on",
+    "call held",
+    "call resumed",
+    "DTMF 5",
+    "transfer to 300",
+    "dial +15550009999",
+    "reject the call (486)",
+    "hang up",
+]
 
 
 def python_stand_in():
@@ -68,21 +89,34 @@ def python_stand_in():
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_both_stand_ins_say_and_report_the_same():
-    done = subprocess.run([NODE, "-e", HARNESS], capture_output=True, text=True, timeout=30,
-                          env={"STUB": str(SIP_STUB_PATH), "OPTIONS": json.dumps(OPTIONS),
-                               "STEPS": json.dumps(STEPS)})
+    done = subprocess.run(
+        [NODE, "-e", HARNESS],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={
+            "STUB": str(SIP_STUB_PATH),
+            "OPTIONS": json.dumps(OPTIONS),
+            "STEPS": json.dumps(STEPS),
+        },
+    )
     assert done.returncode == 0, done.stderr
     page = json.loads(done.stdout)
     said, events = python_stand_in()
-    page_said = [line.split("] ", 1)[1] for line in page["said"]
-                 if line.startswith("[softphone stand-in] ")]
+    page_said = [
+        line.split("] ", 1)[1] for line in page["said"] if line.startswith("[softphone stand-in] ")
+    ]
     assert page_said == said == SAID
     assert [{k: v for k, v in e.items() if k != "line"} for e in page["events"]] == events
     assert not any("s3cret" in line for line in page["said"])
     # the real phone's interface, all of it
     block = SIP_MJS.read_text().split("const phone = {", 1)[1].split("\n  };", 1)[0]
     real = set(re.findall(r"^    (?:async )?(\w+)\(", block, re.M)) - {
-        "sessionIds", "recent", "direction", "stats"}  # sip.mjs's test helpers
+        "sessionIds",
+        "recent",
+        "direction",
+        "stats",
+    }  # sip.mjs's test helpers
     assert {"call", "answer", "reject", "hangup", "transfer", "stop"} <= real
     assert real <= set(page["methods"]) and real <= set(dir(FakeSipPhone))
 

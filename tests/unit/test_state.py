@@ -39,7 +39,12 @@ def test_commands_update_state_on_success(card, bridge):
         await card.set_mute(True)
         await card.set_hold(True)
         await card.set_ui_state("connected")
-        assert (card.muted, card.held, card.ui_state, card.timer_running) == (True, True, "connected", True)
+        assert (card.muted, card.held, card.ui_state, card.timer_running) == (
+            True,
+            True,
+            "connected",
+            True,
+        )
         await card.stop_timer()
         assert card.timer_running is False
         await card.start_timer()
@@ -50,6 +55,7 @@ def test_commands_update_state_on_success(card, bridge):
         assert card.ui_state == "transferring" and card.timer_running is False
         await card.set_mute(False)
         assert card.muted is False
+
     run(scenario())
 
 
@@ -63,6 +69,7 @@ def test_failed_commands_leave_state_alone(card, bridge):
             await card.set_mute(True)
         with pytest.raises(CommandError):
             await card.set_ui_state("connected")
+
     run(scenario())
     assert (card.muted, card.ui_state, card.active) == (False, None, True)
 
@@ -102,15 +109,23 @@ def test_a_new_call_resets_the_call_state(card, bridge):
         await card.set_mute(True)
         await card.set_ui_state("connected")
         await card.close()
+
     run(scenario())
     bridge.fire("initialized", dict(INITIALIZED, CALL_ID="second"))
-    assert (card.active, card.call.call_id, card.muted, card.ui_state, card.timer_running) == \
-        (True, "second", False, None, False)
+    assert (card.active, card.call.call_id, card.muted, card.ui_state, card.timer_running) == (
+        True,
+        "second",
+        False,
+        None,
+        False,
+    )
 
 
 def test_entity_changed_before_initialized_is_kept(card, bridge):
     card.attach()
-    bridge.fire("entityChanged", {"PHONE_NUMBER": "+7", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": 5})
+    bridge.fire(
+        "entityChanged", {"PHONE_NUMBER": "+7", "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": 5}
+    )
     bridge.fire("initialized", INITIALIZED)
     assert card.entity.crm_entity_id == 5 and card.active
 
@@ -122,7 +137,9 @@ def test_state_is_read_only(card):
         card.muted = True
 
 
-def test_late_card_undefined_for_a_timer_command_is_logged_recorded_and_reported(card, bridge, logs):
+def test_late_card_undefined_for_a_timer_command_is_logged_recorded_and_reported(
+    card, bridge, logs
+):
     initialized(card, bridge)
     bridge.silence("CallCardStartTimer")
     reported = []
@@ -136,6 +153,7 @@ def test_late_card_undefined_for_a_timer_command_is_logged_recorded_and_reported
         assert card.timer_running is True
         bridge.late("CallCardStartTimer", CARD_UNDEFINED)
         await asyncio.sleep(0)
+
     run(scenario())
     error = card.last_late_error
     assert isinstance(error, CardUndefinedError) and error.command == "CallCardStartTimer"

@@ -15,12 +15,19 @@ def portal():
 
 def test_register_sends_what_bitrix24_takes_and_reads_its_answer(portal):
     telephony = portal.telephony()
-    registered = run(telephony.register("+15550001122", OUTGOING, line_number="l1",
-                                        crm_create=True, show=False))
+    registered = run(
+        telephony.register("+15550001122", OUTGOING, line_number="l1", crm_create=True, show=False)
+    )
     assert registered.call_id.startswith("externalCall.")
     assert portal.rest_calls("telephony.externalcall.register")[0]["params"] == {
-        "PHONE_NUMBER": "+15550001122", "TYPE": "1", "USER_ID": "3", "LINE_NUMBER": "l1",
-        "EXTERNAL_CALL_ID": "fake-1", "SHOW": "0", "CRM_CREATE": "1"}
+        "PHONE_NUMBER": "+15550001122",
+        "TYPE": "1",
+        "USER_ID": "3",
+        "LINE_NUMBER": "l1",
+        "EXTERNAL_CALL_ID": "fake-1",
+        "SHOW": "0",
+        "CRM_CREATE": "1",
+    }
     assert not portal.card_open  # SHOW=0
 
 
@@ -42,18 +49,24 @@ def test_finish_show_hide(portal):
 
     registered, record = run(go())
     assert record["CALL_DURATION"] == 12
-    assert portal.rest_calls("telephony.externalcall.show")[0]["params"]["USER_ID"] == {"0": "4", "1": "5"}
+    assert portal.rest_calls("telephony.externalcall.show")[0]["params"]["USER_ID"] == {
+        "0": "4",
+        "1": "5",
+    }
     assert not portal.card_open
 
 
-@pytest.mark.parametrize("call, error", [
-    (lambda t: t.register(""), ValueError),
-    (lambda t: t.register("+1", type=9), ValueError),
-    (lambda t: t.finish("c", -1), ValueError),
-    (lambda t: t.finish("c", 1.5), ValueError),
-    (lambda t: t.finish("c", 1, status_code="999"), ValueError),
-    (lambda t: t.finish("", 1), ValueError),
-])
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda t: t.register(""), ValueError),
+        (lambda t: t.register("+1", type=9), ValueError),
+        (lambda t: t.finish("c", -1), ValueError),
+        (lambda t: t.finish("c", 1.5), ValueError),
+        (lambda t: t.finish("c", 1, status_code="999"), ValueError),
+        (lambda t: t.finish("", 1), ValueError),
+    ],
+)
 def test_bad_arguments_fail_before_anything_is_sent(portal, call, error):
     with pytest.raises(error):
         run(call(portal.telephony()))

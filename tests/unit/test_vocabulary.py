@@ -29,8 +29,9 @@ FAKE = ROOT / "pylib" / "bx24_testing" / "fake.py"
 def documented(kind):
     """The names on the docs' line ``- <kind> (<n>): `a`, `b`...`` (it may wrap)."""
     text = DOCS.read_text()
-    match = re.search(r"^- " + re.escape(kind) + r" \((\d+)\): (.*?)(?=^- |^\s*$)", text,
-                      re.M | re.S)
+    match = re.search(
+        r"^- " + re.escape(kind) + r" \((\d+)\): (.*?)(?=^- |^\s*$)", text, re.M | re.S
+    )
     assert match, f"docs/bitrix24.md lost its {kind} line"
     names = re.findall(r"`([^`]+)`", match.group(2))
     assert len(names) == int(match.group(1)) == len(set(names))
@@ -59,7 +60,9 @@ def test_the_card_description_is_the_librarys_vocabulary():
     assert model["uiStates"] == list(commands.UI_STATES)
     assert model["commands"] == list(commands.COMMANDS)
     assert set(model["buttonEvents"].values()) == set(events.EVENTS) - {
-        events.INITIALIZED, events.ENTITY_CHANGED}
+        events.INITIALIZED,
+        events.ENTITY_CHANGED,
+    }
     assert list(model["stateButtons"]) == list(commands.UI_STATES)
     for state, buttons in model["stateButtons"].items():
         assert set(buttons) <= set(model["buttonEvents"]), state
@@ -73,19 +76,28 @@ def test_the_page_hands_the_librarys_events_to_the_bridge(tmp_path):
     (tmp_path / "frame").mkdir()
     (tmp_path / "frame" / "main.py").write_text("import bx24\n")
     site = FrameSite(settings.load(tmp_path))
-    boot = json.loads(re.search(r'id="bx24-boot">(.*?)</script>',
-                                site.build().page().decode()).group(1))
+    boot = json.loads(
+        re.search(r'id="bx24-boot">(.*?)</script>', site.build().page().decode()).group(1)
+    )
     assert boot["events"] == list(events.EVENTS)
 
 
 def test_a_new_event_in_the_library_reaches_the_stub_and_the_bridge(monkeypatch):
     """Drift is impossible: a name added in its one place is what the consumers get."""
     monkeypatch.setattr(cardmodel, "EVENTS", list(events.EVENTS) + ["futureButtonClick"])
-    script = model_script() + """
+    script = (
+        model_script()
+        + """
         const events = window.BX24_MODEL.events;
         console.log(JSON.stringify(events.slice(-1)));"""
-    done = subprocess.run(["node", "-e", "const window = {};\n" + script],
-                          capture_output=True, text=True, check=True, timeout=30)
+    )
+    done = subprocess.run(
+        ["node", "-e", "const window = {};\n" + script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     assert json.loads(done.stdout) == ["futureButtonClick"]
     boot = json.dumps({"events": list(events.EVENTS) + ["futureButtonClick"]})
     harness = """
@@ -98,9 +110,14 @@ def test_a_new_event_in_the_library_reaches_the_stub_and_the_bridge(monkeypatch)
         ctx.window = ctx; vm.createContext(ctx);
         vm.runInContext(require("fs").readFileSync(process.env.BRIDGE, "utf8"), ctx);
         console.log(JSON.stringify(bound.slice(-1))); process.exit(0);"""
-    done = subprocess.run(["node", "-e", harness], capture_output=True, text=True, check=True,
-                          timeout=30, env={"BOOT": boot, "BRIDGE": str(BRIDGE),
-                                           "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        ["node", "-e", harness],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+        env={"BOOT": boot, "BRIDGE": str(BRIDGE), "PATH": "/usr/bin:/bin"},
+    )
     assert json.loads(done.stdout) == ["BackgroundCallCard::futureButtonClick"]
 
 
@@ -108,10 +125,11 @@ def test_a_new_event_in_the_library_reaches_the_stub_and_the_bridge(monkeypatch)
 def test_the_documented_names_are_bitrix24s():
     spec = SPEC.read_text()
     section = lambda n: spec.split(f"\n## {n}. ")[1].split("\n## ")[0]  # noqa: E731
-    rows = lambda text: [line.split("|")[1] for line in text.splitlines()  # noqa: E731
-                         if line.startswith("| `")]
+
+    def rows(text):
+        return [line.split("|")[1] for line in text.splitlines() if line.startswith("| `")]
+
     assert [re.findall(r"`(\w+)`", row)[0] for row in rows(section(4))] == documented("UI states")
     spec_events = [name for row in rows(section(5)) for name in re.findall(r"`(\w+)`", row)]
     assert sorted(spec_events) == sorted(documented("Events"))
-    assert sorted(set(re.findall(r"`(CallCard\w+)`", section(3)))) == sorted(
-        documented("Commands"))
+    assert sorted(set(re.findall(r"`(CallCard\w+)`", section(3)))) == sorted(documented("Commands"))

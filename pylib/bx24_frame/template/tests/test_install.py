@@ -7,8 +7,7 @@ administrator, user 1 an operator)."""
 from bx24_testing.card import StubCard
 
 
-def test_the_install_page_installs_and_the_bound_worker_takes_a_call(bx24_portal_page,
-                                                                    bx24_portal):
+def test_the_install_page_installs_and_the_bound_worker_takes_a_call(bx24_portal_page, bx24_portal):
     portal_page = bx24_portal_page(user=2)
     assert portal_page.app_state("main") in ("shown", "bound")  # installed: the main page
     [worker] = bx24_portal.bindings

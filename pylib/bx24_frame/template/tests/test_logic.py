@@ -16,10 +16,12 @@ MAIN = Path(__file__).resolve().parents[1] / "frame" / "main.py"
 def run_app(scenario):
     """Run ``scenario(portal, app)`` over a fresh portal and a fresh run of main.py
     (``bx24_testing.fake.run``: ``asyncio.run`` that also works beside Playwright's tests)."""
+
     async def main():
         portal = FakePortal()
         app = await portal.load_app(MAIN)
         await scenario(portal, app)
+
     run(main())
 
 
@@ -38,6 +40,7 @@ def test_an_answered_call_is_finished_with_its_duration():
         assert finish["params"]["STATUS_CODE"] == "200"
         assert finish["params"]["DURATION"] == "42"
         assert portal.softphone.said == ["answer the call from +15550001122", "hang up"]
+
     run_app(scenario)
 
 
@@ -47,6 +50,7 @@ def test_the_operator_registers_with_their_inner_number_and_password_option():
         assert portal.softphone.options["uri"] == "sip:101@pbx.example.com"
         assert portal.softphone.options["password"] == "s3cret"
         assert app["softphone"].registration == "registered"
+
     portal_options = {"sip_password": "s3cret"}
 
     async def main():
@@ -54,6 +58,7 @@ def test_the_operator_registers_with_their_inner_number_and_password_option():
         portal.user_options.update(portal_options)
         app = await portal.load_app(MAIN)
         await scenario(portal, app)
+
     run(main())
 
 
@@ -62,11 +67,14 @@ def test_the_crm_client_known_before_the_card_is_shown_is_not_overwritten():
         portal.card_before_answer = False  # the card opens after the registration's answer
         await portal.settle()
         portal.softphone.ring("+15550001122")
-        portal.fire("entityChanged", {"PHONE_NUMBER": "+15550001122",
-                                      "CRM_ENTITY_TYPE": "CONTACT", "CRM_ENTITY_ID": 7})
+        portal.fire(
+            "entityChanged",
+            {"PHONE_NUMBER": "+15550001122", "CRM_ENTITY_TYPE": "CONTACT", "CRM_ENTITY_ID": 7},
+        )
         await portal.settle()
         texts = [p["statusText"] for c, p in portal.commands if c == "CallCardSetStatusText"]
         assert texts == ["CRM CONTACT #7"]
+
     run_app(scenario)
 
 

@@ -13,8 +13,9 @@ import pytest
 
 def test_an_incoming_call_opens_the_card(bx24_card):
     bx24_card.softphone.ring("+15550001122")
-    bx24_card.wait_for_rest("telephony.externalcall.register",
-                            PHONE_NUMBER="+15550001122", TYPE=2, SHOW=1)
+    bx24_card.wait_for_rest(
+        "telephony.externalcall.register", PHONE_NUMBER="+15550001122", TYPE=2, SHOW=1
+    )
     bx24_card.wait_for_command("CallCardSetCardTitle", title="Incoming call +15550001122")
     bx24_card.wait_for_command("CallCardSetStatusText", statusText="Line line1")
 

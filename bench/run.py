@@ -3,15 +3,18 @@
 
     python bench/run.py [--quick] [--loads N] [--warmups N] [--events N] [--seconds S]
                         [--connections N...] [--no-levers] [--network-loads N]
-                        [--networks none office remote] [--skip-network] [--skip-frames]
-                        [--skip-server] [--json FILE]
+                        [--networks none office remote] [--tabs N...] [--tabs-idle S]
+                        [--skip-network] [--skip-frames] [--skip-tabs] [--skip-server]
+                        [--json FILE]
 
 Every figure is a median over the run's samples, with a ratio against a baseline measured in
-the same run: the plain-JS frame for the frame rows, nginx for the server rows. The network
-rows (network_bench.py) load the frame as a portal does, over emulated links.
+the same run: the plain-JS frame for the frame rows, nginx for the server rows, the portal's
+tabs without the frame for the tab rows. The network rows (network_bench.py) load the frame as
+a portal does, over emulated links; the tab rows (tabs_bench.py) open an operator's N tabs.
 """
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -24,6 +27,7 @@ import frames_bench  # noqa: E402
 import load_bench  # noqa: E402
 import network_bench  # noqa: E402
 import servers  # noqa: E402
+import tabs_bench  # noqa: E402
 
 ROOT = servers.ROOT
 
@@ -194,6 +198,31 @@ def bench_network(args, tmp):
     return network_bench.summary(rows)
 
 
+def bench_tabs(args, tmp):
+    from playwright.sync_api import sync_playwright
+
+    designs = (1, 2, "all")
+    with contextlib.ExitStack() as running:
+        origins = {
+            frames: running.enter_context(
+                servers.bx24_serve(
+                    Path(tmp, f"tabs-{frames}"),
+                    project=tabs_bench.project(tmp, frames),
+                    extra=[*servers.embeddable_by_portal(), "--emulator"],
+                )
+            )
+            for frames in designs
+        }
+        with sync_playwright() as p:
+            return tabs_bench.measure(
+                p,
+                tabs_bench.frame_urls(origins),
+                args.tabs,
+                args.tabs_idle,
+                log=lambda m: print(m, file=sys.stderr),
+            )
+
+
 def bench_server(args, tmp):
     if not load_bench.wrk_available():
         print(
@@ -250,6 +279,13 @@ def main(argv=None):
         default=list(network_bench.NETWORKS),
         choices=list(network_bench.NETWORKS),
     )
+    parser.add_argument(
+        "--tabs", type=int, nargs="+", help="tab counts of the tab rows (default 1 5 10; quick 1 5)"
+    )
+    parser.add_argument(
+        "--tabs-idle", type=int, help="idle seconds before measuring memory (default 10, quick 3)"
+    )
+    parser.add_argument("--skip-tabs", action="store_true")
     parser.add_argument("--skip-network", action="store_true")
     parser.add_argument("--skip-frames", action="store_true")
     parser.add_argument("--skip-server", action="store_true")
@@ -258,6 +294,8 @@ def main(argv=None):
     args.loads = args.loads or (3 if args.quick else 10)
     args.warmups = args.warmups or 2 if args.quick else args.warmups or 3
     args.seconds = args.seconds or (3 if args.quick else 10)
+    args.tabs = args.tabs or ([1, 5] if args.quick else [1, 5, 10])
+    args.tabs_idle = args.tabs_idle or (3 if args.quick else 10)
 
     started = time.monotonic()
     out = {}
@@ -268,6 +306,9 @@ def main(argv=None):
         if not args.skip_frames:
             print(f"frames: {args.loads} loads per row...", file=sys.stderr)
             out["frames"] = bench_frames(args, tmp)
+        if not args.skip_tabs:
+            print(f"tabs: {args.tabs}...", file=sys.stderr)
+            out["tabs"] = bench_tabs(args, tmp)
         if not args.skip_server:
             print("server...", file=sys.stderr)
             out["server"] = bench_server(args, tmp)
@@ -280,6 +321,8 @@ def main(argv=None):
         print(network_table(out["network"], args.network_loads) + "\n")
     if "frames" in out:
         print(frame_table(out["frames"], args.loads, args.warmups, args.events) + "\n")
+    if "tabs" in out:
+        print(tabs_bench.table(out["tabs"], args.tabs, args.tabs_idle) + "\n")
     if out.get("server"):
         print(server_table(out["server"], args.seconds) + "\n")
     if args.json:
@@ -289,6 +332,8 @@ def main(argv=None):
                 {"server": s, "request": r, "connections": c, **(v or {})}
                 for (s, r, c), v in raw["server"].items()
             ]
+        if "tabs" in raw:
+            raw["tabs"] = [{"design": d, "tabs": n, **v} for (d, n), v in raw["tabs"].items()]
         Path(args.json).write_text(json.dumps(raw, indent=2))
 
 

@@ -210,7 +210,6 @@
   var undecided = [];         // card events that came before this frame knew its role
   var cardFrame = null;       // the frame whose card shows the call, when not this one
   var leaderHandlers = [];
-  var readyWhenDecided = false;
 
   function cardEvent(message, from) {
     if (frames && frames.leader === null) {
@@ -226,11 +225,12 @@
   if (frames) {
     frames.onLeader(function (leading) {
       undecided.splice(0).forEach(function (message) { cardEvent(message); });
-      if (readyWhenDecided) {
-        readyWhenDecided = false;
-        document.documentElement.dataset.bx24 = "ready";
+      if (!leading) {
+        cardFrame = null;
+        // led for a moment without Python attached: what it kept goes to the leader, in order
+        if (!receiver) queue.splice(0).forEach(function (text) { frames.forward(JSON.parse(text)); });
       }
-      if (!leading) cardFrame = null;
+      signalReady();
       leaderHandlers.forEach(function (fn) {
         try { fn(leading); } catch (error) { log("error", "a leader handler failed: " + quote(error)); }
       });
@@ -244,6 +244,12 @@
       });
     });
     frames.onGone(function (id) { if (id === cardFrame) cardFrame = null; });
+    if (frames.onPython) {
+      frames.onPython(function (runs) {
+        if (!runs && !receiver) document.documentElement.dataset.bx24Python = "none";
+        signalReady();
+      });
+    }
   }
 
   /* The operator's group of frames (frames.js): a channel named by a hash of the portal's
@@ -508,10 +514,21 @@
     receiver = handler;
     bridge.attached = true;
     flush();
-    // Ready means every event fired so far reached Python: with frames.js, once this frame
-    // knows whether it leads (the events held meanwhile are delivered then).
-    if (frames && frames.leader === null) readyWhenDecided = true;
-    else document.documentElement.dataset.bx24 = "ready";
+    document.documentElement.dataset.bx24Python = "ready";
+    signalReady();
+  }
+
+  /* Ready (<html data-bx24="ready">) means every event fired so far reaches the Python that
+   * handles it: this frame's, attached; or, in a relay (frames.js: a frame that runs no
+   * Python), the leader's, forwarded. With frames.js, once this frame knows its role (the
+   * events held meanwhile go on then). data-bx24-python says which: "ready" (attached),
+   * "none" (a relay), "booting" (boot.js: a relay that became a Python frame, its events held
+   * in order until it attaches), "error". */
+  function signalReady() {
+    if (frames && (frames.leader === null || frames.python === null)) return;
+    if (receiver || (frames && frames.python === false)) {
+      document.documentElement.dataset.bx24 = "ready";
+    }
   }
 
   function onInit() {

@@ -33,6 +33,18 @@
  * Python acts: its call session, its softphone. A leader that goes away leaves a `note` for
  * the next one (also in sessionStorage, for the next page of the same tab).
  *
+ * Which frames run Python (boot.js waits for `onPython`): only the PYTHON_FRAMES oldest of the
+ * group (the boot config's `frames.python`: the leader and a warm stand-in by default; 0:
+ * every frame). The others are relays: the bridge and this election, no interpreter. A relay
+ * whose rank falls below PYTHON_FRAMES (a Python frame left) starts Python then. Waiting for the
+ * group would make every first frame boot later, so a frame first asks, at once, on a hint
+ * channel of its portal host (`window.name`), which frames are already there: if fewer than
+ * PYTHON_FRAMES older ones answer within HINT_MS, it starts Python at once; otherwise it waits
+ * for the group's answer. The hint is not trusted (any page of the partition can speak there):
+ * a false one only makes a frame wait for the group; and a frame the hint told of older frames
+ * that the group does not know yet (busy booting, they answer late) waits GRACE_MS more before
+ * it starts Python on its rank.
+ *
  * window.bx24Frames:
  *   id, leader (true | false | null: not decided yet), leaderId, group (the channel's name)
  *   join(name), alone(why)      the group this frame is in (bridge.js, at BX24.init); or none
@@ -43,6 +55,8 @@
  *   onGone(fn)                  fn(id) when a frame said bye or was found gone
  *   note(text), takeNotes()     leave a note for the next leader; read (and drop) them: every
  *                               frame drops its copies once one took them
+ *   python                      true (runs Python) | false (a relay) | null (not decided yet)
+ *   onPython(fn)                fn(runs) when decided, and fn(true) when a relay must start it
  */
 (function () {
   "use strict";
@@ -54,8 +68,21 @@
   var SETTLE_MS = 100;
   var PING_MS = 5000;
   var PONG_MS = 2000;
+  var MAX_UNTAKEN = 200;
   var NOTES_KEY = "bx24-frames-notes";
   var MAX_NOTES = 5;
+  // The hint: long enough for idle frames' answer (~1 ms), short for a first frame's boot.
+  var HINT_MS = 25;
+  var GRACE_MS = 1000;
+  var PYTHON_FRAMES = (function () {
+    try {
+      var frames = JSON.parse(document.getElementById("bx24-boot").textContent).frames;
+      var n = frames && frames.python;
+      return typeof n === "number" && n >= 0 ? n : 2;
+    } catch (error) {
+      return 2;
+    }
+  })();
 
   function now() { return performance.timeOrigin + performance.now(); }
   function newId() { return Math.random().toString(36).slice(2, 10) + Date.now().toString(36); }
@@ -63,13 +90,20 @@
   var me = { id: newId(), born: now() };
   var peers = {};        // id -> {id, born}
   var decided = false;
-  var handlers = { leader: [], forwarded: null, request: null, gone: [] };
+  var handlers = { leader: [], forwarded: null, request: null, gone: [], python: [] };
   var pending = {};      // request id -> {resolve, timer}
   var notes = [];
   var pinging = null;    // {leaderId, timer} while a ping waits for its pong
   var channel = null;    // the group's, once joined
   var settling = null;
   var beating = null;
+  var sent = [];         // {seq, message} forwarded to the leader, not yet taken
+  var seq = 0;
+  var leaving = false;   // this page said bye
+  var hint = null;       // the hint channel (see above)
+  var heard = {};        // id -> born, of the frames the hint channel told of
+  var hinted = false;    // the hint's wait is over
+  var grace = null;
 
   var api = {
     id: me.id,
@@ -85,8 +119,21 @@
     onForwarded: function (fn) { handlers.forwarded = fn; },
     onRequest: function (fn) { handlers.request = fn; },
     onGone: function (fn) { handlers.gone.push(fn); },
+    python: null,
+    onPython: function (fn) {
+      handlers.python.push(fn);
+      if (api.python !== null) fn(api.python);
+    },
     forward: function (message) {
-      post({ type: "forward", to: api.leaderId, message: message });
+      // kept until the leader says it took it: one that leaves (or is found gone) before that
+      // has it sent again to the next leader, in order (a leader that said bye takes nothing)
+      sent.push({ seq: ++seq, message: message });
+      if (sent.length > MAX_UNTAKEN) {
+        console.warn("[bx24 frames] the leader took none of " + sent.length + " messages: " +
+          "the oldest is dropped");
+        sent.shift();
+      }
+      post({ type: "forward", to: api.leaderId, seq: seq, message: message });
     },
     request: function (to, body, waitMs) {
       var id = newId();
@@ -158,6 +205,7 @@
   function alone(why) {
     leave();
     if (why) console.warn("[bx24 frames] this frame leads alone: " + why);
+    heard = {};  // alone, it runs Python whoever else is there
     decided = true;
     elect();
   }
@@ -167,13 +215,102 @@
     var best = me;
     Object.keys(peers).forEach(function (id) { if (older(peers[id], best)) best = peers[id]; });
     var was = api.leader;
+    var wasId = api.leaderId;
     api.leaderId = best.id;
     api.leader = best.id === me.id;
+    if (wasId !== api.leaderId && sent.length) resend();  // older than what the handlers send
     if (was !== api.leader) {
       handlers.leader.forEach(function (fn) {
         try { fn(api.leader); } catch (error) { console.error("[bx24 frames]", error); }
       });
     }
+    rank();
+  }
+
+  function resend() {  // to the new leader, what the one before did not take
+    var again = sent;
+    sent = [];
+    again.forEach(function (item) {
+      if (api.leader) {
+        if (handlers.forwarded) handlers.forwarded(item.message, null);  // this frame's card
+      } else {
+        api.forward(item.message);
+      }
+    });
+  }
+
+  // -- who runs Python ------------------------------------------------------------------------
+
+  function setPython(runs) {
+    if (api.python === true || api.python === runs) return;  // a frame that started keeps it
+    api.python = runs;
+    clearTimeout(grace);
+    handlers.python.forEach(function (fn) {
+      try { fn(runs); } catch (error) { console.error("[bx24 frames]", error); }
+    });
+  }
+
+  function olderThanMe(borns) {
+    return borns.filter(function (p) { return older(p, me); }).length;
+  }
+
+  function rank() {  // after the group's election: the PYTHON_FRAMES oldest run Python
+    if (api.python === true || !decided) return;
+    var list = Object.keys(peers).map(function (id) { return peers[id]; });
+    if (olderThanMe(list) >= PYTHON_FRAMES) {
+      setPython(false);
+      return;
+    }
+    // told of older frames the group has not heard from yet: they may be busy booting
+    var unconfirmed = Object.keys(heard).filter(function (id) {
+      return !peers[id] && older({ id: id, born: heard[id] }, me);
+    });
+    if (api.python === null && unconfirmed.length && hinted) {
+      if (!grace) grace = setTimeout(function () { heard = {}; rank(); }, GRACE_MS);
+      return;
+    }
+    setPython(true);
+  }
+
+  function hintPost(message) {
+    if (!hint) return;
+    message.from = me.id;
+    try { hint.postMessage(message); } catch (error) { /* closing */ }
+  }
+
+  function askHint() {
+    if (PYTHON_FRAMES === 0) {
+      setPython(true);
+      return;
+    }
+    var host = String(window.name || "").split("|")[0] || "?";
+    try {
+      hint = new BroadcastChannel("bx24-frames-hint|" + host);
+    } catch (error) {
+      setPython(true);  // no channel: no group either, this frame leads alone
+      return;
+    }
+    hint.onmessage = function (event) {
+      var m = event.data;
+      if (!m || typeof m !== "object" || !m.from || m.from === me.id) return;
+      if (m.type === "here" && typeof m.born === "number") {
+        heard[m.from] = m.born;
+        if (!m.reply) hintPost({ type: "here", born: me.born, reply: true });
+        if (!hinted) {
+          var list = Object.keys(heard).map(function (id) { return { id: id, born: heard[id] }; });
+          if (olderThanMe(list) >= PYTHON_FRAMES) hinted = true;  // wait for the group
+        }
+      } else if (m.type === "bye") {
+        delete heard[m.from];
+      }
+    };
+    hintPost({ type: "here", born: me.born });
+    setTimeout(function () {
+      if (hinted) return;
+      hinted = true;
+      var list = Object.keys(heard).map(function (id) { return { id: id, born: heard[id] }; });
+      if (api.python === null && olderThanMe(list) < PYTHON_FRAMES) setPython(true);
+    }, HINT_MS);
   }
 
   function drop(id) {
@@ -220,7 +357,12 @@
         }
         break;
       case "forward":
-        if (m.to === me.id && handlers.forwarded) handlers.forwarded(m.message, m.from);
+        if (m.to !== me.id || leaving || !handlers.forwarded) break;
+        post({ type: "took", to: m.from, seq: m.seq });
+        handlers.forwarded(m.message, m.from);
+        break;
+      case "took":
+        if (m.to === me.id) sent = sent.filter(function (item) { return item.seq > m.seq; });
         break;
       case "request":
         if (m.to !== me.id || !handlers.request) break;
@@ -265,8 +407,18 @@
   }
 
   if (typeof addEventListener === "function") {
-    addEventListener("pagehide", function () { post({ type: "bye" }); });
-    addEventListener("pageshow", function (event) { if (event.persisted) reborn(); });
+    addEventListener("pagehide", function () {
+      leaving = true;
+      post({ type: "bye" });
+      hintPost({ type: "bye" });
+    });
+    addEventListener("pageshow", function (event) {
+      if (!event.persisted) return;
+      leaving = false;
+      reborn();
+    });
   }
   window.bx24Frames = api;
+  askHint();
+  try { window.dispatchEvent(new Event("bx24-frames")); } catch (error) { /* no DOM events */ }
 })();

@@ -7,6 +7,7 @@
     frame_ancestors = "'self' https://*.bitrix24.com https://portal.example.com"
     preload = ["decimal"]          # stdlib modules imported into the Pyodide snapshot
     watchdog_seconds = 8           # a boot with no progress for this long is reported as stuck
+    python_frames = 2              # an operator's frames that run Python ("all": every one)
 
     [files]                        # other files the frame's Python reads, from the app folder
     "data/prompts.json" = "prompts.json"      # -> path inside the interpreter
@@ -44,6 +45,7 @@ KEYS = (
     "preload",
     "files",
     "watchdog_seconds",
+    "python_frames",
     "application",
 )
 APPLICATION_KEYS = (
@@ -58,6 +60,9 @@ APPLICATION_KEYS = (
 )
 DEFAULT_TITLE = "Softphone"
 DEFAULT_WATCHDOG_SECONDS = 8
+# The oldest of an operator's frames that run Python: the leader, and a stand-in that takes
+# over at once when the leader's page goes (docs/performance.md, "Ten tabs"); the others relay.
+DEFAULT_PYTHON_FRAMES = 2
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -79,6 +84,7 @@ class Settings:
         files: dict[str, str] | None = None,
         source: Path | None = None,
         watchdog_seconds: float = DEFAULT_WATCHDOG_SECONDS,
+        python_frames: int = DEFAULT_PYTHON_FRAMES,
         application: dict | None = None,
     ):
         self.project_dir = Path(project_dir).resolve()
@@ -89,6 +95,8 @@ class Settings:
         self.preload = list(preload or [])
         self.files = dict(files or {})
         self.watchdog_seconds = watchdog_seconds
+        # 0: every frame (bx24.toml's "all")
+        self.python_frames = python_frames
         # the [application] table, checked and with its defaults (what the app pages read)
         self.app = application if application is not None else application_settings({})
 
@@ -249,6 +257,14 @@ def load(project_dir: str | Path | None = None) -> Settings:
             f"{_where(path, 'watchdog_seconds')} is a number of seconds "
             f"from 1 to 600, not {watchdog!r}"
         )
+    python_frames = data.get("python_frames", DEFAULT_PYTHON_FRAMES)
+    if python_frames == "all":
+        python_frames = 0
+    elif type(python_frames) is not int or not 1 <= python_frames <= 50:
+        raise SettingsError(
+            f"{_where(path, 'python_frames')} is how many of an operator's frames run Python, "
+            f'from 1 to 50, or "all", not {python_frames!r}'
+        )
     files = data.get("files", {})
     if not isinstance(files, dict):
         raise SettingsError(f'{_where(path, "files")} is a table of "source" = "target"')
@@ -264,5 +280,6 @@ def load(project_dir: str | Path | None = None) -> Settings:
         files=checked,
         source=path,
         watchdog_seconds=watchdog,
+        python_frames=python_frames,
         application=application_settings(data.get("application", {}), path),
     )

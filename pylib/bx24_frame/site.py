@@ -263,6 +263,8 @@ class Build:
             # what a report must never carry (bx24_server.redaction, applied by boot.js too)
             "redact": list(REDACTION_PATTERNS),
             "watchdogMs": int(site.settings.watchdog_seconds * 1000),
+            # how many of an operator's frames run Python (frames.js; 0: every one)
+            "frames": {"python": site.settings.python_frames},
             # what tracebacks call the app's files (boot.js): as the project does
             "names": _names(site.settings),
             "pyscript": npm[PYSCRIPT]("dist/core.js"),
@@ -342,6 +344,12 @@ class Build:
                 + [self.boot["memoryIndexedDB"]]
             )
             frames = self.urls[(layout.LIBRARY, "frames.js")]
+            links = preloads
+            if kind == "worker" and boot["frames"]["python"]:
+                # only some of an operator's frames run Python: the page's inline script
+                # preloads PyScript's modules in those (bx24Prefetch), a relay never does
+                boot = {**boot, "preloads": preloads}
+                links = []
             text = (
                 self._template.replace(
                     "{{TITLE}}", WORKER_TITLE if kind == "worker" else APP_PAGE_ENTRIES[kind][2]
@@ -356,7 +364,7 @@ class Build:
                 .replace("{{REPORT}}", REPORT_URL)
                 .replace(
                     "{{MODULE_PRELOADS}}",
-                    "\n  ".join(f'<link rel="modulepreload" href="{href}">' for href in preloads),
+                    "\n  ".join(f'<link rel="modulepreload" href="{href}">' for href in links),
                 )
                 .replace(
                     "{{BX24_LIBRARY}}",

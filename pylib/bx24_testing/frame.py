@@ -146,10 +146,35 @@ class LoadedFrame:
                     f"{self.console_text()}"
                 ) from None
         state = self.evaluate("document.documentElement.dataset.bx24")
-        if state != "ready":
+        if state != "ready":  # (a relay's that booted later: wait_python says so)
             reason = self.evaluate("document.documentElement.dataset.bx24Error") or state
             raise FrameNotReady(
                 f"the frame's boot failed: {reason}\nconsole:\n{self.console_text()[:20000]}"
+            )
+        return self
+
+
+    def python(self):
+        """What runs in the frame: ``"ready"`` (its Python, attached), ``"none"`` (a relay: an
+        operator's frame that runs no Python and forwards its card's events to the leader's),
+        ``"booting"`` (a relay the election made a Python frame), ``"error"``, or None (not
+        decided yet). Only the oldest frames of an operator run Python (bx24.toml's
+        ``python_frames``)."""
+        return self.evaluate("document.documentElement.dataset.bx24Python ?? null")
+
+    def wait_python(self, timeout_ms=READY_TIMEOUT_MS):
+        """Wait until the frame's Python is attached (a relay that became the leader or the
+        stand-in boots it then); fail at once, with the reason, if that boot failed."""
+        self.target.wait_for_function(
+            "['ready', 'error'].includes(document.documentElement.dataset.bx24Python)",
+            timeout=timeout_ms,
+            polling=50,
+        )
+        if self.python() == "error":
+            reason = self.evaluate("document.documentElement.dataset.bx24Error")
+            raise FrameNotReady(
+                f"the frame's Python did not start: {reason}\nconsole:\n"
+                f"{self.console_text()[:20000]}"
             )
         return self
 

@@ -35,6 +35,13 @@ def serve(project, logs, *extra, env=None):
 
 
 @pytest.fixture(scope="session")
+def serve_project():
+    """:func:`serve` (a fixture: test modules cannot import this conftest by name when pytest
+    collects several test folders, each with a conftest.py)."""
+    return serve
+
+
+@pytest.fixture(scope="session")
 def frame_server(tmp_path_factory):
     """This repository's app (the sample ``bx24 new`` copies), served with the emulator on."""
     with serve(ROOT, tmp_path_factory.mktemp("frame-server"), "--emulator") as server:

@@ -15,7 +15,6 @@ from bx24_testing.card import StubCard
 from bx24_testing.frame import open_portal_page, wait_until
 from bx24_testing.plugin import INTERPRETERS
 from bx24_testing.portal import portal as stand_in
-from conftest import serve
 
 WORKER = "PAGE_BACKGROUND_WORKER"
 
@@ -36,8 +35,8 @@ def project(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(project):
-    with serve(project, project) as running:
+def server(project, serve_project):
+    with serve_project(project, project) as running:
         yield running
 
 
@@ -261,7 +260,9 @@ CLIENT_ID = "local.6a1b2c3d4e5f60.87654321"
 CLIENT_SECRET = "e2eSECRETclient0123456789abcdefghijklmn"
 
 
-def test_with_the_application_server_the_worker_heals_itself(page, project, tmp_path):
+def test_with_the_application_server_the_worker_heals_itself(
+    page, project, tmp_path, serve_project
+):
     """`bx24 serve` with the application's credentials: the install page hands it the
     administrator's tokens and binds the worker with the portal's own errorHandlerUrl and the
     events; Bitrix24's ONAPPINSTALL reaches it after installFinish; when the 5-second rule
@@ -276,7 +277,7 @@ def test_with_the_application_server_the_worker_heals_itself(page, project, tmp_
     portal = stand_in().new_portal(
         frame_url="http://127.0.0.1/", client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
-    with serve(
+    with serve_project(
         project,
         tmp_path,
         "--client-id",

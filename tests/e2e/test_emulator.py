@@ -19,6 +19,8 @@ def stub_card(page):
 def test_emulator_runs_the_sample_app(page, frame_server, interpreter):
     page.goto(f"{frame_server.url}emulator/?interpreter={interpreter}")
     expect(page.locator("#frame-status")).to_have_attribute("data-status", "ready", timeout=90_000)
+    # (a relay, a frame without Python, would say so here: docs/architecture.md, "Relays")
+    expect(page.locator("#frame-status")).to_have_text("frame: ready (its Python)")
     [frame] = [f for f in page.frames if "?emulator" in f.url]
     assert frame.url.startswith(frame_server.url.replace("127.0.0.1", "localhost"))
 

@@ -79,7 +79,26 @@ def test_plugins_a_worker_never_uses_are_left_out_and_the_storage_check_preloade
             "!py-game",
             "!py-terminal",
         ]
-    assert f'rel="modulepreload" href="{build.boot["memoryIndexedDB"]}"' in build.page().decode()
+    assert build.boot["memoryIndexedDB"] in preloaded(build.page().decode())
+
+
+def preloaded(page):
+    """The modules a page preloads: its <link rel=modulepreload>, or in a worker page where only
+    some frames run Python, those its inline script preloads there (the boot config's)."""
+    links = re.findall(r'rel="modulepreload" href="([^"]+)"', page)
+    boot = json.loads(re.search(r'id="bx24-boot">(.*?)</script>', page, re.S).group(1))
+    return links + boot.get("preloads", [])
+
+
+@pytest.mark.parametrize("toml, links", [("", False), ('python_frames = "all"\n', True)])
+def test_a_relay_preloads_nothing(tmp_path, runtime, toml, links):
+    project = make_project(tmp_path, {"main.py": ""}, toml=toml)
+    build = FrameSite(settings.load(project), runtime).build()
+    worker = build.page().decode()
+    assert bool(re.findall(r'<link rel="modulepreload"', worker)) is links
+    assert build.boot["frames"]["python"] == (0 if links else 2)
+    assert preloaded(worker)  # preloaded by the inline script in a frame that runs Python
+    assert re.findall(r'<link rel="modulepreload"', build.page(kind="install").decode())
 
 
 def test_runtime_urls_name_the_locked_versions(repo_site):
@@ -110,14 +129,12 @@ def test_the_page_preloads_the_chunk_pyscript_core_imports(repo_site, runtime):
     core = (runtime.package_dir("@pyscript/core") / "dist" / "core.js").read_text()
     chunks = set(re.findall(r'from\s*"\./(core-[\w-]+\.js)"', core))
     page = repo_site.build().page().decode()
-    preloaded = set(
-        re.findall(
-            r'rel="modulepreload" href="runtime/npm/@pyscript/core@[^/]+/'
-            r'dist/([^"]+)"',
-            page,
-        )
-    )
-    assert chunks and chunks <= preloaded
+    found = {
+        m.group(1)
+        for url in preloaded(page)
+        if (m := re.match(r"runtime/npm/@pyscript/core@[^/]+/dist/(.+)", url))
+    }
+    assert chunks and chunks <= found
 
 
 def test_the_wheel_url_names_the_pinned_wheel(repo_site):
@@ -211,6 +228,8 @@ def test_a_link_out_of_the_app_folder_is_refused(tmp_path, runtime):
         ('[[application.lines]]\nname = "no number"\n', "has a `number` (a string)"),
         ("[application.options]\nx = [1]\n", "table of names and plain values"),
         ('[application]\nlang_all = {de = "x"}\n', "a table per language"),
+        ("python_frames = 0\n", 'from 1 to 50, or "all"'),
+        ('python_frames = "some"\n', 'from 1 to 50, or "all"'),
     ],
 )
 def test_bad_settings_say_what_to_change(tmp_path, runtime, toml, message):

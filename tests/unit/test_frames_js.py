@@ -77,7 +77,9 @@ function fakeBX24(name, member, user) {
   return fake;
 }
 
-function frame(name, member = "portal-a", user = "1") {
+// auto: a frame as the page makes it, whose Python boots (bootMs) only once frames.js says it
+// runs Python; otherwise Python is attached at once, whatever the frame's role
+function frame(name, member = "portal-a", user = "1", { auto = false, bootMs = 300 } = {}) {
   const listeners = {};
   const storage = {};
   const ctx = {
@@ -93,6 +95,7 @@ function frame(name, member = "portal-a", user = "1") {
                       setItem: (k, v) => { storage[k] = String(v); },
                       removeItem: (k) => { delete storage[k]; } },
     addEventListener: (type, fn) => { (listeners[type] ||= []).push(fn); },
+    name: "x.portal|1|app",  // window.name: the portal's host first
     document: { documentElement: { dataset: {} },
                 getElementById: (id) => id === "bx24-boot" ? { textContent: process.env.BOOT } : null },
   };
@@ -109,12 +112,18 @@ function frame(name, member = "portal-a", user = "1") {
   vm.runInContext(FRAMES, ctx);
   vm.runInContext(BRIDGE, ctx);
   const received = [];
-  ctx.bx24Bridge.attach((json) => received.push(JSON.parse(json)));
+  const attach = () => ctx.bx24Bridge.attach((json) => received.push(JSON.parse(json)));
+  let booted = 0;
+  if (auto) ctx.bx24Frames.onPython((runs) => { if (runs && !booted++) setT(attach, bootMs); });
+  else attach();
   const roles = [];
   ctx.bx24Bridge.onLeader((leading) => roles.push(leading));
   return {
     name, ctx, received, roles, BX24: ctx.BX24,
     leads: () => ctx.bx24Frames.leader,
+    python: () => ctx.bx24Frames.python,
+    state: () => [ctx.document.documentElement.dataset.bx24 || null,
+                  ctx.document.documentElement.dataset.bx24Python || null],
     hide: () => (listeners.pagehide || []).forEach((fn) => fn({})),
     crash: () => hub.filter((c) => c.frame === ctx).forEach((c) => c.close()),  // froze or crashed
   };
@@ -126,14 +135,17 @@ function frame(name, member = "portal-a", user = "1") {
 """
 
 
-def scenario(body):
+def scenario(body, python_frames=None):
     script = HARNESS.replace("SCENARIO", body)
+    boot = json.loads(BOOT)
+    if python_frames is not None:
+        boot["frames"] = {"python": python_frames}
     done = subprocess.run(
         [NODE, "-e", script],
         capture_output=True,
         text=True,
         timeout=30,
-        env={"BX24_DIR": str(BX24_DIR), "BOOT": BOOT},
+        env={"BX24_DIR": str(BX24_DIR), "BOOT": json.dumps(boot)},
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -296,3 +308,114 @@ def test_the_first_frames_of_an_operator_end_in_one_group():
     """)
     assert out["first"] == [False]
     assert out["same"] is True and out["leads"] == [False, True]
+
+
+# -- which frames run Python (issue 20): the oldest two; the others relay ---------------------
+
+
+def test_only_the_two_oldest_frames_run_python_and_a_relay_starts_it_when_one_leaves():
+    out = scenario("""
+      const fs = [];  // made one after another, a few ms apart, as a browser restores tabs
+      for (const n of ["a", "b", "c", "d"]) { fs.push(frame(n, "portal-a", "1", { auto: true }));
+                                             await run(5); }
+      await run(1000);
+      const before = { python: fs.map((f) => f.python()), state: fs.map((f) => f.state()),
+                       leads: fs.map((f) => f.leads()) };
+      fs[0].hide(); await run(50);
+      const during = { python: fs.map((f) => f.python()), leads: fs.map((f) => f.leads()) };
+      await run(400);
+      return { before, during, after: fs.map((f) => f.state()) };
+    """)
+    assert out["before"]["python"] == [True, True, False, False]
+    assert out["before"]["leads"] == [True, False, False, False]
+    # a relay is ready at once: its events reach the leader's Python
+    assert out["before"]["state"] == [
+        ["ready", "ready"],
+        ["ready", "ready"],
+        ["ready", "none"],
+        ["ready", "none"],
+    ]
+    # the leader left: the stand-in leads at once, the oldest relay becomes the new stand-in
+    assert out["during"]["python"][1:] == [True, True, False]
+    assert out["during"]["leads"][1:] == [True, False, False]
+    assert out["after"][1:] == [["ready", "ready"], ["ready", "ready"], ["ready", "none"]]
+
+
+def test_a_first_frame_starts_python_at_once_and_a_later_one_waits_for_its_group():
+    out = scenario("""
+      const a = frame("a", "portal-a", "1", { auto: true });
+      await run(30);
+      const first = [a.python(), a.leads()];  // the hint's answer: nobody older; the group: later
+      const b = frame("b", "portal-a", "1", { auto: true }); await run(2);
+      const c = frame("c", "portal-a", "1", { auto: true });
+      await run(28);
+      const hinted = [b.python(), c.python()];
+      await run(400);
+      return { first, hinted, later: [a.python(), b.python(), c.python()] };
+    """)
+    assert out["first"] == [True, None]
+    assert out["hinted"] == [True, None]  # b: one older frame (fewer than two); c: two
+    assert out["later"] == [True, True, False]
+
+
+def test_events_of_a_relay_before_and_during_a_leader_change_reach_python_in_order_once():
+    out = scenario(
+        """
+      const a = frame("a", "portal-a", "1", { auto: true }); await run(10);
+      const b = frame("b", "portal-a", "1", { auto: true });
+      b.BX24.fire("initialized", { CALL_ID: "c1" });  // before b knows its role
+      await run(600);
+      b.BX24.fire("muteButtonClick", true);
+      await run(20);
+      a.hide();  // b leads, and boots Python (300 ms); its card's events meanwhile are kept
+      b.BX24.fire("holdButtonClick", true);
+      await run(1);
+      b.BX24.fire("holdButtonClick", false);
+      const booting = b.state();
+      await run(100);
+      const early = b.received.length;
+      await run(400);
+      return { a: a.received.map((m) => [m.name, m.payload]),
+               b: b.received.map((m) => [m.name, m.payload]), booting, early, state: b.state() };
+    """,
+        python_frames=1,
+    )
+    assert out["a"] == [["initialized", {"CALL_ID": "c1"}], ["muteButtonClick", True]]
+    assert out["booting"] == ["ready", "none"]  # bridge.js: boot.js marks it "booting" then
+    assert out["early"] == 0  # held until its Python attaches, then all of them, in order
+    assert out["b"] == [["holdButtonClick", True], ["holdButtonClick", False]]
+    assert out["state"] == ["ready", "ready"]
+
+
+def test_every_frame_runs_python_when_the_app_says_all():
+    out = scenario(
+        """
+      const fs = [];
+      for (const n of ["a", "b", "c"]) { fs.push(frame(n, "portal-a", "1", { auto: true }));
+                                        await run(1); }
+      const early = fs.map((f) => f.python());
+      await run(1000);
+      return { early, leads: fs.map((f) => f.leads()), state: fs.map((f) => f.state()) };
+    """,
+        python_frames=0,
+    )
+    assert out["early"] == [True, True, True]
+    assert out["leads"] == [True, False, False]
+    assert out["state"] == [["ready", "ready"]] * 3
+
+
+def test_a_false_hint_only_makes_a_frame_wait():
+    out = scenario("""
+      // two frames of another user of the same portal host: the hint channel tells of them,
+      // the group (this user's) does not know them
+      frame("x", "portal-a", "2", { auto: true }); frame("y", "portal-a", "2", { auto: true });
+      await run(500);
+      const c = frame("c", "portal-a", "1", { auto: true });
+      await run(600);
+      const waiting = [c.python(), c.leads()];
+      await run(1000);
+      return { waiting, later: [c.python(), c.leads()], state: c.state() };
+    """)
+    assert out["waiting"] == [None, True]  # it leads its group, and waits a grace for Python
+    assert out["later"] == [True, True]
+    assert out["state"] == ["ready", "ready"]

@@ -91,10 +91,12 @@ window.bx24Report = report;
 function fail(message, error, kind = "boot") {
   const detail = error ? `${message}: ${error.message ?? error}` : message;
   console.error(`${PREFIX} ${message}`, error ?? "");
-  if (root.dataset.bx24 === "ready") {
+  if (root.dataset.bx24 === "ready" && root.dataset.bx24Python !== "booting") {
     report("python", detail);
     return;
   }
+  // a boot that fails, a relay's that became a Python frame too: the frame is deaf
+  if (root.dataset.bx24Python === "booting") root.dataset.bx24Python = "error";
   root.dataset.bx24 = "error";
   root.dataset.bx24Error = detail.slice(0, 4000);
   report(kind, detail);
@@ -128,7 +130,8 @@ let step = "starting";
 let stall = null;
 
 function booting() {
-  return root.dataset.bx24 !== "ready" && root.dataset.bx24 !== "error";
+  if (root.dataset.bx24 === "error") return false;
+  return root.dataset.bx24 !== "ready" || root.dataset.bx24Python === "booting";
 }
 
 function progress(what) {
@@ -145,16 +148,16 @@ function progress(what) {
 
 new PerformanceObserver(() => progress()).observe({ type: "resource", buffered: false });
 new MutationObserver(() => booting() || clearTimeout(stall))
-  .observe(root, { attributes: true, attributeFilter: ["data-bx24"] });
+  .observe(root, { attributes: true, attributeFilter: ["data-bx24", "data-bx24-python"] });
 
 function watchRecovery() {
   const observer = new MutationObserver(() => {
-    if (root.dataset.bx24 !== "ready") return;
+    if (booting() || root.dataset.bx24 === "error") return;
     observer.disconnect();
     report("recovered", `ready after ${Math.round(performance.now() - started)} ms, past the ` +
       "watchdog");
   });
-  observer.observe(root, { attributes: true, attributeFilter: ["data-bx24"] });
+  observer.observe(root, { attributes: true, attributeFilter: ["data-bx24", "data-bx24-python"] });
 }
 
 // -- the boot ---------------------------------------------------------------------------------
@@ -276,10 +279,34 @@ try {
 } catch (error) {
   fail("the page carries no readable boot config (#bx24-boot)", error);
 }
+// The worker's frames.js says whether this frame runs Python (only the leader and a stand-in
+// do; the others relay: bx24/frames.js). An application page (boot config `page`) always does.
+async function framesScript() {
+  if (config.page) return null;
+  if (!window.bx24Frames && document.readyState === "loading") {
+    await new Promise((resolve) => {
+      addEventListener("bx24-frames", resolve, { once: true });
+      document.addEventListener("DOMContentLoaded", resolve, { once: true });
+    });
+  }
+  return window.bx24Frames ?? null;
+}
+
+async function whenPythonIsWanted() {
+  const frames = await framesScript();
+  if (!frames?.onPython) return;
+  progress("waiting for the frame's role");
+  await new Promise((resolve) => frames.onPython((runs) => runs && resolve()));
+}
+
 if (config) {
   const choice = new URLSearchParams(location.search).get("interpreter") || config.interpreter;
   interpreterName = choice;
   if (Object.hasOwn(config.interpreters, choice)) {
+    await whenPythonIsWanted();
+    root.dataset.bx24Python = "booting";
+    progress("starting Python");
+    window.bx24Prefetch?.();
     await boot(choice, config.interpreters[choice]);
   } else {
     fail(`unknown interpreter "${choice}": use one of ${Object.keys(config.interpreters).join(", ")}`);

@@ -1035,7 +1035,8 @@
   // into the frame's window, so they talk by postMessage. To the emulator (window.parent):
   //   {bx24Stub: "change", kind, entry, card}   every onChange, with the card as it is now
   //   {bx24Stub: "console", level, text}        what the frame writes to its console, its errors
-  //   {bx24Stub: "signal", value}               <html data-bx24> (ready | error)
+  //   {bx24Stub: "signal", value, python}       <html data-bx24> (ready | error) and
+  //                                             data-bx24-python (ready | none | booting | error)
   //   {bx24Stub: "reply", id, result | error}   the answer to a call
   // From it: {bx24Emulator: "call", id, method, args}: BX24Stub[method](...args).
   // Only in the emulator's variant of the page (?emulator), and only messages from the parent.
@@ -1079,8 +1080,8 @@
     });
     var root = document.documentElement;
     new MutationObserver(function () {
-      post({ bx24Stub: "signal", value: root.dataset.bx24 || "" });
-    }).observe(root, { attributes: true, attributeFilter: ["data-bx24"] });
+      post({ bx24Stub: "signal", value: root.dataset.bx24 || "", python: root.dataset.bx24Python || "" });
+    }).observe(root, { attributes: true, attributeFilter: ["data-bx24", "data-bx24-python"] });
     post({ bx24Stub: "change", kind: "hello", entry: copy(MODEL), card: snapshotCard() });
   }
 

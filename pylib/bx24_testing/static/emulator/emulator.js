@@ -67,7 +67,7 @@
     } else if (data.bx24Stub === "console") {
       consoleLine(data.level, data.text);
     } else if (data.bx24Stub === "signal") {
-      showSignal(data.value);
+      showSignal(data.value, data.python);
     } else if (data.bx24Stub === "change") {
       card = data.card;
       cardAt = performance.now();
@@ -176,8 +176,15 @@
   }
 
   // The frame marks <html data-bx24="ready|error"> (docs/architecture.md, "The ready signal").
-  function showSignal(value) {
-    if (value === "ready") setFrameStatus("ready", "frame: ready");
+  // A relay (data-bx24-python="none") runs no Python: the leader's handles its card's events.
+  var RUNS = {
+    ready: "its Python", none: "a relay: the leader's Python handles its card",
+    booting: "a relay starting Python", error: "its Python failed",
+  };
+  function showSignal(value, python) {
+    var runs = RUNS[python] ? " (" + RUNS[python] + ")" : "";
+    if (python === "error") setFrameStatus("error", "frame: " + value + runs + " (see its console)");
+    else if (value === "ready") setFrameStatus("ready", "frame: ready" + runs);
     else if (value) setFrameStatus("error", "frame: " + value + " (see its console)");
   }
 

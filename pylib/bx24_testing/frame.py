@@ -153,7 +153,6 @@ class LoadedFrame:
             )
         return self
 
-
     def python(self):
         """What runs in the frame: ``"ready"`` (its Python, attached), ``"none"`` (a relay: an
         operator's frame that runs no Python and forwards its card's events to the leader's),

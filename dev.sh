@@ -66,6 +66,8 @@ setup_servers() {  # the real servers the tests start as their own instances, fr
   nginx_found || missing+=(nginx-light)
   kamailio_found && ls /usr/lib/*/kamailio/modules/websocket.so >/dev/null 2>&1 \
     || missing+=(kamailio kamailio-websocket-modules)  # the SIP softphone's registrar
+  ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 \
+    || missing+=(kamailio-tls-modules)  # ...over WSS, as in production
   postgres_found || missing+=(postgresql)  # the application server's shared portal store
   [ ${#missing[@]} = 0 ] && return
   log "installing Debian's ${missing[*]} (tests run them as their own instances)"

@@ -4,8 +4,8 @@
     python bench/run.py [--quick] [--loads N] [--warmups N] [--events N] [--seconds S]
                         [--connections N...] [--no-levers] [--network-loads N]
                         [--networks none office remote] [--tabs N...] [--tabs-idle S]
-                        [--skip-network] [--skip-frames] [--skip-tabs] [--skip-server]
-                        [--json FILE]
+                        [--tabs-designs 1 2 all] [--skip-network] [--skip-frames]
+                        [--skip-tabs] [--skip-server] [--json FILE]
 
 Every figure is a median over the run's samples, with a ratio against a baseline measured in
 the same run: the plain-JS frame for the frame rows, nginx for the server rows, the portal's
@@ -201,7 +201,7 @@ def bench_network(args, tmp):
 def bench_tabs(args, tmp):
     from playwright.sync_api import sync_playwright
 
-    designs = (1, 2, "all")
+    designs = [d if d == "all" else int(d) for d in args.tabs_designs]
     with contextlib.ExitStack() as running:
         origins = {
             frames: running.enter_context(
@@ -284,6 +284,13 @@ def main(argv=None):
     )
     parser.add_argument(
         "--tabs-idle", type=int, help="idle seconds before measuring memory (default 10, quick 3)"
+    )
+    parser.add_argument(
+        "--tabs-designs",
+        nargs="+",
+        default=["1", "2", "all"],
+        choices=["1", "2", "all"],
+        help="python_frames of the tab rows: 1 (leader only), 2 (and a stand-in), all",
     )
     parser.add_argument("--skip-tabs", action="store_true")
     parser.add_argument("--skip-network", action="store_true")

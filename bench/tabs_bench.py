@@ -116,6 +116,13 @@ def cell(playwright, profile_dir, url, n, idle_s, log):
             ready_ms = time.time() * 1000 - started
             frames = []
         else:
+            # the operator's first frame ever made their group's secret (a user option of the
+            # portal): tabs opened later find it
+            first = context.new_page()
+            open_frame(first, url)
+            first.goto("about:blank")  # pagehide, as a closing tab has (page.close has none)
+            first.close()
+            started = time.time() * 1000
             loaded = [open_frame(page, url, wait=False) for page in pages]
             deadline = time.monotonic() + READY_TIMEOUT_S
             frames = [f.target for f in loaded]
@@ -180,6 +187,7 @@ def warm(playwright, profile_dir, url):
         for _ in range(2):
             page = context.new_page()
             open_frame(page, url)
+            page.goto("about:blank")
             page.close()
     finally:
         context.close()

@@ -37,13 +37,15 @@
  * group (the boot config's `frames.python`: the leader and a warm stand-in by default; 0:
  * every frame). The others are relays: the bridge and this election, no interpreter. A relay
  * whose rank falls below PYTHON_FRAMES (a Python frame left) starts Python then. Waiting for the
- * group would make every first frame boot later, so a frame first asks, at once, on a hint
- * channel of its portal host (`window.name`), which frames are already there: if fewer than
- * PYTHON_FRAMES older ones answer within HINT_MS, it starts Python at once; otherwise it waits
- * for the group's answer. The hint is not trusted (any page of the partition can speak there):
- * a false one only makes a frame wait for the group; and a frame the hint told of older frames
- * that the group does not know yet (busy booting, they answer late) waits GRACE_MS more before
- * it starts Python on its rank.
+ * group would make every first frame boot later, so a frame first looks, at once, which frames
+ * of its portal host (`window.name`) are there: in a registry in the partition's localStorage
+ * (each frame's entry written when it starts, refreshed every PING_MS, removed on pagehide: a
+ * frame busy booting Pyodide cannot answer, its entry still speaks), or, where storage is
+ * blocked, by asking on a hint channel (answers within HINT_MS). Fewer than PYTHON_FRAMES older
+ * ones: it starts Python at once; else it waits for its group's rank. Neither is trusted (any
+ * page of the partition can write or speak there): a false hint only makes a frame wait. A
+ * frame told of older frames its group has not heard from (busy booting; their entries name
+ * no other group) waits until they answer or go, GRACE_MS at most, before it starts Python.
  *
  * window.bx24Frames:
  *   id, leader (true | false | null: not decided yet), leaderId, group (the channel's name)
@@ -73,7 +75,9 @@
   var MAX_NOTES = 5;
   // The hint: long enough for idle frames' answer (~1 ms), short for a first frame's boot.
   var HINT_MS = 25;
-  var GRACE_MS = 1000;
+  var GRACE_MS = 10000;
+  var GRACE_CHECK_MS = 250;
+  var STALE_MS = 3 * PING_MS;
   var PYTHON_FRAMES = (function () {
     try {
       var frames = JSON.parse(document.getElementById("bx24-boot").textContent).frames;
@@ -104,6 +108,8 @@
   var heard = {};        // id -> born, of the frames the hint channel told of
   var hinted = false;    // the hint's wait is over
   var grace = null;
+  var graceSince = 0;
+  var registryKey = null;
 
   var api = {
     id: me.id,
@@ -185,6 +191,9 @@
     }
     api.group = name;
     channel.onmessage = receive;
+    if (registryKey) {  // the registry says which group (of another user: not waited for)
+      registry(function (all) { all[me.id] = { born: me.born, seen: now(), group: name }; });
+    }
     decided = false;
     post({ type: "hello", born: me.born });
     settling = setTimeout(function () { decided = true; elect(); }, SETTLE_MS);
@@ -261,13 +270,25 @@
       setPython(false);
       return;
     }
-    // told of older frames the group has not heard from yet: they may be busy booting
+    // told of older frames the group has not heard from yet: they may be busy booting (they
+    // answer once their main thread is free), or of another group: wait until each answers or
+    // goes (its registry entry removed or stale), GRACE_MS at most
+    var all = registry() || {};
     var unconfirmed = Object.keys(heard).filter(function (id) {
-      return !peers[id] && older({ id: id, born: heard[id] }, me);
+      var group = all[id] && all[id].group;
+      return !peers[id] && older({ id: id, born: heard[id] }, me) && !(group && group !== api.group);
     });
-    if (api.python === null && unconfirmed.length && hinted) {
-      if (!grace) grace = setTimeout(function () { heard = {}; rank(); }, GRACE_MS);
-      return;
+    if (api.python !== true && unconfirmed.length && hinted) {
+      graceSince = graceSince || now();
+      if (now() - graceSince < GRACE_MS) {
+        clearTimeout(grace);
+        grace = setTimeout(function () {
+          var now_ = registry();
+          if (now_) unconfirmed.forEach(function (id) { if (!now_[id]) delete heard[id]; });
+          rank();
+        }, GRACE_CHECK_MS);
+        return;
+      }
     }
     setPython(true);
   }
@@ -278,12 +299,46 @@
     try { hint.postMessage(message); } catch (error) { /* closing */ }
   }
 
+  // The registry: every frame's {born, seen} in the partition's localStorage, written when it
+  // starts (a frame busy booting Pyodide cannot answer a message for a while; what it wrote
+  // stays readable), refreshed every PING_MS, removed on pagehide. Storage blocked: none.
+  function registry(change) {
+    try {
+      var all = JSON.parse(localStorage.getItem(registryKey) || "{}") || {};
+      var t = now();
+      Object.keys(all).forEach(function (id) {
+        if (!all[id] || !(t - all[id].seen < STALE_MS)) delete all[id];
+      });
+      if (change) {
+        change(all);
+        localStorage.setItem(registryKey, JSON.stringify(all));
+      }
+      return all;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function listed(all) {
+    Object.keys(all || {}).forEach(function (id) {
+      if (id !== me.id && typeof all[id].born === "number") heard[id] = all[id].born;
+    });
+  }
+
+  function hintedOlder() {
+    var list = Object.keys(heard).map(function (id) { return { id: id, born: heard[id] }; });
+    return olderThanMe(list);
+  }
+
   function askHint() {
     if (PYTHON_FRAMES === 0) {
       setPython(true);
       return;
     }
     var host = String(window.name || "").split("|")[0] || "?";
+    registryKey = "bx24-frames|" + host;
+    var all = registry(function (entries) { entries[me.id] = { born: me.born, seen: now() }; });
+    listed(all);
     try {
       hint = new BroadcastChannel("bx24-frames-hint|" + host);
     } catch (error) {
@@ -296,24 +351,29 @@
       if (m.type === "here" && typeof m.born === "number") {
         heard[m.from] = m.born;
         if (!m.reply) hintPost({ type: "here", born: me.born, reply: true });
-        if (!hinted) {
-          var list = Object.keys(heard).map(function (id) { return { id: id, born: heard[id] }; });
-          if (olderThanMe(list) >= PYTHON_FRAMES) hinted = true;  // wait for the group
-        }
+        if (!hinted && hintedOlder() >= PYTHON_FRAMES) hinted = true;  // wait for the group
       } else if (m.type === "bye") {
         delete heard[m.from];
       }
     };
     hintPost({ type: "here", born: me.born });
+    if (all !== null || hintedOlder() >= PYTHON_FRAMES) {
+      // the registry lists every frame of the partition: no need to wait for answers. With
+      // enough older frames this one is a relay from now on (its events kept until it knows
+      // its leader); it starts Python only if its group's rank says so later.
+      hinted = true;
+      setPython(hintedOlder() < PYTHON_FRAMES);
+      return;
+    }
     setTimeout(function () {
       if (hinted) return;
       hinted = true;
-      var list = Object.keys(heard).map(function (id) { return { id: id, born: heard[id] }; });
-      if (api.python === null && olderThanMe(list) < PYTHON_FRAMES) setPython(true);
+      if (api.python === null && hintedOlder() < PYTHON_FRAMES) setPython(true);
     }, HINT_MS);
   }
 
   function drop(id) {
+    delete heard[id];  // gone: not waited for either
     if (!peers[id]) return;
     delete peers[id];
     handlers.gone.forEach(function (fn) { try { fn(id); } catch (error) { console.error(error); } });
@@ -388,6 +448,11 @@
   }
 
   function beat() {
+    if (registryKey) {
+      registry(function (all) {
+        all[me.id] = { born: me.born, seen: now(), group: api.group || undefined };
+      });
+    }
     if (api.leader === true && channel) post({ type: "lead", born: me.born });
     else ping();
   }
@@ -411,6 +476,7 @@
       leaving = true;
       post({ type: "bye" });
       hintPost({ type: "bye" });
+      if (registryKey) registry(function (all) { delete all[me.id]; });
     });
     addEventListener("pageshow", function (event) {
       if (!event.persisted) return;

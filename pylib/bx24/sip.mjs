@@ -5,22 +5,26 @@
 // kit has a stand-in with the same exports (bx24_testing/static/emulator/sip-stub.mjs).
 //
 // createPhone(jssipUrl, optionsJson, receive) → phone
-//   options: {server: "wss://...", uri: "sip:user@domain", password, displayName, dtmf:
-//             "rfc4733" | "info", acceptTransfers}: the password goes to JsSIP only, never to
-//             a log; acceptTransfers: follow the other side's REFER (else it is rejected)
+//   options: {server: "wss://..." | ["wss://a", "wss://b"] (failover, in that order), uri:
+//             "sip:user@domain", password, displayName, dtmf: "rfc4733" | "info",
+//             acceptTransfers, iceServers: [{urls, username, credential}],
+//             iceTransportPolicy: "all" | "relay", codecs: ["opus", "PCMU"] (preferred first),
+//             registerExpires: seconds}: the password and TURN credentials go to JsSIP and the
+//             RTCPeerConnection only, never to a log; acceptTransfers: follow the other side's
+//             REFER (else it is rejected)
 //   receive(json) gets {type: "registration", state: "registered" | "unregistered" |
 //             "failed" | "disconnected", cause, code}, {type: "incoming", id, number, display},
 //             {type: "answered", id}, {type: "ended", id, originator, cause},
 //             {type: "failed", id, originator, cause, code}, {type: "dtmf", id, key,
 //             originator, transport}, {type: "transfer", id, state: "accepted" | "failed"},
-//             {type: "referred", id, newId, target}
+//             {type: "referred", id, newId, target}, {type: "microphone", id, problem:
+//             "denied" | "missing" | "unavailable" | "lost", message}
 //   phone.call(target) → id; answer(id); reject(id, code); hangup(id); mute(id, on);
 //   hold(id, on); dtmf(id, key); transfer(id, target); stop(); for tests: sessionIds(),
-//   recent() (the last 50 events), direction(id), stats(id) → Promise of {inboundBytes, outboundBytes, inboundEnergy,
+//   recent() (the last 50 events), configuration(id), direction(id), stats(id) → Promise of {inboundBytes, outboundBytes, inboundEnergy,
 //   outboundEnergy}
 
 const MEDIA = { audio: true, video: false };
-const PC_CONFIG = { iceServers: [] }; // media goes browser to browser through the SIP server's peers
 
 let serial = 0;
 
@@ -40,9 +44,20 @@ export async function createPhone(jssipUrl, optionsJson, receive) {
   const sessions = new Map();
   const audio = new Map();
 
-  const socket = new JsSIP.WebSocketInterface(options.server);
+  // No ICE servers by default: media goes to the SIP side's media relay (rtpengine, the PBX)
+  // over host candidates; behind NAT the app gives STUN/TURN (docs/api.md, "A real network").
+  const PC_CONFIG = {
+    iceServers: options.iceServers || [],
+    iceTransportPolicy: options.iceTransportPolicy || "all",
+  };
+  // Failover: JsSIP tries the sockets by weight, the first URL first.
+  const servers = Array.isArray(options.server) ? options.server : [options.server];
+  const sockets = servers.map((url, i) => ({
+    socket: new JsSIP.WebSocketInterface(url), weight: servers.length - i,
+  }));
   const ua = new JsSIP.UA({
-    sockets: [socket],
+    sockets,
+    register_expires: options.registerExpires || 600,
     uri: options.uri,
     password: options.password || undefined,
     display_name: options.displayName || undefined,
@@ -79,16 +94,76 @@ export async function createPhone(jssipUrl, optionsJson, receive) {
     });
   }
 
+  // The codecs the app prefers first (by name; the others kept after them, in the browser's
+  // order): set on the call's transceivers just before each offer or answer is made.
+  function preferCodecs(connection) {
+    if (!options.codecs || !options.codecs.length || !connection || connection.bx24Codecs) return;
+    connection.bx24Codecs = true;
+    const wanted = options.codecs.map((name) => `audio/${name}`.toLowerCase());
+    const rank = (codec) => {
+      const i = wanted.indexOf(codec.mimeType.toLowerCase());
+      return i < 0 ? wanted.length : i;
+    };
+    const apply = () => {
+      const capabilities = RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities("audio");
+      if (!capabilities) return;
+      const ordered = capabilities.codecs.slice().sort((a, b) => rank(a) - rank(b));
+      for (const transceiver of connection.getTransceivers()) {
+        try { transceiver.setCodecPreferences(ordered); } catch { /* not for this one */ }
+      }
+    };
+    for (const name of ["createOffer", "createAnswer"]) {
+      const make = connection[name].bind(connection);
+      connection[name] = (...args) => { apply(); return make(...args); };
+    }
+  }
+
+  function microphoneProblem(error) {
+    const name = error && error.name;
+    if (name === "NotAllowedError" || name === "SecurityError") return "denied";
+    if (name === "NotFoundError" || name === "OverconstrainedError") return "missing";
+    return "unavailable";
+  }
+
+  function watchMicrophone(id, session) {
+    const connection = session.connection;
+    if (!connection || session.bx24Watched) return;
+    session.bx24Watched = true;
+    for (const sender of connection.getSenders()) {
+      const track = sender.track;
+      if (!track || track.kind !== "audio") continue;
+      track.addEventListener("ended", () => {
+        if (sessions.has(id)) emit({ type: "microphone", id, problem: "lost", message: "the microphone's track ended" });
+      });
+    }
+  }
+
   function wire(id, session) {
     sessions.set(id, session);
     onRefer(id, session);
     session.on("peerconnection", () => playRemote(id, session));
+    session.on("peerconnection", (event) => preferCodecs(event.peerconnection));
+    // The microphone: none, blocked, or gone during the call (unplugged): said, never silent.
+    // (JsSIP says "failed" first, then "getusermediafailed" with the reason: see failed below)
+    session.on("getusermediafailed", (error) => { session.bx24MediaError = error; });
+    session.on("confirmed", () => watchMicrophone(id, session));
+    session.on("accepted", () => watchMicrophone(id, session));
     session.on("accepted", () => { if (session.direction === "outgoing") emit({ type: "answered", id }); });
     session.on("ended", (e) => { forget(id); emit({ type: "ended", id, originator: e.originator, cause: e.cause }); });
     session.on("failed", (e) => {
       forget(id);
-      emit({ type: "failed", id, originator: e.originator, cause: e.cause,
+      const failed = () => emit({ type: "failed", id, originator: e.originator, cause: e.cause,
         code: e.message && e.message.status_code ? e.message.status_code : null });
+      if (e.cause !== JsSIP.C.causes.USER_DENIED_MEDIA_ACCESS) {
+        failed();
+        return;
+      }
+      setTimeout(() => {  // the microphone's reason first, then the failure it caused
+        const error = session.bx24MediaError;
+        emit({ type: "microphone", id, problem: microphoneProblem(error),
+          message: String((error && error.message) || error || "getUserMedia failed") });
+        failed();
+      }, 0);
     });
     session.on("newDTMF", (e) => emit({
       type: "dtmf", id, key: e.dtmf.tone, originator: e.originator, transport: "info" }));
@@ -139,6 +214,7 @@ export async function createPhone(jssipUrl, optionsJson, receive) {
       const id = `out-${++serial}`;
       const created = ua.call(target, { mediaConstraints: MEDIA, pcConfig: PC_CONFIG });
       wire(id, created);
+      preferCodecs(created.connection);  // made already: its offer comes after the microphone
       if (created.connection) playRemote(id, created);
       return id;
     },
@@ -197,6 +273,16 @@ export async function createPhone(jssipUrl, optionsJson, receive) {
       return out;
     },
     sessionIds() { return [...sessions.keys()]; },
+    // what the call's connection was given (TURN credentials left out) and its local SDP
+    configuration(id) {
+      const c = session(id).connection;
+      const config = c.getConfiguration();
+      return {
+        iceTransportPolicy: config.iceTransportPolicy,
+        iceServers: (config.iceServers || []).map((server) => ({ urls: server.urls })),
+        localSdp: c.localDescription ? c.localDescription.sdp : null,
+      };
+    },
     recent() { return recent.slice(); },
     direction(id) {
       const s = sessions.get(id);

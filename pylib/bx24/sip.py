@@ -42,6 +42,14 @@ CAUSES = {
     "Canceled": Status.MISSED,
 }
 REGISTERED = "registered"
+# what the operator is told when the microphone fails a call (sip.mjs's problems)
+MICROPHONE = {
+    "denied": "the browser blocked the microphone: allow it for this site (the lock icon in "
+              "the address bar), then take the next call",
+    "missing": "no microphone found: plug one in, then take the next call",
+    "unavailable": "the microphone cannot be used (another program holds it?)",
+    "lost": "the microphone was unplugged or stopped during the call",
+}
 
 
 def _check_uri(uri):
@@ -55,6 +63,23 @@ def _host(url):
     rest = url.split("://", 1)[1]
     host = rest.split("/", 1)[0]
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _check_ice_servers(servers):
+    """ICE servers as RTCPeerConnection takes them: ``[{"urls": "turn:host:3478",
+    "username": ..., "credential": ...}]`` (``urls`` a string or a list)."""
+    ok = isinstance(servers, (list, tuple))
+    for server in servers if ok else ():
+        urls = server.get("urls") if isinstance(server, dict) else None
+        urls = [urls] if isinstance(urls, str) else urls
+        if not (isinstance(urls, (list, tuple)) and urls and all(
+                isinstance(u, str) and u.split(":", 1)[0] in ("stun", "stuns", "turn", "turns")
+                for u in urls)):
+            ok = False
+    if not ok:
+        raise ValueError('ice_servers is a list like [{"urls": "turn:turn.example.com:3478", '
+                         '"username": "...", "credential": "..."}] (stun:, turn: or turns: '
+                         'URLs), or an async function returning one')
 
 
 def status_for(cause, code=None):
@@ -78,23 +103,47 @@ class SipSoftphone:
     calls = None
 
     def __init__(self, server, uri=None, password=None, display_name=None, domain=None,
-                 dtmf="rfc4733", new_phone=None, log=None, account=None):
-        if not isinstance(server, str) or not server.startswith(("wss://", "ws://")):
-            raise ValueError("server is the SIP server's WebSocket URL (wss://...), not "
-                             "{!r}".format(server))
+                 dtmf="rfc4733", new_phone=None, log=None, account=None, ice_servers=None,
+                 ice_transport_policy="all", codecs=None, register_expires=600):
+        servers = server if isinstance(server, (list, tuple)) else [server]
+        if not servers or not all(isinstance(url, str) and url.startswith(("wss://", "ws://"))
+                                  for url in servers):
+            raise ValueError("server is the SIP server's WebSocket URL (wss://...), or a list "
+                             "of them to fail over to in order, not {!r}".format(server))
         if account is None:
             _check_uri(uri)
         if dtmf not in ("rfc4733", "info"):
             raise ValueError('dtmf is "rfc4733" or "info", not {!r}'.format(dtmf))
+        if ice_transport_policy not in ("all", "relay"):
+            raise ValueError('ice_transport_policy is "all" or "relay" (TURN only), not '
+                             '{!r}'.format(ice_transport_policy))
+        if not callable(ice_servers):
+            _check_ice_servers(ice_servers or [])
+        if codecs is not None and not (isinstance(codecs, (list, tuple)) and all(
+                isinstance(name, str) and name for name in codecs)):
+            raise ValueError('codecs is a list of codec names, preferred first (e.g. ["opus", '
+                             '"PCMU"]), not {!r}'.format(codecs))
+        if type(register_expires) is not int or not 60 <= register_expires <= 86400:
+            raise ValueError("register_expires is the registration's lifetime in seconds "
+                             "(60 to 86400; JsSIP refreshes it before it ends), not "
+                             "{!r}".format(register_expires))
         self.server = server
+        self.servers = list(servers)
         self.uri = uri
-        self.domain = domain or (uri.split("@", 1)[1] if uri else _host(server))
+        self.domain = domain or (uri.split("@", 1)[1] if uri else _host(servers[0]))
         self.registration = None        # registered | unregistered | failed | disconnected
         self.registration_problem = None  # why the last registration failed, for a card
         self.phone = None
         self.log = log or stderr
-        self._options = {"server": server, "uri": uri, "password": password,
-                         "displayName": display_name, "dtmf": dtmf}
+        self._options = {"server": server if isinstance(server, str) else self.servers,
+                         "uri": uri, "password": password,
+                         "displayName": display_name, "dtmf": dtmf,
+                         "iceServers": [] if callable(ice_servers) else list(ice_servers or []),
+                         "iceTransportPolicy": ice_transport_policy,
+                         "codecs": list(codecs or []), "registerExpires": register_expires}
+        # an async function: asked for the ICE servers each time the phone starts (TURN
+        # credentials that expire, from the app's server), never kept in a served file
+        self._ice_servers = ice_servers if callable(ice_servers) else None
         self._account = account
         self._new_phone = new_phone
         self._starting = None
@@ -150,6 +199,15 @@ class SipSoftphone:
             if not account.get("password"):
                 self.log("the operator {} saved no SIP password (the application's main "
                          "page): registering without one".format(uri))
+        if self._ice_servers is not None:
+            try:
+                servers = await self._ice_servers() or []
+                _check_ice_servers(servers)
+            except Exception as exc:
+                self._registered({"state": "failed", "cause": "cannot get the ICE (STUN/TURN) "
+                                  "servers ({}: {})".format(type(exc).__name__, exc)})
+                return
+            self._options["iceServers"] = list(servers)
         try:
             phone = await self._new_phone(json.dumps(self._options), self._receive)
         except Exception as exc:
@@ -204,6 +262,9 @@ class SipSoftphone:
         # "local": this phone ended it (the session knows how); "remote" or "system" (the
         # connection dropped, a timeout): the call is over for a reason the session must hear
         remote = event.get("originator") != "local"
+        if kind == "microphone":
+            self._microphone(call, event)
+            return
         if kind == "answered":
             call.remote_answered()
         elif kind == "ended":
@@ -212,6 +273,10 @@ class SipSoftphone:
                 call.remote_hung_up()
         elif kind == "failed":
             self._by_id.pop(call_id, None)
+            if event.get("cause") == "User Denied Media Access":  # this phone, for want of a
+                problem = getattr(call, "microphone_problem", None)  # microphone: say it
+                call.failed(Status.UNAVAILABLE, problem or MICROPHONE["unavailable"])
+                return
             if not remote:
                 return  # we ended it: the session knows how
             cause = event.get("cause")
@@ -224,6 +289,29 @@ class SipSoftphone:
                 call.failed(status_for(cause, event.get("code")), cause)
         elif kind == "transfer" and event.get("state") == "failed":
             self.log("the transfer of {!r} failed: the call was dropped".format(call))
+
+    def _microphone(self, call, event):
+        """No microphone, a blocked one, one unplugged mid-call: the log (console, the app's
+        server) and the card's status say it, and a call that cannot go on is finished once:
+        one that was never answered as unavailable (480, what the caller's side hears), one
+        that was as answered, with the reason; the operator's next card repeats it (a note)."""
+        text = MICROPHONE.get(event.get("problem"), MICROPHONE["unavailable"])
+        call.microphone_problem = text
+        self.log("microphone: {} ({}; {!r})".format(text, event.get("message"), call))
+        spawn(self._say(call, text), self.log, "showing a microphone problem")
+        if self.calls is not None:  # the card closes with the call: the next one says it too
+            self.calls.card.leave_note("The call with {} ended: {}.".format(
+                call.phone_number, text))
+        if event.get("problem") == "lost" and call.connected_at is not None:
+            self._by_id.pop(call.handle, None)
+            if self.phone is not None:
+                self.phone.hangup(call.handle)
+            call.failed(Status.ANSWERED, text)
+
+    async def _say(self, call, text):
+        calls = self.calls
+        if calls is not None and calls.current is call:
+            await calls.card.set_status_text(text[:1].upper() + text[1:])
 
     def _registered(self, event):
         state = event.get("state")

@@ -20,12 +20,17 @@ OFFLINE_ARGS = [
 # What a softphone in the frame needs from a test browser (Bitrix24 gives the frame `microphone`
 # and `autoplay`): a synthetic microphone with permission granted, sound that plays without a
 # click, and ICE candidates on loopback (without them JsSIP never sends its INVITE).
+# The kit's loopback TLS certificate (test-tls.crt, for 127.0.0.1 and localhost: the SIP
+# server's WSS in bx24_testing.sip), trusted by its key alone, for that certificate only:
+# base64(sha256(SubjectPublicKeyInfo)); tests/kit checks it is the certificate's.
+TEST_TLS_SPKI = "lHFaoaHYW2YJ2P0/ei6CztVME1aWSO0ZZe4UaGcqqws="
 MEDIA_ARGS = [
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
     "--allow-loopback-in-peer-connection",
 ]
+SPKI_FLAG = "--ignore-certificate-errors-spki-list="
 # (not --disable-features=...: Chromium honours one such list, and Playwright passes its own;
 # see storage_partitioning_args)
 
@@ -110,6 +115,16 @@ def launch_args(base=None, browser_name="chromium"):
         for flag in OFFLINE_ARGS + MEDIA_ARGS + partitioning.get("extra_args", [])
         if flag not in (args.get("args") or [])
     ]
+    # Chromium reads one SPKI list: the kit's certificate joins any given
+    keys = [TEST_TLS_SPKI] + [
+        key
+        for flag in args["args"]
+        if flag.startswith(SPKI_FLAG)
+        for key in flag[len(SPKI_FLAG) :].split(",")
+        if key and key != TEST_TLS_SPKI
+    ]
+    args["args"] = [f for f in args["args"] if not f.startswith(SPKI_FLAG)]
+    args["args"].append(SPKI_FLAG + ",".join(keys))
     if "executable_path" not in args and "channel" not in args:
         path = chromium_executable()
         if path:

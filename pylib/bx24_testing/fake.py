@@ -629,6 +629,20 @@ class FakeSipPhone:
                 type="failed", id=call["id"], originator="remote", cause=reason, code=str(status)
             )
 
+    def microphone_fails(self, problem="lost"):
+        """The operator's microphone fails the newest call: ``"denied"`` or ``"missing"`` (its
+        answer cannot start: the session fails here, the caller hears 480), or ``"lost"``
+        (unplugged while they talk)."""
+        call = self._newest()
+        if call is None:
+            return
+        self._emit(type="microphone", id=call["id"], problem=problem, message=problem)
+        if problem != "lost":
+            call["ended"] = True
+            self._emit(
+                type="failed", id=call["id"], originator="local", cause="User Denied Media Access"
+            )
+
     # what the app asks (the phone API of bx24.sip)
     def call(self, target):
         self._serial += 1

@@ -3,9 +3,10 @@
 :class:`SipServer` runs Debian's Kamailio (``apt-get install kamailio
 kamailio-websocket-modules``) on a free loopback port with the kit's config
 (``kamailio.cfg``: registrar and location in memory, SIP over WebSocket, every REGISTER
-challenged for :attr:`SipServer.password`); media flows browser to browser. :class:`SipPhone`
-is a JsSIP phone in a Playwright page of its own: the customer who calls the operator, or whom
-the operator calls or transfers to.
+challenged for :attr:`SipServer.password`; ``SipServer(tls=True)``: over WSS, with the kit's
+loopback certificate, which the kit's Chromium trusts); media flows browser to browser.
+:class:`SipPhone` is a JsSIP phone in a Playwright page of its own: the customer who calls the
+operator, or whom the operator calls or transfers to.
 
     with SipServer() as sip:
         customer = SipPhone.open(browser.new_page(), jssip_from=frame, server=sip, user="200")
@@ -30,6 +31,9 @@ import time
 from pathlib import Path
 
 CONFIG = Path(__file__).with_name("kamailio.cfg")
+# a loopback certificate and its key, for tests only (bx24_testing.browser.TEST_TLS_SPKI)
+TEST_CERT = Path(__file__).with_name("test-tls.crt")
+TEST_KEY = Path(__file__).with_name("test-tls.key")
 DEFAULT_PASSWORD = "bx24-test"
 START_TIMEOUT_S = 5.0
 WAIT_MS = 10_000
@@ -61,16 +65,20 @@ class SipServer:
 
     domain = "127.0.0.1"
 
-    def __init__(self, password: str = DEFAULT_PASSWORD, port: int | None = None):
+    def __init__(
+        self, password: str = DEFAULT_PASSWORD, port: int | None = None, tls: bool = False
+    ):
         self.password = password
         self.port = port or _free_port()
+        # WSS with the kit's test certificate (TEST_CERT: the kit's Chromium trusts its key)
+        self.tls = tls
         self._dir = Path(tempfile.mkdtemp(prefix="bx24-kamailio-"))
         self._process: subprocess.Popen | None = None
         self._log_path = self._dir / "kamailio.log"
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
     def uri(self, user: str) -> str:
         return f"sip:{user}@{self.domain}"
@@ -87,7 +95,7 @@ class SipServer:
             "-f",
             str(CONFIG),
             "-l",
-            f"tcp:127.0.0.1:{self.port}",
+            f"{'tls' if self.tls else 'tcp'}:127.0.0.1:{self.port}",
             "-Y",
             str(self._dir),
             "-P",
@@ -97,6 +105,14 @@ class SipServer:
             "-A",
             f'SIP_PASSWORD="{self.password}"',
         ]
+        if self.tls:
+            tls_cfg = self._dir / "tls.cfg"
+            tls_cfg.write_text(
+                "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\n"
+                f"require_certificate = no\ncertificate = {TEST_CERT}\n"
+                f"private_key = {TEST_KEY}\n"
+            )
+            command += ["-A", "WITH_TLS", "-A", f'TLS_CFG="{tls_cfg}"']
         log = open(self._log_path, "ab")
         self._process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

@@ -50,10 +50,21 @@ class Channel {
   postMessage(m) {
     const text = JSON.stringify(m);
     hub.filter((c) => c !== this && c.open && c.name === this.name).forEach((c) =>
-      setT(() => { if (c.open && c.onmessage) c.onmessage({ data: JSON.parse(text) }); }, 1));
+      setT(() => {
+        if (!c.open || !c.onmessage) return;
+        if (c.frame && c.frame.busy) c.frame.held.push(() => c.onmessage({ data: JSON.parse(text) }));
+        else c.onmessage({ data: JSON.parse(text) });
+      }, 1));
   }
   close() { this.open = false; }
 }
+
+// one storage partition (the portal's site) for every frame; a frame may have none (blocked)
+const partition = {};
+const localStorage = {
+  getItem: (k) => (k in partition ? partition[k] : null),
+  setItem: (k, v) => { partition[k] = String(v); },
+};
 
 // the portals' user options: {"<member>/<user>": {name: value}}, as the portal keeps them
 const userOptions = {};
@@ -79,7 +90,8 @@ function fakeBX24(name, member, user) {
 
 // auto: a frame as the page makes it, whose Python boots (bootMs) only once frames.js says it
 // runs Python; otherwise Python is attached at once, whatever the frame's role
-function frame(name, member = "portal-a", user = "1", { auto = false, bootMs = 300 } = {}) {
+function frame(name, member = "portal-a", user = "1",
+               { auto = false, bootMs = 300, shared = true } = {}) {
   const listeners = {};
   const storage = {};
   const ctx = {
@@ -96,10 +108,12 @@ function frame(name, member = "portal-a", user = "1", { auto = false, bootMs = 3
                       removeItem: (k) => { delete storage[k]; } },
     addEventListener: (type, fn) => { (listeners[type] ||= []).push(fn); },
     name: "x.portal|1|app",  // window.name: the portal's host first
+    busy: false, held: [],   // a main thread busy (booting Pyodide): messages wait
     document: { documentElement: { dataset: {} },
                 getElementById: (id) => id === "bx24-boot" ? { textContent: process.env.BOOT } : null },
   };
   ctx.window = ctx;
+  if (shared) ctx.localStorage = localStorage;
   ctx.BroadcastChannel = class extends Channel {  // this frame's channels (a crash closes them)
     constructor(channelName) { super(channelName); this.frame = ctx; }
   };
@@ -126,6 +140,8 @@ function frame(name, member = "portal-a", user = "1", { auto = false, bootMs = 3
                   ctx.document.documentElement.dataset.bx24Python || null],
     hide: () => (listeners.pagehide || []).forEach((fn) => fn({})),
     crash: () => hub.filter((c) => c.frame === ctx).forEach((c) => c.close()),  // froze or crashed
+    busy: () => { ctx.busy = true; },
+    free: () => { ctx.busy = false; ctx.held.splice(0).forEach((fn) => fn()); },
   };
 }
 (async () => {
@@ -354,7 +370,8 @@ def test_a_first_frame_starts_python_at_once_and_a_later_one_waits_for_its_group
       return { first, hinted, later: [a.python(), b.python(), c.python()] };
     """)
     assert out["first"] == [True, None]
-    assert out["hinted"] == [True, None]  # b: one older frame (fewer than two); c: two
+    # b: one older frame (fewer than two): Python; c: two, a relay at once (the group confirms)
+    assert out["hinted"] == [True, False]
     assert out["later"] == [True, True, False]
 
 
@@ -404,7 +421,7 @@ def test_every_frame_runs_python_when_the_app_says_all():
     assert out["state"] == [["ready", "ready"]] * 3
 
 
-def test_a_false_hint_only_makes_a_frame_wait():
+def test_another_users_frames_do_not_hold_a_frame_back():
     out = scenario("""
       // two frames of another user of the same portal host: the hint channel tells of them,
       // the group (this user's) does not know them
@@ -416,6 +433,59 @@ def test_a_false_hint_only_makes_a_frame_wait():
       await run(1000);
       return { waiting, later: [c.python(), c.leads()], state: c.state() };
     """)
-    assert out["waiting"] == [None, True]  # it leads its group, and waits a grace for Python
+    # the registry says x and y are of another group: c leads its own and runs Python at once
+    assert out["waiting"] == [True, True]
     assert out["later"] == [True, True]
     assert out["state"] == ["ready", "ready"]
+
+
+def test_frames_busy_booting_are_known_from_the_registry_and_waited_for():
+    out = scenario("""
+      const a = frame("a", "portal-a", "1", { auto: true }); a.busy(); await run(5);
+      const b = frame("b", "portal-a", "1", { auto: true }); b.busy(); await run(5);
+      // a and b boot Pyodide: no answer from them for 3 s; c knows of them from the registry
+      const c = frame("c", "portal-a", "1", { auto: true });
+      await run(2000);
+      const waiting = [a.python(), b.python(), c.python(), c.state()];
+      c.BX24.fire("initialized", { CALL_ID: "c1" });  // kept: c's leader is not known yet
+      a.free(); b.free();
+      await run(500);
+      return { waiting, later: [a.python(), b.python(), c.python()],
+               leads: [a, b, c].map((f) => f.leads()), got: a.received.map((m) => m.name) };
+    """)
+    # c is a relay at once (ready: its events are kept until it knows its leader)
+    assert out["waiting"] == [True, True, False, ["ready", "none"]]
+    assert out["later"] == [True, True, False]
+    assert out["leads"] == [True, False, False]
+
+
+def test_a_false_hint_only_makes_a_frame_wait():
+    out = scenario("""
+      // a page of the partition that is no frame claims, on the hint channel, to be an older one
+      const liar = new Channel("bx24-frames-hint|x.portal");
+      liar.onmessage = () => {};
+      await run(5);
+      const c = frame("c", "portal-a", "1", { auto: true, shared: false });
+      liar.postMessage({ type: "here", from: "evil", born: 0 });
+      liar.postMessage({ type: "here", from: "evil2", born: 1 });
+      await run(600);
+      const waiting = [c.python(), c.leads()];
+      await run(10000);
+      return { waiting, later: [c.python(), c.leads()], state: c.state() };
+    """)
+    assert out["waiting"] == [None, True]  # it leads its group, and waits (10 s at most)
+    assert out["later"] == [True, True]
+    assert out["state"] == ["ready", "ready"]
+
+
+def test_without_storage_the_hint_channel_is_asked():
+    out = scenario("""
+      const a = frame("a", "portal-a", "1", { auto: true, shared: false }); await run(5);
+      const b = frame("b", "portal-a", "1", { auto: true, shared: false }); await run(5);
+      const c = frame("c", "portal-a", "1", { auto: true, shared: false });
+      await run(30);
+      const early = c.python();
+      await run(400);
+      return { early, later: [a.python(), b.python(), c.python()] };
+    """)
+    assert out == {"early": None, "later": [True, True, False]}

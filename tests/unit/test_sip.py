@@ -87,6 +87,10 @@ def test_the_phone_starts_with_leadership_and_stops_without_it():
             "password": "s3cret",
             "displayName": None,
             "dtmf": "rfc4733",
+            "iceServers": [],
+            "iceTransportPolicy": "all",
+            "codecs": [],
+            "registerExpires": 600,
         }
         softphone.lead(False)
         assert not phone.registered and softphone.phone is None
@@ -332,3 +336,124 @@ def test_a_call_the_connection_drops_is_not_left_going():
     run(go())
     # it was answered and talked: an answered call, cut off, and why
     assert out == {"status": "200", "reason": "Connection Error", "active": []}
+
+
+# -- a real network's settings (issue 23): failover, ICE, codecs, the registration's lifetime
+
+
+async def started(softphone):
+    await softphone.start()
+
+
+def test_a_real_networks_settings_reach_the_phone():
+    phone = FakeSipPhone()
+    softphone = SipSoftphone(
+        ["wss://edge1.example.com/ws", "wss://edge2.example.com/ws"],
+        "sip:101@pbx.example.com",
+        password="pw",
+        new_phone=phone.create,
+        ice_servers=[{"urls": "stun:stun.example.com:3478"}],
+        ice_transport_policy="relay",
+        codecs=["opus", "PCMU"],
+        register_expires=300,
+    )
+    run(started(softphone))
+    assert phone.options["server"] == ["wss://edge1.example.com/ws", "wss://edge2.example.com/ws"]
+    assert phone.options["iceServers"] == [{"urls": "stun:stun.example.com:3478"}]
+    assert phone.options["iceTransportPolicy"] == "relay"
+    assert phone.options["codecs"] == ["opus", "PCMU"]
+    assert phone.options["registerExpires"] == 300
+    assert softphone.domain == "pbx.example.com"
+
+
+def test_turn_credentials_are_asked_for_each_time_the_phone_starts_and_never_logged():
+    asked = []
+
+    async def ice_servers():
+        asked.append(1)
+        return [{"urls": ["turn:turn.example.com:3478"], "username": "u", "credential": "t0p"}]
+
+    phone, logged = FakeSipPhone(), []
+    softphone = SipSoftphone(
+        SERVER, "sip:101@x", new_phone=phone.create, ice_servers=ice_servers, log=logged.append
+    )
+    run(started(softphone))
+    assert phone.options["iceServers"][0]["credential"] == "t0p"
+    softphone.stop()
+    run(started(softphone))
+    assert len(asked) == 2
+    assert "t0p" not in repr(softphone) and not any("t0p" in line for line in logged)
+
+
+def test_ice_servers_that_cannot_be_had_are_said_on_the_card():
+    async def ice_servers():
+        return [{"urls": "https://not-a-turn-server"}]
+
+    phone, logged = FakeSipPhone(), []
+    softphone = SipSoftphone(
+        SERVER, "sip:101@x", new_phone=phone.create, ice_servers=ice_servers, log=logged.append
+    )
+    run(started(softphone))
+    assert phone.options is None and softphone.registration == "failed"
+    assert "ICE (STUN/TURN) servers" in softphone.registration_problem
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"server": []}, "WebSocket URL"),
+        ({"server": ["wss://a", "sip:b"]}, "WebSocket URL"),
+        ({"ice_transport_policy": "turn"}, "ice_transport_policy"),
+        ({"ice_servers": [{"urls": "http://x"}]}, "ice_servers"),
+        ({"ice_servers": {"urls": "stun:x"}}, "ice_servers"),
+        ({"codecs": "opus"}, "codecs"),
+        ({"register_expires": 10}, "register_expires"),
+    ],
+)
+def test_a_real_networks_settings_are_checked_at_once(options, message):
+    server = options.pop("server", SERVER)
+    with pytest.raises(ValueError, match=message):
+        SipSoftphone(server, "sip:101@x", **options)
+
+
+# -- the microphone (issue 23): none, blocked, unplugged mid-call: said, finished once
+
+
+@pytest.mark.parametrize(
+    "problem, said",
+    [("denied", "blocked the microphone"), ("missing", "no microphone found")],
+)
+def test_a_call_answered_without_a_microphone_is_said_and_finished_once(problem, said):
+    async def go():
+        portal, phone, softphone, calls, logged = await ringing()
+        portal.click("answer")
+        await portal.settle()
+        # JsSIP: getUserMedia failed, then the session failed here (480 to the caller)
+        phone.microphone_fails(problem)
+        await portal.settle()
+        return portal, logged
+
+    portal, logged = run(go())
+    [finish] = finishes(portal)
+    assert finish["STATUS_CODE"] == Status.UNAVAILABLE and said in finish["FAILED_REASON"]
+    assert any(said in line for line in logged)  # the console and the app's server
+    texts = [p.get("statusText") for c, p in portal.commands if c == "CallCardSetStatusText"]
+    assert any(said in (t or "").lower() for t in texts)
+
+
+def test_a_microphone_unplugged_mid_call_ends_it_as_answered_with_the_reason():
+    async def go():
+        portal, phone, softphone, calls, logged = await ringing()
+        portal.click("answer")
+        await portal.settle()
+        phone.pick_up()
+        await portal.settle()
+        phone.microphone_fails("lost")
+        await portal.settle()
+        return portal, phone
+
+    portal, phone = run(go())
+    [finish] = finishes(portal)
+    assert finish["STATUS_CODE"] == Status.ANSWERED
+    assert "unplugged" in finish["FAILED_REASON"]
+    assert phone.said[-1] == "hang up"  # the SIP call ends too

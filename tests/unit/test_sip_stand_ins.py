@@ -116,6 +116,7 @@ def test_both_stand_ins_say_and_report_the_same():
         "recent",
         "direction",
         "stats",
+        "configuration",
     }  # sip.mjs's test helpers
     assert {"call", "answer", "reject", "hangup", "transfer", "stop"} <= real
     assert real <= set(page["methods"]) and real <= set(dir(FakeSipPhone))

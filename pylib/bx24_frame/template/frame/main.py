@@ -21,7 +21,10 @@ async def operator_account():
 
 
 softphone = bx24.page.sip_softphone(settings.SIP_SERVER, account=operator_account,
-                               domain=settings.SIP_DOMAIN, dtmf=settings.DTMF)
+                               domain=settings.SIP_DOMAIN, dtmf=settings.DTMF,
+                               ice_servers=settings.ICE_SERVERS,
+                               ice_transport_policy=settings.ICE_TRANSPORT_POLICY,
+                               codecs=settings.CODECS)
 calls = bx24.page.calls(softphone, line_number=settings.LINE_NUMBER)
 card = calls.card
 

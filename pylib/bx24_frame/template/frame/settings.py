@@ -14,3 +14,11 @@ SIP_DOMAIN = None
 LINE_NUMBER = "line1"
 # DTMF: "rfc4733" (in the audio, the default) or "info" (SIP INFO, for servers that want it).
 DTMF = "rfc4733"
+# Behind NAT: STUN/TURN servers for the browser's media, as RTCPeerConnection takes them, e.g.
+# [{"urls": "stun:stun.example.com:3478"}]. No TURN password here (this file is served): give
+# bx24.page.sip_softphone an async function that fetches short-lived ones (docs/api.md).
+ICE_SERVERS = []
+# "all" (any path) or "relay" (media through TURN only: strict networks).
+ICE_TRANSPORT_POLICY = "all"
+# Codecs preferred first, by name, e.g. ["opus", "PCMU"]; []: the browser's order.
+CODECS = []

@@ -1,0 +1,142 @@
+"""The softphone on a network shaped like production (issue 23), as far as this file goes: SIP
+over WSS (Kamailio's TLS, the kit's loopback certificate that its Chromium trusts), the ICE
+settings and the codec preference of bx24.toml's app reaching the call's RTCPeerConnection,
+and a second WebSocket URL to fail over to when the first cannot be reached. Both
+interpreters; the customer is a JsSIP page over WSS too."""
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from bx24_testing.card import StubCard
+from bx24_testing.frame import frame_url, open_frame, wait_until
+from bx24_testing.plugin import INTERPRETERS
+from bx24_testing.sip import SipPhone, SipServer
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "pylib" / "bx24_frame" / "template" / "frame"
+OPERATOR, CUSTOMER = "101", "200"
+STUN = "stun:127.0.0.1:3478"
+
+
+@pytest.fixture(scope="module")
+def wss():
+    with SipServer(tls=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def wss_frame_server(make_frame, wss):
+    """The sample app: its SIP_SERVER a dead URL first, then the WSS Kamailio (failover);
+    a STUN server, ICE policy "all", PCMU preferred."""
+    settings = (TEMPLATE / "settings.py").read_text()
+    with socket.socket() as unused:  # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        dead = f"wss://127.0.0.1:{unused.getsockname()[1]}/nothing-here"
+    for old, new in {
+        'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = ["{dead}", "{wss.url}"]',
+        'DTMF = "rfc4733"': 'DTMF = "info"',
+        "ICE_SERVERS = []": f'ICE_SERVERS = [{{"urls": "{STUN}"}}]',
+        "CODECS = []": 'CODECS = ["PCMU"]',
+    }.items():
+        assert old in settings
+        settings = settings.replace(old, new)
+    return make_frame((TEMPLATE / "main.py").read_text(), {"settings.py": settings})
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_over_wss_with_the_apps_ice_settings_and_codecs(
+    page, browser, wss_frame_server, wss, interpreter
+):
+    assert wss.url.startswith("wss://")
+    operator = StubCard(
+        open_frame(
+            page,
+            frame_url(wss_frame_server.url, interpreter),
+            sip_stand_in=False,
+            stub_config={"userOptions": {"sip_password": wss.password}},
+        )
+    )
+    wait_until(page, lambda: wss.contacts(OPERATOR), 20, what="registered over WSS (failover)")
+    context = browser.new_context()
+    customer = SipPhone.open(context.new_page(), operator.frame, wss, CUSTOMER)
+    customer.wait_registered()
+    call = customer.call(OPERATOR, wss)
+    operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=CUSTOMER)
+    operator.click("answer")
+    customer.wait_event("answered", id=call)
+    seen = operator.frame.evaluate(
+        "(() => { const p = bx24Bridge.sipPhone; return p.configuration(p.sessionIds()[0]); })()"
+    )
+    assert seen["iceTransportPolicy"] == "all"
+    assert seen["iceServers"] == [{"urls": [STUN]}] or seen["iceServers"] == [{"urls": STUN}]
+    audio = next(line for line in seen["localSdp"].split("\r\n") if line.startswith("m=audio"))
+    pcmu = next(
+        line.split(":")[1].split()[0]
+        for line in seen["localSdp"].split("\r\n")
+        if line.startswith("a=rtpmap:") and " PCMU/" in line
+    )
+    assert audio.split()[3] == pcmu  # the answer puts the app's codec first
+    stats = customer.stats(call)
+    wait_until(
+        page,
+        lambda: customer.stats(call)["inboundBytes"] > stats["inboundBytes"] + 500,
+        what="the operator's audio reaching the customer over WSS signalling",
+    )
+    operator.click("hangup")
+    customer.wait_event("ended", id=call)
+    assert operator.frame.python_errors() == []
+    assert not any(wss.password in line for line in operator.frame.console)
+    context.close()
+    page.close()  # its WebSocket closes: Kamailio forgets the contact
+    wait_until(None, lambda: not wss.contacts(OPERATOR), what="the operator's contact gone")
+
+
+MICROPHONE = """(mode) => {
+  if (!navigator.mediaDevices) return;
+  const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    if (mode === "denied") throw new DOMException("Permission denied", "NotAllowedError");
+    const stream = await real(constraints);
+    window.__micTrack = stream.getAudioTracks()[0];  // unplugged later: its "ended"
+    return stream;
+  };
+}"""
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+@pytest.mark.parametrize("mode", ["denied", "lost"])
+def test_a_microphone_that_fails_is_said_and_the_call_finished_once(
+    page, browser, wss_frame_server, wss, interpreter, mode
+):
+    page.add_init_script(f"({MICROPHONE})({mode!r})")
+    operator = StubCard(
+        open_frame(
+            page,
+            frame_url(wss_frame_server.url, interpreter),
+            sip_stand_in=False,
+            stub_config={"userOptions": {"sip_password": wss.password}},
+        )
+    )
+    wait_until(page, lambda: wss.contacts(OPERATOR), 20, what="registered")
+    context = browser.new_context()
+    customer = SipPhone.open(context.new_page(), operator.frame, wss, CUSTOMER)
+    customer.wait_registered()
+    call = customer.call(OPERATOR, wss)
+    operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=CUSTOMER)
+    with page.expect_response(lambda r: r.url.endswith("/frame-report")) as report:
+        operator.click("answer")
+        if mode == "lost":
+            customer.wait_event("answered", id=call)
+            operator.frame.evaluate("window.__micTrack.dispatchEvent(new Event('ended'))")
+    finish = operator.wait_for_rest("telephony.externalcall.finish")
+    said = "blocked the microphone" if mode == "denied" else "unplugged"
+    assert said in finish["params"]["FAILED_REASON"]
+    assert finish["params"]["STATUS_CODE"] == ("480" if mode == "denied" else "200")
+    customer.wait_event("failed" if mode == "denied" else "ended", id=call)
+    assert "microphone" in report.value.request.post_data
+    operator.wait_for_command("CallCardClose")
+    assert len(operator.rest_calls("telephony.externalcall.finish")) == 1
+    context.close()
+    page.close()
+    wait_until(None, lambda: not wss.contacts(OPERATOR), what="the operator's contact gone")

@@ -39,7 +39,7 @@
  * whose rank falls below PYTHON_FRAMES (a Python frame left) starts Python then. Waiting for the
  * group would make every first frame boot later, so a frame first looks, at once, which frames
  * of its portal host (`window.name`) are there: in a registry in the partition's localStorage
- * (each frame's entry written when it starts, refreshed every PING_MS, removed on pagehide: a
+ * (each frame's entry written when it starts, refreshed every second, removed on pagehide: a
  * frame busy booting Pyodide cannot answer, its entry still speaks), or, where storage is
  * blocked, by asking on a hint channel (answers within HINT_MS). Fewer than PYTHON_FRAMES older
  * ones: it starts Python at once; else it waits for its group's rank. Neither is trusted (any
@@ -75,9 +75,13 @@
   var MAX_NOTES = 5;
   // The hint: long enough for idle frames' answer (~1 ms), short for a first frame's boot.
   var HINT_MS = 25;
-  var GRACE_MS = 10000;
+  var GRACE_MS = 5000;
   var GRACE_CHECK_MS = 250;
-  var STALE_MS = 3 * PING_MS;
+  // A live frame refreshes its registry entry every REFRESH_MS (timers run between the chunks
+  // of a Pyodide boot); one not refreshed for STALE_MS is a page gone without a pagehide (a
+  // crash, a browser restart): not waited for.
+  var REFRESH_MS = 1000;
+  var STALE_MS = 4000;
   var PYTHON_FRAMES = (function () {
     try {
       var frames = JSON.parse(document.getElementById("bx24-boot").textContent).frames;
@@ -339,6 +343,7 @@
     registryKey = "bx24-frames|" + host;
     var all = registry(function (entries) { entries[me.id] = { born: me.born, seen: now() }; });
     listed(all);
+    if (all !== null) setInterval(refresh, REFRESH_MS);
     try {
       hint = new BroadcastChannel("bx24-frames-hint|" + host);
     } catch (error) {
@@ -447,12 +452,15 @@
     }
   }
 
-  function beat() {
-    if (registryKey) {
+  function refresh() {
+    if (!leaving) {
       registry(function (all) {
         all[me.id] = { born: me.born, seen: now(), group: api.group || undefined };
       });
     }
+  }
+
+  function beat() {
     if (api.leader === true && channel) post({ type: "lead", born: me.born });
     else ping();
   }

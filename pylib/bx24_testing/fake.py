@@ -577,6 +577,8 @@ class FakeSipPhone:
         self._serial = 0
 
     async def create(self, options_json, receive):
+        """What ``SipSoftphone`` calls to make its phone (``new_phone=phone.create``): it
+        registers at once."""
         self.options = json.loads(options_json)
         self._receive = receive
         self.registered = True
@@ -611,17 +613,20 @@ class FakeSipPhone:
         self._emit(type="incoming", id=call["id"], number=call["number"], display=None)
 
     def pick_up(self):
+        """The callee answers the outgoing call."""
         call = self._newest()
         if call:
             self._emit(type="answered", id=call["id"])
 
     def hang_up(self):
+        """The other side hangs up (or gives up while it rings)."""
         call = self._newest()
         if call:
             call["ended"] = True
             self._emit(type="ended", id=call["id"], originator="remote", cause="Terminated")
 
     def fail(self, status, reason=None):
+        """The call fails on the other side with SIP ``status`` (``486`` busy...)."""
         call = self._newest()
         if call:
             call["ended"] = True
@@ -645,6 +650,7 @@ class FakeSipPhone:
 
     # what the app asks (the phone API of bx24.sip)
     def call(self, target):
+        """(the app) Dial ``target``: said ``dial <number>``."""
         self._serial += 1
         number = str(target).removeprefix("sip:").split("@")[0]
         self._calls.append({"id": f"out-{self._serial}", "number": number, "ended": False})
@@ -652,32 +658,40 @@ class FakeSipPhone:
         return f"out-{self._serial}"
 
     def answer(self, handle):
+        """(the app) Answer: said ``answer the call from <number>``."""
         self._say("answer the call from " + self._find(handle)["number"])
 
     def reject(self, handle, code):
+        """(the app) Reject: said ``reject the call (<code>)``."""
         self._find(handle)["ended"] = True
         self._say(f"reject the call ({code})")
 
     def hangup(self, handle):
+        """(the app) Hang up: said ``hang up``."""
         call = self._find(handle)
         if not call["ended"]:
             call["ended"] = True
             self._say("hang up")
 
     def mute(self, handle, on):
+        """(the app) Said ``microphone muted`` / ``microphone on``."""
         self._say("microphone " + ("muted" if on else "on"))
 
     def hold(self, handle, on):
+        """(the app) Said ``call held`` / ``call resumed``."""
         self._say("call " + ("held" if on else "resumed"))
 
     def dtmf(self, handle, key):
+        """(the app) Said ``DTMF <key>``."""
         self._say("DTMF " + key)
 
     def transfer(self, handle, target):
+        """(the app) Said ``transfer to <number>``."""
         self._find(handle)["ended"] = True
         self._say("transfer to " + str(target).removeprefix("sip:").split("@")[0])
 
     def stop(self):
+        """(the app) Unregister: its leadership ended or the page closes."""
         self.registered = False
         for call in self._calls:
             call["ended"] = True

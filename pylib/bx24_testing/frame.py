@@ -90,6 +90,7 @@ class LoadedFrame:
         return self.target.evaluate(expression, arg)
 
     def console_text(self):
+        """The frame's console so far, a line per message (for failure messages)."""
         return "\n".join(self.console) or "(nothing)"
 
     PYTHON_ERROR_MARKS = ("Traceback (most recent call last)", "PythonError")

@@ -72,7 +72,7 @@ def render() -> str:
     """docs/testing.md."""
     from bx24.events import EVENTS, NO_PAYLOAD
 
-    from . import events, fake, frame
+    from . import events, fake, frame, sip, turn
     from .bitrix24 import Portal
     from .card import StandInPhone, StubCard
     from .cardmodel import BUTTON_ALIASES, BUTTON_EVENTS
@@ -130,6 +130,12 @@ def render() -> str:
         "",
         f"`open_frame{_signature(frame.open_frame)}`: {_doc(frame.open_frame)}",
         "",
+        "### A loaded frame (`bx24_testing.frame.LoadedFrame`: `bx24_card.frame`)",
+        "",
+        _doc(frame.LoadedFrame),
+        "",
+        *_methods(frame.LoadedFrame),
+        "",
         "## The portal: `bx24_portal` (`bx24_testing.bitrix24.Portal`)",
         "",
         _doc(Portal),
@@ -149,6 +155,30 @@ def render() -> str:
         _doc(fake.RecordingView),
         "",
         *_methods(fake.RecordingView),
+        "",
+        "### The SIP phone in CPython: `bx24_testing.fake.FakeSipPhone`",
+        "",
+        _doc(fake.FakeSipPhone),
+        "",
+        *_methods(fake.FakeSipPhone),
+        "",
+        "## Real servers: `bx24_testing.sip` (Kamailio), `bx24_testing.turn` (coturn)",
+        "",
+        _doc(sip),
+        "",
+        f"`SipServer{_signature(sip.SipServer)}`: {_doc(sip.SipServer)}",
+        "",
+        *_methods(sip.SipServer),
+        "",
+        f"`SipPhone`: {_doc(sip.SipPhone)}",
+        "",
+        *_methods(sip.SipPhone),
+        "",
+        _doc(turn),
+        "",
+        f"`TurnServer{_signature(turn.TurnServer)}`: {_doc(turn.TurnServer)}",
+        "",
+        *_methods(turn.TurnServer),
         "",
         "## Bitrix24's events for a server under test: `bx24_testing.events`",
         "",

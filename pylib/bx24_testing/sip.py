@@ -81,9 +81,11 @@ class SipServer:
         return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
     def uri(self, user: str) -> str:
+        """The SIP address of ``user`` here (``sip:<user>@127.0.0.1``)."""
         return f"sip:{user}@{self.domain}"
 
     def start(self) -> "SipServer":
+        """Start Kamailio (once); :class:`SipServerError` with its output if it cannot."""
         if self._process is not None and self._process.poll() is None:
             return self
         binary = kamailio_binary()
@@ -138,6 +140,7 @@ class SipServer:
         )
 
     def stop(self) -> None:
+        """Stop Kamailio (its WebSockets close: the phones see the server gone)."""
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
@@ -156,6 +159,7 @@ class SipServer:
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def log(self) -> str:
+        """Kamailio's output so far."""
         try:
             return self._log_path.read_text(errors="replace")
         except OSError:
@@ -242,6 +246,7 @@ class SipPhone:
         return cls(page, user)
 
     def events(self, type: str | None = None) -> list[dict]:
+        """The phone's events so far (of ``type``), as sip.mjs reports them."""
         found = self.page.evaluate("window.sipEvents")
         return [e for e in found if type is None or e["type"] == type]
 
@@ -256,25 +261,33 @@ class SipPhone:
         return [e for e in self.events(type) if all(e.get(k) == v for k, v in fields.items())][0]
 
     def wait_registered(self, timeout_ms: int = WAIT_MS) -> None:
+        """Wait until the phone is registered."""
         self.wait_event("registration", timeout_ms, state="registered")
 
     def call(self, user: str, server: SipServer) -> str:
+        """Call ``user`` at ``server``; the call's id."""
         return self.page.evaluate("(t) => window.sipPhone.call(t)", server.uri(user))
 
     def answer(self, id: str) -> None:
+        """Answer the call ``id``."""
         self.page.evaluate("(id) => window.sipPhone.answer(id)", id)
 
     def hang_up(self, id: str) -> None:
+        """Hang up the call ``id``."""
         self.page.evaluate("(id) => window.sipPhone.hangup(id)", id)
 
     def reject(self, id: str, code: int = 486) -> None:
+        """Reject the ringing call ``id`` with ``code``."""
         self.page.evaluate("([id, code]) => window.sipPhone.reject(id, code)", [id, code])
 
     def stats(self, id: str) -> dict:
+        """The call's RTP bytes and audio energy, both ways (getStats)."""
         return self.page.evaluate("(id) => window.sipPhone.stats(id)", id)
 
     def direction(self, id: str):
+        """The call's transceiver direction (``sendrecv``, ``recvonly``...)."""
         return self.page.evaluate("(id) => window.sipPhone.direction(id)", id)
 
     def stop(self) -> None:
+        """Unregister and close the phone's WebSocket."""
         self.page.evaluate("window.sipPhone && window.sipPhone.stop()")

@@ -1,8 +1,9 @@
 """The softphone on a network shaped like production (issue 23), as far as this file goes: SIP
 over WSS (Kamailio's TLS, the kit's loopback certificate that its Chromium trusts), the ICE
-settings and the codec preference of bx24.toml's app reaching the call's RTCPeerConnection,
-and a second WebSocket URL to fail over to when the first cannot be reached. Both
-interpreters; the customer is a JsSIP page over WSS too."""
+settings and the codec preference of the app reaching the call's RTCPeerConnection, a second
+WebSocket URL to fail over to when the first cannot be reached, media through TURN only
+(coturn, short-lived credentials the app fetches when its phone starts), and a microphone that
+is blocked or unplugged. Both interpreters; the customer is a JsSIP page over WSS too."""
 
 import socket
 from pathlib import Path
@@ -13,6 +14,7 @@ from bx24_testing.card import StubCard
 from bx24_testing.frame import frame_url, open_frame, wait_until
 from bx24_testing.plugin import INTERPRETERS
 from bx24_testing.sip import SipPhone, SipServer
+from bx24_testing.turn import TurnServer
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "pylib" / "bx24_frame" / "template" / "frame"
 OPERATOR, CUSTOMER = "101", "200"
@@ -137,6 +139,97 @@ def test_a_microphone_that_fails_is_said_and_the_call_finished_once(
     assert "microphone" in report.value.request.post_data
     operator.wait_for_command("CallCardClose")
     assert len(operator.rest_calls("telephony.externalcall.finish")) == 1
+    context.close()
+    page.close()
+    wait_until(None, lambda: not wss.contacts(OPERATOR), what="the operator's contact gone")
+
+
+@pytest.fixture(scope="module")
+def turn():
+    with TurnServer() as server:
+        yield server
+
+
+TURN_MAIN_CHANGE = (
+    "ice_servers=settings.ICE_SERVERS,",
+    "ice_servers=turn_servers,",
+)
+TURN_SERVERS = '''
+
+async def turn_servers():
+    """Short-lived TURN credentials, fetched when the phone starts (here from the operator's
+    user option "turn", which the test sets; in production: your server)."""
+    import json
+    return json.loads((await calls.telephony.rest.call("user.option.get",
+                                                        {"option": "turn"})).data)
+'''
+
+
+@pytest.fixture(scope="module")
+def turn_frame_server(make_frame, wss):
+    """The sample app over WSS, media through TURN only (ICE_TRANSPORT_POLICY = "relay"), its
+    ICE servers an async function (credentials fetched at run time, never served)."""
+    settings = (TEMPLATE / "settings.py").read_text()
+    for old, new in {
+        'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{wss.url}"',
+        'ICE_TRANSPORT_POLICY = "all"': 'ICE_TRANSPORT_POLICY = "relay"',
+    }.items():
+        assert old in settings
+        settings = settings.replace(old, new)
+    main = (TEMPLATE / "main.py").read_text()
+    assert TURN_MAIN_CHANGE[0] in main
+    main = main.replace(*TURN_MAIN_CHANGE).replace(
+        "\n\nsoftphone = ", TURN_SERVERS + "\n\nsoftphone = ", 1
+    )
+    return make_frame(main, {"settings.py": settings})
+
+
+POLICY = """() => {
+  const p = bx24Bridge.sipPhone;
+  return p.configuration(p.sessionIds()[0]).iceTransportPolicy;
+}"""
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_media_through_turn_only(page, browser, turn_frame_server, wss, turn, interpreter):
+    import json
+
+    servers = turn.ice_servers("operator-101")
+    operator = StubCard(
+        open_frame(
+            page,
+            frame_url(turn_frame_server.url, interpreter),
+            sip_stand_in=False,
+            stub_config={
+                "userOptions": {"sip_password": wss.password, "turn": json.dumps(servers)}
+            },
+        )
+    )
+    wait_until(page, lambda: wss.contacts(OPERATOR), 20, what="registered")
+    before = turn.allocations()
+    context = browser.new_context()
+    customer = SipPhone.open(context.new_page(), operator.frame, wss, CUSTOMER)
+    customer.wait_registered()
+    call = customer.call(OPERATOR, wss)
+    operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=CUSTOMER)
+    operator.click("answer")
+    customer.wait_event("answered", id=call)
+    assert operator.frame.evaluate(POLICY) == "relay"
+    stats = customer.stats(call)
+    wait_until(
+        page,
+        lambda: customer.stats(call)["inboundBytes"] > stats["inboundBytes"] + 500,
+        what="the operator's audio reaching the customer through the TURN relay",
+    )
+    assert turn.allocations() > before  # the operator's media went through coturn
+    seen = operator.frame.evaluate(
+        "(() => { const p = bx24Bridge.sipPhone; return p.configuration(p.sessionIds()[0]); })()"
+    )
+    sdp = seen["localSdp"]
+    assert " typ relay " in sdp and " typ host " not in sdp  # relay candidates only
+    operator.click("hangup")
+    customer.wait_event("ended", id=call)
+    assert not any(servers[0]["credential"] in line for line in operator.frame.console)
     context.close()
     page.close()
     wait_until(None, lambda: not wss.contacts(OPERATOR), what="the operator's contact gone")

@@ -68,6 +68,11 @@ setup_servers() {  # the real servers the tests start as their own instances, fr
     || missing+=(kamailio kamailio-websocket-modules)  # the SIP softphone's registrar
   ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 \
     || missing+=(kamailio-tls-modules)  # ...over WSS, as in production
+  command -v turnserver >/dev/null || [ -x /usr/bin/turnserver ] \
+    || missing+=(coturn)  # TURN, for media through a relay only
+  command -v rtpengine >/dev/null || [ -x /usr/bin/rtpengine ] \
+    || missing+=(rtpengine-daemon)  # the media relay between browsers and plain SIP
+  command -v baresip >/dev/null || missing+=(baresip-core)  # a plain SIP phone
   postgres_found || missing+=(postgresql)  # the application server's shared portal store
   [ ${#missing[@]} = 0 ] && return
   log "installing Debian's ${missing[*]} (tests run them as their own instances)"

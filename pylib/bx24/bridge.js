@@ -515,6 +515,7 @@
     bridge.attached = true;
     flush();
     document.documentElement.dataset.bx24Python = "ready";
+    if (frames && frames.pythonReady) frames.pythonReady();  // a stand-in may boot now
     signalReady();
   }
 

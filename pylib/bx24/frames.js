@@ -76,6 +76,7 @@
   // The hint: long enough for idle frames' answer (~1 ms), short for a first frame's boot.
   var HINT_MS = 25;
   var GRACE_MS = 5000;
+  var STANDIN_WAIT_MS = 5000;
   var GRACE_CHECK_MS = 250;
   // A live frame refreshes its registry entry every REFRESH_MS (timers run between the chunks
   // of a Pyodide boot); one not refreshed for STALE_MS is a page gone without a pagehide (a
@@ -95,7 +96,7 @@
   function now() { return performance.timeOrigin + performance.now(); }
   function newId() { return Math.random().toString(36).slice(2, 10) + Date.now().toString(36); }
 
-  var me = { id: newId(), born: now() };
+  var me = { id: newId(), born: now(), ready: false };
   var peers = {};        // id -> {id, born}
   var decided = false;
   var handlers = { leader: [], forwarded: null, request: null, gone: [], python: [] };
@@ -113,6 +114,8 @@
   var hinted = false;    // the hint's wait is over
   var grace = null;
   var graceSince = 0;
+  var standInSince = 0;
+  var standInTimer = null;
   var registryKey = null;
 
   var api = {
@@ -130,6 +133,10 @@
     onRequest: function (fn) { handlers.request = fn; },
     onGone: function (fn) { handlers.gone.push(fn); },
     python: null,
+    pythonReady: function () {  // bridge.js: this frame's Python attached
+      me.ready = true;
+      post({ type: "python-ready" });
+    },
     onPython: function (fn) {
       handlers.python.push(fn);
       if (api.python !== null) fn(api.python);
@@ -199,7 +206,7 @@
       registry(function (all) { all[me.id] = { born: me.born, seen: now(), group: name }; });
     }
     decided = false;
-    post({ type: "hello", born: me.born });
+    post({ type: "hello", born: me.born, ready: me.ready });
     settling = setTimeout(function () { decided = true; elect(); }, SETTLE_MS);
     if (!beating) beating = setInterval(beat, PING_MS);
   }
@@ -294,6 +301,18 @@
         return;
       }
     }
+    // A stand-in boots once the older Python frames are up (two interpreters booting at once
+    // on an office PC make both late); a relay meanwhile. STANDIN_WAIT_MS at most.
+    var elders = list.filter(function (p) { return older(p, me); });
+    if (elders.length && elders.some(function (p) { return !p.ready; })) {
+      standInSince = standInSince || now();
+      if (now() - standInSince < STANDIN_WAIT_MS) {
+        setPython(false);
+        clearTimeout(standInTimer);
+        standInTimer = setTimeout(rank, STANDIN_WAIT_MS);
+        return;
+      }
+    }
     setPython(true);
   }
 
@@ -367,13 +386,14 @@
       // enough older frames this one is a relay from now on (its events kept until it knows
       // its leader); it starts Python only if its group's rank says so later.
       hinted = true;
-      setPython(hintedOlder() < PYTHON_FRAMES);
-      return;
+      if (hintedOlder() === 0) setPython(true);
+      else if (hintedOlder() >= PYTHON_FRAMES) setPython(false);
+      return;  // a stand-in: its group's rank and the older frames' Python decide
     }
     setTimeout(function () {
       if (hinted) return;
       hinted = true;
-      if (api.python === null && hintedOlder() < PYTHON_FRAMES) setPython(true);
+      if (api.python === null && hintedOlder() === 0) setPython(true);
     }, HINT_MS);
   }
 
@@ -387,7 +407,7 @@
 
   function reborn() {  // told it was gone: come back as the youngest
     me.born = now();
-    post({ type: "hello", born: me.born });
+    post({ type: "hello", born: me.born, ready: me.ready });
     elect();
   }
 
@@ -396,14 +416,18 @@
     if (!m || typeof m !== "object" || !m.from || m.from === me.id) return;
     switch (m.type) {
       case "hello":
-        peers[m.from] = { id: m.from, born: m.born };
-        post({ type: "alive", born: me.born });
+        peers[m.from] = { id: m.from, born: m.born, ready: !!m.ready };
+        post({ type: "alive", born: me.born, ready: me.ready });
         elect();
         break;
       case "alive":
       case "lead":  // a leader's heartbeat: an older one makes a leader that missed it step down
-        peers[m.from] = { id: m.from, born: m.born };
+        peers[m.from] = { id: m.from, born: m.born, ready: !!m.ready };
         elect();
+        break;
+      case "python-ready":
+        if (peers[m.from]) peers[m.from].ready = true;
+        rank();
         break;
       case "bye":
         drop(m.from);
@@ -461,7 +485,7 @@
   }
 
   function beat() {
-    if (api.leader === true && channel) post({ type: "lead", born: me.born });
+    if (api.leader === true && channel) post({ type: "lead", born: me.born, ready: me.ready });
     else ping();
   }
 

@@ -53,6 +53,12 @@ def kamailio_binary() -> str:
     )
 
 
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -66,12 +72,21 @@ class SipServer:
     domain = "127.0.0.1"
 
     def __init__(
-        self, password: str = DEFAULT_PASSWORD, port: int | None = None, tls: bool = False
+        self,
+        password: str = DEFAULT_PASSWORD,
+        port: int | None = None,
+        tls: bool = False,
+        media_relay: bool = False,
     ):
         self.password = password
         self.port = port or _free_port()
         # WSS with the kit's test certificate (TEST_CERT: the kit's Chromium trusts its key)
         self.tls = tls
+        # rtpengine between browsers (DTLS-SRTP, ICE) and plain SIP phones (RTP/AVP, over UDP
+        # at plain_port: baresip), as a production edge has it
+        self.media_relay = media_relay
+        self.plain_port = _free_udp_port() if media_relay else None
+        self._rtpengine: subprocess.Popen | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="bx24-kamailio-"))
         self._process: subprocess.Popen | None = None
         self._log_path = self._dir / "kamailio.log"
@@ -107,6 +122,10 @@ class SipServer:
             "-A",
             f'SIP_PASSWORD="{self.password}"',
         ]
+        if self.media_relay:
+            ng = self._start_rtpengine()
+            command += ["-l", f"udp:127.0.0.1:{self.plain_port}"]
+            command += ["-A", "WITH_RTPENGINE", "-A", f'RTPENGINE_SOCK="udp:127.0.0.1:{ng}"']
         if self.tls:
             tls_cfg = self._dir / "tls.cfg"
             tls_cfg.write_text(
@@ -139,17 +158,64 @@ class SipServer:
             f"{START_TIMEOUT_S} s:\n" + self.log()[-4000:]
         )
 
-    def stop(self) -> None:
-        """Stop Kamailio (its WebSockets close: the phones see the server gone)."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
+    def _start_rtpengine(self) -> int:
+        """rtpengine in user space (no kernel module) on loopback: its control port."""
+        binary = shutil.which("rtpengine") or "/usr/bin/rtpengine"
+        if not Path(binary).exists():
+            raise SipServerError(
+                "rtpengine is not installed: `apt-get install rtpengine-daemon` "
+                "(`./dev.sh test` does it)"
+            )
+        ng = _free_udp_port()
+        low = 30000 + (ng % 1000) * 20  # a small media port range of its own
+        log = open(self._dir / "rtpengine.log", "ab")
+        self._rtpengine = subprocess.Popen(
+            [
+                binary,
+                "--config-file=none",
+                "--interface=127.0.0.1",
+                f"--listen-ng=127.0.0.1:{ng}",
+                "--table=-1",
+                "--no-fallback",
+                "--foreground",
+                "--log-stderr",
+                f"--port-min={low}",
+                f"--port-max={low + 19}",
+                f"--pidfile={self._dir / 'rtpengine.pid'}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while "Startup complete" not in self.rtpengine_log():
+            if self._rtpengine.poll() is not None or time.monotonic() > deadline:
+                raise SipServerError("rtpengine did not start:\n" + self.rtpengine_log()[-4000:])
+            time.sleep(0.02)
+        return ng
+
+    def rtpengine_log(self) -> str:
+        """rtpengine's output so far (with ``media_relay``)."""
         try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            return (self._dir / "rtpengine.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Stop Kamailio (its WebSockets close: the phones see the server gone), and
+        rtpengine."""
+        for attr in ("_process", "_rtpengine"):
+            process = getattr(self, attr)
+            setattr(self, attr, None)
+            if process is None or process.poll() is not None:
+                continue
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     def __enter__(self) -> "SipServer":
         return self.start()
@@ -291,3 +357,181 @@ class SipPhone:
     def stop(self) -> None:
         """Unregister and close the phone's WebSocket."""
         self.page.evaluate("window.sipPhone && window.sipPhone.stop()")
+
+
+class PlainPhone:
+    """A plain SIP phone (Debian's ``baresip-core``) on the other side of a
+    ``SipServer(media_relay=True)``: a desk phone or a carrier trunk, RTP/AVP over UDP, G.711.
+    It sends a sine tone of ``tone_hz`` and records what it hears (``heard()``: the received
+    audio's RMS level per 100 ms, from the WAV file baresip's ``sndfile`` writes). Driven over
+    baresip's ``ctrl_tcp``: :meth:`call`, :meth:`answer`, :meth:`hang_up`, :meth:`wait_event`.
+
+        with SipServer(media_relay=True) as sip, PlainPhone(sip, "300") as desk:
+            desk.call("101")           # the operator's browser rings, through rtpengine
+    """
+
+    def __init__(self, server: SipServer, user: str, tone_hz: int = 440):
+        if not server.media_relay:
+            raise SipServerError("a plain phone needs SipServer(media_relay=True)")
+        self.server, self.user, self.tone_hz = server, user, tone_hz
+        self._dir = Path(tempfile.mkdtemp(prefix="bx24-baresip-"))
+        self._ctrl = _free_port()
+        self._sip = _free_udp_port()
+        self._process: subprocess.Popen | None = None
+        self._socket: socket.socket | None = None
+        self._buffer = b""
+        self.events: list[dict] = []
+
+    def start(self) -> "PlainPhone":
+        """Start baresip (it registers as ``user``); :class:`SipServerError` if it cannot."""
+        binary = shutil.which("baresip") or "/usr/bin/baresip"
+        if not Path(binary).exists():
+            raise SipServerError(
+                "baresip is not installed: `apt-get install baresip-core` (`./dev.sh test`)"
+            )
+        (self._dir / "config").write_text(
+            "\n".join(
+                [
+                    "poll_method epoll",
+                    f"sip_listen 127.0.0.1:{self._sip}",
+                    f"audio_source ausine,{self.tone_hz}",
+                    "ausrc_srate 48000",  # ausine's only rate and channels (baresip turns
+                    "ausrc_channels 2",  # them into G.711's 8 kHz mono)
+                    "audio_player aubridge,nowhere",
+                    "audio_alert aubridge,nowhere",
+                    "module_path /usr/lib/baresip/modules",
+                    "module g711.so",
+                    "module ausine.so",
+                    "module aubridge.so",
+                    "module sndfile.so",
+                    "module account.so",
+                    "module ctrl_tcp.so",
+                    "module_app menu.so",  # the commands (dial, accept, hangup)
+                    f"ctrl_tcp_listen 127.0.0.1:{self._ctrl}",
+                    f"snd_path {self._dir}",
+                    "rtp_ports 20000-20999",
+                    "",
+                ]
+            )
+        )
+        registrar = f"127.0.0.1:{self.server.plain_port}"
+        (self._dir / "accounts").write_text(
+            f"<sip:{self.user}@{registrar};transport=udp>;auth_pass={self.server.password}"
+            ";regint=60;audio_codecs=PCMU,PCMA\n"
+        )
+        log = open(self._dir / "baresip.log", "ab")
+        self._process = subprocess.Popen(
+            [binary, "-f", str(self._dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                self._socket = socket.create_connection(("127.0.0.1", self._ctrl), timeout=0.2)
+                break
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    raise SipServerError("baresip did not start:\n" + self.log()[-4000:]) from None
+                time.sleep(0.05)
+        self._socket.settimeout(0.1)
+        return self
+
+    def log(self) -> str:
+        """baresip's output so far."""
+        try:
+            return (self._dir / "baresip.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _send(self, command: str, params: str = "") -> None:
+        assert self._socket is not None
+        body = json.dumps({"command": command, "params": params, "token": command}).encode()
+        self._socket.sendall(str(len(body)).encode() + b":" + body + b",")
+
+    def _read(self) -> None:
+        assert self._socket is not None
+        try:
+            self._buffer += self._socket.recv(65536)
+        except (TimeoutError, socket.timeout):
+            pass
+        while b":" in self._buffer:
+            size, rest = self._buffer.split(b":", 1)
+            if len(rest) < int(size) + 1:
+                break
+            message, self._buffer = rest[: int(size)], rest[int(size) + 1 :]
+            try:
+                self.events.append(json.loads(message))
+            except ValueError:
+                pass
+
+    def wait_event(self, type: str, timeout_s: float = WAIT_MS / 1000) -> dict:
+        """The first of baresip's events of ``type`` (``CALL_INCOMING``, ``CALL_ESTABLISHED``,
+        ``CALL_CLOSED``, ``REGISTER_OK``...), waiting for it."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self._read()
+            for event in self.events:
+                if event.get("type") == type:
+                    return event
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"baresip: no {type} within {timeout_s} s; events: "
+                    f"{[e.get('type') for e in self.events]}\n{self.log()[-3000:]}"
+                )
+
+    def call(self, user: str) -> None:
+        """Call ``user`` (a browser's SIP user) through the server."""
+        self._send("dial", f"sip:{user}@127.0.0.1:{self.server.plain_port}")
+
+    def answer(self) -> None:
+        """Answer the call that rings (``CALL_INCOMING``)."""
+        self._send("accept")
+
+    def hang_up(self) -> None:
+        """Hang up its call."""
+        self._send("hangup")
+
+    def heard(self) -> list[float]:
+        """The RMS level (0 to 1) of what it received, per 100 ms, from its newest recording
+        (read as it is written: the WAV header's sizes are not final until the call ends)."""
+        import struct
+        from array import array
+
+        files = sorted(self._dir.glob("*dec*.wav"), key=lambda p: p.stat().st_mtime)
+        if not files:
+            return []
+        data = files[-1].read_bytes()
+        at = data.find(b"data")
+        if len(data) < 44 or at < 0:
+            return []
+        channels, rate = struct.unpack_from("<HI", data, 22)
+        body = data[at + 8 :]
+        samples = array("h", body[: len(body) - len(body) % 2])
+        step = max(1, rate * channels // 10)
+        return [
+            (sum(x * x for x in samples[i : i + step]) / step) ** 0.5 / 32768
+            for i in range(0, len(samples) - step + 1, step)
+        ]
+
+    def stop(self) -> None:
+        """Stop baresip."""
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def __enter__(self) -> "PlainPhone":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

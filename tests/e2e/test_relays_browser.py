@@ -69,6 +69,7 @@ def test_three_frames_two_run_python_one_relays_and_takes_over(browser, frame_se
     context = browser.new_context()
     leader, stand_in, relay = open_cards(context, frame_server, interpreter, 3)
     cards = (leader, stand_in, relay)
+    stand_in.frame.wait_python()  # (it boots once the leader's Python is up)
     assert [c.frame.python() for c in cards] == ["ready", "ready", "none"]
     assert [c.frame.evaluate("bx24Frames.leader") for c in cards] == [True, False, False]
     assert relay.frame.evaluate(NO_INTERPRETER) is True

@@ -370,8 +370,9 @@ def test_a_first_frame_starts_python_at_once_and_a_later_one_waits_for_its_group
       return { first, hinted, later: [a.python(), b.python(), c.python()] };
     """)
     assert out["first"] == [True, None]
-    # b: one older frame (fewer than two): Python; c: two, a relay at once (the group confirms)
-    assert out["hinted"] == [True, False]
+    # b: one older frame (fewer than two): the stand-in, it boots once a's Python is up; c:
+    # two older, a relay at once (its group confirms it)
+    assert out["hinted"] == [None, False]
     assert out["later"] == [True, True, False]
 
 
@@ -443,7 +444,7 @@ def test_frames_busy_booting_are_known_from_the_registry_and_waited_for():
     out = scenario("""
       const a = frame("a", "portal-a", "1", { auto: true }); a.busy(); await run(5);
       const b = frame("b", "portal-a", "1", { auto: true }); b.busy(); await run(5);
-      // a and b boot Pyodide: no answer from them for 3 s; c knows of them from the registry
+      // a boots Pyodide, b waits: no answer from them for 2 s; c knows of them from the registry
       const c = frame("c", "portal-a", "1", { auto: true });
       await run(2000);
       const waiting = [a.python(), b.python(), c.python(), c.state()];
@@ -453,8 +454,9 @@ def test_frames_busy_booting_are_known_from_the_registry_and_waited_for():
       return { waiting, later: [a.python(), b.python(), c.python()],
                leads: [a, b, c].map((f) => f.leads()), got: a.received.map((m) => m.name) };
     """)
-    # c is a relay at once (ready: its events are kept until it knows its leader)
-    assert out["waiting"] == [True, True, False, ["ready", "none"]]
+    # b, the stand-in, waits for a's Python; c is a relay at once (ready: its events are kept
+    # until it knows its leader)
+    assert out["waiting"] == [True, None, False, ["ready", "none"]]
     assert out["later"] == [True, True, False]
     assert out["leads"] == [True, False, False]
 
@@ -505,3 +507,16 @@ def test_frames_of_a_crashed_browser_are_not_waited_for_long():
     """)
     assert out["first"] == [False, ["ready", "none"]]  # a relay for now: its events are kept
     assert out["later"] == [True, ["ready", "ready"]]  # the entries went stale: it runs Python
+
+
+def test_the_stand_in_boots_once_the_leaders_python_is_up():
+    out = scenario("""
+      const a = frame("a", "portal-a", "1", { auto: true, bootMs: 800 }); await run(5);
+      const b = frame("b", "portal-a", "1", { auto: true });
+      await run(400);
+      const booting = [a.state(), b.python(), b.state()];  // one interpreter boots at a time
+      await run(800);
+      return { booting, later: [b.python(), b.state()] };
+    """)
+    assert out["booting"] == [[None, None], False, ["ready", "none"]]
+    assert out["later"] == [True, ["ready", "ready"]]

@@ -1,0 +1,146 @@
+"""The softphone against a production-shaped SIP side (issue 23): Kamailio with rtpengine
+bridging the browser's DTLS-SRTP/ICE to plain RTP/AVP, and a plain SIP phone (baresip: a desk
+phone, a carrier trunk) that sends a 440 Hz tone and records what it hears. Both interpreters:
+the plain phone calls the operator, who answers from the card; audio goes both ways through
+rtpengine (the operator's received energy rises; baresip's recording is not silent); mute →
+the desk phone records silence, unmute → sound again; the operator hangs up from the card and
+the call is finished once. And the other way: the operator dials the desk phone from the card,
+audio both ways, a DTMF key reaches it as an RFC 4733 event, the desk phone hangs up."""
+
+from pathlib import Path
+
+import pytest
+
+from bx24_testing.card import StubCard
+from bx24_testing.frame import frame_url, open_frame, wait_until
+from bx24_testing.plugin import INTERPRETERS
+from bx24_testing.sip import PlainPhone, SipServer
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "pylib" / "bx24_frame" / "template" / "frame"
+OPERATOR, DESK = "101", "300"
+
+
+@pytest.fixture(scope="module")
+def edge():
+    with SipServer(media_relay=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def edge_frame_server(make_frame, edge):
+    settings = (TEMPLATE / "settings.py").read_text()
+    settings = settings.replace(
+        'SIP_SERVER = "wss://pbx.example.com/ws"', f'SIP_SERVER = "{edge.url}"'
+    )
+    assert edge.url in settings
+    return make_frame((TEMPLATE / "main.py").read_text(), {"settings.py": settings})
+
+
+@pytest.fixture
+def desk(edge):
+    with PlainPhone(edge, DESK) as phone:
+        wait_until(None, lambda: edge.contacts(DESK), what="the desk phone registered")
+        yield phone
+
+
+def operator_stats(card):
+    return card.frame.evaluate(
+        "(async () => { const p = bx24Bridge.sipPhone; return p.stats(p.sessionIds()[0]); })()"
+    )
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_a_desk_phone_calls_the_operator_through_rtpengine(
+    page, edge_frame_server, edge, desk, interpreter
+):
+    operator = StubCard(
+        open_frame(
+            page,
+            frame_url(edge_frame_server.url, interpreter),
+            sip_stand_in=False,
+            stub_config={"userOptions": {"sip_password": edge.password}},
+        )
+    )
+    wait_until(page, lambda: edge.contacts(OPERATOR), 20, what="the operator registered")
+    desk.call(OPERATOR)
+    operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=DESK)
+    operator.click("answer")
+    operator.wait_for_command("CallCardSetStatusText", statusText="Talking")
+    first = operator_stats(operator)
+    wait_until(
+        page,
+        lambda: operator_stats(operator)["inboundEnergy"] > first["inboundEnergy"] + 0.01,
+        what="the desk phone's tone reaching the operator through rtpengine",
+    )
+    wait_until(
+        page,
+        lambda: sum(level > 0.01 for level in desk.heard()) >= 5,
+        what="the operator's microphone heard at the desk phone (its recording)",
+    )
+    assert "DTLS-SRTP successfully negotiated" in edge.rtpengine_log()
+    # mute: the desk phone hears silence (RTP goes on, the track is off)
+    operator.click("mute", True)
+    page.wait_for_timeout(500)  # the transition: what was on its way
+    start = len(desk.heard())
+    wait_until(page, lambda: len(desk.heard()) >= start + 10, what="a second more recorded")
+    assert max(desk.heard()[start : start + 10]) < 0.002
+    operator.click("mute", False)
+    start = len(desk.heard())
+    wait_until(
+        page,
+        lambda: sum(level > 0.01 for level in desk.heard()[start:]) >= 3,
+        what="the operator heard again after unmute",
+    )
+    operator.click("hangup")
+    finish = operator.wait_for_rest("telephony.externalcall.finish")
+    assert finish["params"]["STATUS_CODE"] == "200"
+    wait_until(
+        page,
+        lambda: "CALL_CLOSED" in desk.log() or "closed" in desk.log().lower(),
+        what="the desk phone's call ended",
+    )
+    assert len(operator.rest_calls("telephony.externalcall.finish")) == 1
+    page.close()
+    wait_until(None, lambda: not edge.contacts(OPERATOR), what="the operator's contact gone")
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_the_operator_calls_a_desk_phone_and_sends_dtmf(
+    page, edge_frame_server, edge, desk, interpreter
+):
+    operator = StubCard(
+        open_frame(
+            page,
+            frame_url(edge_frame_server.url, interpreter),
+            sip_stand_in=False,
+            stub_config={"userOptions": {"sip_password": edge.password}},
+        )
+    )
+    wait_until(page, lambda: edge.contacts(OPERATOR), 20, what="the operator registered")
+    operator.raise_call(PHONE_NUMBER=DESK, CALL_DIRECTION="outgoing", ui_state="outgoing")
+    operator.click("makeCall")
+    desk.wait_event("CALL_INCOMING")
+    desk.answer()
+    operator.wait_for_command("CallCardSetStatusText", statusText="Talking")
+    first = operator_stats(operator)
+    wait_until(
+        page,
+        lambda: operator_stats(operator)["inboundEnergy"] > first["inboundEnergy"] + 0.01,
+        what="the desk phone's tone reaching the operator",
+    )
+    wait_until(
+        page,
+        lambda: sum(level > 0.01 for level in desk.heard()) >= 5,
+        what="the operator heard at the desk phone",
+    )
+    operator.click("dialpad", "5")  # RFC 4733, in the audio, through rtpengine
+    wait_until(
+        page,
+        lambda: "received event: '5' (end=1)" in desk.log(),  # baresip: an RFC 4733 event
+        what="DTMF 5 at the desk phone",
+    )
+    desk.hang_up()
+    finish = operator.wait_for_rest("telephony.externalcall.finish")
+    assert finish["params"]["STATUS_CODE"] == "200"
+    page.close()
+    wait_until(None, lambda: not edge.contacts(OPERATOR), what="the operator's contact gone")

@@ -45,7 +45,9 @@
  * ones: it starts Python at once; else it waits for its group's rank. Neither is trusted (any
  * page of the partition can write or speak there): a false hint only makes a frame wait. A
  * frame told of older frames its group has not heard from (busy booting; their entries name
- * no other group) waits until they answer or go, GRACE_MS at most, before it starts Python.
+ * no other group) waits until they answer or go, GRACE_MS at most, before it starts Python. A
+ * stand-in (older frames, fewer than PYTHON_FRAMES) is a relay until every older one's Python
+ * is up (`python-ready`, STANDIN_WAIT_MS at most), then boots: one interpreter at a time.
  *
  * window.bx24Frames:
  *   id, leader (true | false | null: not decided yet), leaderId, group (the channel's name)

@@ -59,6 +59,19 @@ def _free_udp_port() -> int:
         return s.getsockname()[1]
 
 
+def _free_port_both() -> int:
+    """A loopback port free for both TCP and UDP."""
+    for _ in range(50):
+        port = _free_udp_port()
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise SipServerError("no loopback port free for both TCP and UDP")
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -87,6 +100,7 @@ class SipServer:
         self.media_relay = media_relay
         self.plain_port = _free_udp_port() if media_relay else None
         self._rtpengine: subprocess.Popen | None = None
+        self._ng = 0
         self._dir = Path(tempfile.mkdtemp(prefix="bx24-kamailio-"))
         self._process: subprocess.Popen | None = None
         self._log_path = self._dir / "kamailio.log"
@@ -123,7 +137,9 @@ class SipServer:
             f'SIP_PASSWORD="{self.password}"',
         ]
         if self.media_relay:
-            ng = self._start_rtpengine()
+            if self._rtpengine is None or self._rtpengine.poll() is not None:
+                self._ng = self._start_rtpengine()
+            ng = self._ng
             command += ["-l", f"udp:127.0.0.1:{self.plain_port}"]
             command += ["-A", "WITH_RTPENGINE", "-A", f'RTPENGINE_SOCK="udp:127.0.0.1:{ng}"']
         if self.tls:
@@ -136,7 +152,10 @@ class SipServer:
             command += ["-A", "WITH_TLS", "-A", f'TLS_CFG="{tls_cfg}"']
         log = open(self._log_path, "ab")
         self._process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -167,7 +186,8 @@ class SipServer:
                 "(`./dev.sh test` does it)"
             )
         ng = _free_udp_port()
-        low = 30000 + (ng % 1000) * 20  # a small media port range of its own
+        # a media port range of its own: 4 ports a call, a call's held 30 s after its BYE
+        low = 30000 + (ng % 90) * 200
         log = open(self._dir / "rtpengine.log", "ab")
         self._rtpengine = subprocess.Popen(
             [
@@ -180,7 +200,7 @@ class SipServer:
                 "--foreground",
                 "--log-stderr",
                 f"--port-min={low}",
-                f"--port-max={low + 19}",
+                f"--port-max={low + 199}",
                 f"--pidfile={self._dir / 'rtpengine.pid'}",
             ],
             stdout=log,
@@ -376,7 +396,7 @@ class PlainPhone:
         self.server, self.user, self.tone_hz = server, user, tone_hz
         self._dir = Path(tempfile.mkdtemp(prefix="bx24-baresip-"))
         self._ctrl = _free_port()
-        self._sip = _free_udp_port()
+        self._sip = _free_port_both()  # baresip listens on TCP and UDP there
         self._process: subprocess.Popen | None = None
         self._socket: socket.socket | None = None
         self._buffer = b""
@@ -495,26 +515,27 @@ class PlainPhone:
         self._send("hangup")
 
     def heard(self) -> list[float]:
-        """The RMS level (0 to 1) of what it received, per 100 ms, from its newest recording
-        (read as it is written: the WAV header's sizes are not final until the call ends)."""
+        """The RMS level (0 to 1) of what it received, per 100 ms, over its recordings in order
+        (read as they are written: a WAV header's sizes are not final until the call ends)."""
         import struct
         from array import array
 
         files = sorted(self._dir.glob("*dec*.wav"), key=lambda p: p.stat().st_mtime)
-        if not files:
-            return []
-        data = files[-1].read_bytes()
-        at = data.find(b"data")
-        if len(data) < 44 or at < 0:
-            return []
-        channels, rate = struct.unpack_from("<HI", data, 22)
-        body = data[at + 8 :]
-        samples = array("h", body[: len(body) - len(body) % 2])
-        step = max(1, rate * channels // 10)
-        return [
-            (sum(x * x for x in samples[i : i + step]) / step) ** 0.5 / 32768
-            for i in range(0, len(samples) - step + 1, step)
-        ]
+        levels: list[float] = []
+        for path in files:  # a new one when a re-INVITE updates the stream (hold, resume)
+            data = path.read_bytes()
+            at = data.find(b"data")
+            if len(data) < 44 or at < 0:
+                continue
+            channels, rate = struct.unpack_from("<HI", data, 22)
+            body = data[at + 8 :]
+            samples = array("h", body[: len(body) - len(body) % 2])
+            step = max(1, rate * channels // 10)
+            levels += [
+                (sum(x * x for x in samples[i : i + step]) / step) ** 0.5 / 32768
+                for i in range(0, len(samples) - step + 1, step)
+            ]
+        return levels
 
     def stop(self) -> None:
         """Stop baresip."""
@@ -529,6 +550,7 @@ class PlainPhone:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> "PlainPhone":
         return self.start()

@@ -128,6 +128,10 @@ class TurnServer:
             process.kill()
             process.wait()
 
+    def __del__(self) -> None:
+        if self._process is None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
     def log(self) -> str:
         """coturn's log so far."""
         try:

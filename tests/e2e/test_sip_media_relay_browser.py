@@ -15,6 +15,7 @@ from bx24_testing.card import StubCard
 from bx24_testing.frame import frame_url, open_frame, wait_until
 from bx24_testing.plugin import INTERPRETERS
 from bx24_testing.sip import PlainPhone, SipServer
+from bx24_testing.turn import TurnServer
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "pylib" / "bx24_frame" / "template" / "frame"
 OPERATOR, DESK = "101", "300"
@@ -41,6 +42,23 @@ def desk(edge):
     with PlainPhone(edge, DESK) as phone:
         wait_until(None, lambda: edge.contacts(DESK), what="the desk phone registered")
         yield phone
+
+
+def assert_silent_at(desk, page):
+    """A second of what the desk phone records is silence (after what was on its way)."""
+    page.wait_for_timeout(500)  # the transition, not a wait for a state
+    start = len(desk.heard())
+    wait_until(page, lambda: len(desk.heard()) >= start + 10, what="a second more recorded")
+    assert max(desk.heard()[start : start + 10]) < 0.002
+
+
+def assert_heard_again_at(desk, page):
+    start = len(desk.heard())
+    wait_until(
+        page,
+        lambda: sum(level > 0.01 for level in desk.heard()[start:]) >= 3,
+        what="the operator heard again at the desk phone",
+    )
 
 
 def operator_stats(card):
@@ -78,27 +96,15 @@ def test_a_desk_phone_calls_the_operator_through_rtpengine(
         what="the operator's microphone heard at the desk phone (its recording)",
     )
     assert "DTLS-SRTP successfully negotiated" in edge.rtpengine_log()
-    # mute: the desk phone hears silence (RTP goes on, the track is off)
+    # mute: the desk phone hears silence (RTP goes on, the track is off); unmute: sound again
     operator.click("mute", True)
-    page.wait_for_timeout(500)  # the transition: what was on its way
-    start = len(desk.heard())
-    wait_until(page, lambda: len(desk.heard()) >= start + 10, what="a second more recorded")
-    assert max(desk.heard()[start : start + 10]) < 0.002
+    assert_silent_at(desk, page)
     operator.click("mute", False)
-    start = len(desk.heard())
-    wait_until(
-        page,
-        lambda: sum(level > 0.01 for level in desk.heard()[start:]) >= 3,
-        what="the operator heard again after unmute",
-    )
+    assert_heard_again_at(desk, page)
     operator.click("hangup")
     finish = operator.wait_for_rest("telephony.externalcall.finish")
     assert finish["params"]["STATUS_CODE"] == "200"
-    wait_until(
-        page,
-        lambda: "CALL_CLOSED" in desk.log() or "closed" in desk.log().lower(),
-        what="the desk phone's call ended",
-    )
+    wait_until(page, lambda: "session closed" in desk.log(), what="the desk phone's call ended")
     assert len(operator.rest_calls("telephony.externalcall.finish")) == 1
     page.close()
     wait_until(None, lambda: not edge.contacts(OPERATOR), what="the operator's contact gone")
@@ -143,4 +149,65 @@ def test_the_operator_calls_a_desk_phone_and_sends_dtmf(
     finish = operator.wait_for_rest("telephony.externalcall.finish")
     assert finish["params"]["STATUS_CODE"] == "200"
     page.close()
+    wait_until(None, lambda: not edge.contacts(OPERATOR), what="the operator's contact gone")
+
+
+@pytest.fixture(scope="module")
+def relay_only_frame_server(make_frame, edge):
+    """The sample app, media through TURN only; its TURN servers fetched when the phone starts
+    (here: the operator's user option "turn", which the test sets)."""
+    settings = (TEMPLATE / "settings.py").read_text()
+    for old, new in {
+        'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{edge.url}"',
+        'ICE_TRANSPORT_POLICY = "all"': 'ICE_TRANSPORT_POLICY = "relay"',
+    }.items():
+        assert old in settings
+        settings = settings.replace(old, new)
+    main = (TEMPLATE / "main.py").read_text()
+    fetch = (
+        "\n\nasync def turn_servers():\n    import json\n    return json.loads((await "
+        'calls.telephony.rest.call("user.option.get", {"option": "turn"})).data)\n'
+    )
+    assert "ice_servers=settings.ICE_SERVERS," in main
+    main = main.replace("ice_servers=settings.ICE_SERVERS,", "ice_servers=turn_servers,")
+    main = main.replace("\n\nsoftphone = ", fetch + "\n\nsoftphone = ", 1)
+    return make_frame(main, {"settings.py": settings})
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_a_desk_phone_call_with_the_operators_media_through_turn_only(
+    page, relay_only_frame_server, edge, desk, interpreter
+):
+    import json
+
+    with TurnServer() as turn:
+        operator = StubCard(
+            open_frame(
+                page,
+                frame_url(relay_only_frame_server.url, interpreter),
+                sip_stand_in=False,
+                stub_config={
+                    "userOptions": {
+                        "sip_password": edge.password,
+                        "turn": json.dumps(turn.ice_servers("operator-101")),
+                    }
+                },
+            )
+        )
+        wait_until(page, lambda: edge.contacts(OPERATOR), 20, what="the operator registered")
+        desk.call(OPERATOR)
+        operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=DESK)
+        operator.click("answer")
+        operator.wait_for_command("CallCardSetStatusText", statusText="Talking")
+        first = operator_stats(operator)
+        wait_until(
+            page,
+            lambda: operator_stats(operator)["inboundEnergy"] > first["inboundEnergy"] + 0.01,
+            what="the desk phone's tone reaching the operator through coturn and rtpengine",
+        )
+        assert_heard_again_at(desk, page)
+        assert turn.allocations() >= 1
+        operator.click("hangup")
+        operator.wait_for_rest("telephony.externalcall.finish", STATUS_CODE="200")
+        page.close()
     wait_until(None, lambda: not edge.contacts(OPERATOR), what="the operator's contact gone")

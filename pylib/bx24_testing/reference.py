@@ -174,6 +174,8 @@ def render() -> str:
         "",
         *_methods(sip.SipPhone),
         "",
+        f"`open_operator{_signature(sip.open_operator)}`: {_doc(sip.open_operator)}",
+        "",
         f"`PlainPhone{_signature(sip.PlainPhone)}`: {_doc(sip.PlainPhone)}",
         "",
         *_methods(sip.PlainPhone),

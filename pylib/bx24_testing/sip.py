@@ -557,3 +557,18 @@ class PlainPhone:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def open_operator(page, url, server, user="101", user_options=None, timeout_s=20.0):
+    """The worker at ``url`` (``bx24_testing.frame.frame_url``) in ``page``, with the real
+    JsSIP instead of the stand-in, the operator's SIP password (``server``'s) saved in their
+    user option, and ``user_options`` more of them; once it is registered with ``server`` as
+    ``user`` (the stub's operator has inner number 101): its
+    :class:`~bx24_testing.card.StubCard`."""
+    from .card import StubCard
+    from .frame import open_frame, wait_until
+
+    options = {"sip_password": server.password, **(user_options or {})}
+    card = StubCard(open_frame(page, url, sip_stand_in=False, stub_config={"userOptions": options}))
+    wait_until(page, lambda: server.contacts(user), timeout_s, what=f"{user} registered")
+    return card

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bx24_testing.card import StubCard
-from bx24_testing.frame import frame_url, open_frame, wait_until
+from bx24_testing.frame import frame_url, wait_until
 from bx24_testing.plugin import INTERPRETERS
-from bx24_testing.sip import PlainPhone, SipServer
+from bx24_testing.sip import PlainPhone, SipServer, open_operator
 from bx24_testing.turn import TurnServer
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "pylib" / "bx24_frame" / "template" / "frame"
@@ -71,15 +70,7 @@ def operator_stats(card):
 def test_a_desk_phone_calls_the_operator_through_rtpengine(
     page, edge_frame_server, edge, desk, interpreter
 ):
-    operator = StubCard(
-        open_frame(
-            page,
-            frame_url(edge_frame_server.url, interpreter),
-            sip_stand_in=False,
-            stub_config={"userOptions": {"sip_password": edge.password}},
-        )
-    )
-    wait_until(page, lambda: edge.contacts(OPERATOR), 20, what="the operator registered")
+    operator = open_operator(page, frame_url(edge_frame_server.url, interpreter), edge)
     desk.call(OPERATOR)
     operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=DESK)
     operator.click("answer")
@@ -114,15 +105,7 @@ def test_a_desk_phone_calls_the_operator_through_rtpengine(
 def test_the_operator_calls_a_desk_phone_and_sends_dtmf(
     page, edge_frame_server, edge, desk, interpreter
 ):
-    operator = StubCard(
-        open_frame(
-            page,
-            frame_url(edge_frame_server.url, interpreter),
-            sip_stand_in=False,
-            stub_config={"userOptions": {"sip_password": edge.password}},
-        )
-    )
-    wait_until(page, lambda: edge.contacts(OPERATOR), 20, what="the operator registered")
+    operator = open_operator(page, frame_url(edge_frame_server.url, interpreter), edge)
     operator.raise_call(PHONE_NUMBER=DESK, CALL_DIRECTION="outgoing", ui_state="outgoing")
     operator.click("makeCall")
     desk.wait_event("CALL_INCOMING")
@@ -181,20 +164,12 @@ def test_a_desk_phone_call_with_the_operators_media_through_turn_only(
     import json
 
     with TurnServer() as turn:
-        operator = StubCard(
-            open_frame(
-                page,
-                frame_url(relay_only_frame_server.url, interpreter),
-                sip_stand_in=False,
-                stub_config={
-                    "userOptions": {
-                        "sip_password": edge.password,
-                        "turn": json.dumps(turn.ice_servers("operator-101")),
-                    }
-                },
-            )
+        operator = open_operator(
+            page,
+            frame_url(relay_only_frame_server.url, interpreter),
+            edge,
+            user_options={"turn": json.dumps(turn.ice_servers("operator-101"))},
         )
-        wait_until(page, lambda: edge.contacts(OPERATOR), 20, what="the operator registered")
         desk.call(OPERATOR)
         operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=DESK)
         operator.click("answer")

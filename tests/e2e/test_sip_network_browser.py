@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bx24_testing.card import StubCard
-from bx24_testing.frame import frame_url, open_frame, wait_until
+from bx24_testing.frame import frame_url, wait_until
 from bx24_testing.plugin import INTERPRETERS
-from bx24_testing.sip import SipPhone, SipServer
+from bx24_testing.sip import SipPhone, SipServer, open_operator
 from bx24_testing.turn import TurnServer
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "pylib" / "bx24_frame" / "template" / "frame"
@@ -51,15 +50,7 @@ def test_over_wss_with_the_apps_ice_settings_and_codecs(
     page, browser, wss_frame_server, wss, interpreter
 ):
     assert wss.url.startswith("wss://")
-    operator = StubCard(
-        open_frame(
-            page,
-            frame_url(wss_frame_server.url, interpreter),
-            sip_stand_in=False,
-            stub_config={"userOptions": {"sip_password": wss.password}},
-        )
-    )
-    wait_until(page, lambda: wss.contacts(OPERATOR), 20, what="registered over WSS (failover)")
+    operator = open_operator(page, frame_url(wss_frame_server.url, interpreter), wss)
     context = browser.new_context()
     customer = SipPhone.open(context.new_page(), operator.frame, wss, CUSTOMER)
     customer.wait_registered()
@@ -112,15 +103,7 @@ def test_a_microphone_that_fails_is_said_and_the_call_finished_once(
     page, browser, wss_frame_server, wss, interpreter, mode
 ):
     page.add_init_script(f"({MICROPHONE})({mode!r})")
-    operator = StubCard(
-        open_frame(
-            page,
-            frame_url(wss_frame_server.url, interpreter),
-            sip_stand_in=False,
-            stub_config={"userOptions": {"sip_password": wss.password}},
-        )
-    )
-    wait_until(page, lambda: wss.contacts(OPERATOR), 20, what="registered")
+    operator = open_operator(page, frame_url(wss_frame_server.url, interpreter), wss)
     context = browser.new_context()
     customer = SipPhone.open(context.new_page(), operator.frame, wss, CUSTOMER)
     customer.wait_registered()
@@ -195,17 +178,12 @@ def test_media_through_turn_only(page, browser, turn_frame_server, wss, turn, in
     import json
 
     servers = turn.ice_servers("operator-101")
-    operator = StubCard(
-        open_frame(
-            page,
-            frame_url(turn_frame_server.url, interpreter),
-            sip_stand_in=False,
-            stub_config={
-                "userOptions": {"sip_password": wss.password, "turn": json.dumps(servers)}
-            },
-        )
+    operator = open_operator(
+        page,
+        frame_url(turn_frame_server.url, interpreter),
+        wss,
+        user_options={"turn": json.dumps(servers)},
     )
-    wait_until(page, lambda: wss.contacts(OPERATOR), 20, what="registered")
     before = turn.allocations()
     context = browser.new_context()
     customer = SipPhone.open(context.new_page(), operator.frame, wss, CUSTOMER)

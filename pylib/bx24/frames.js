@@ -73,6 +73,7 @@
   var PING_MS = 5000;
   var PONG_MS = 2000;
   var MAX_UNTAKEN = 200;
+  var MAX_HEARD = 100;  // frames told of by the hint or the registry: an operator has fewer
   var NOTES_KEY = "bx24-frames-notes";
   var MAX_NOTES = 5;
   // The hint: long enough for idle frames' answer (~1 ms), short for a first frame's boot.
@@ -345,8 +346,8 @@
   }
 
   function listed(all) {
-    Object.keys(all || {}).forEach(function (id) {
-      if (id !== me.id && typeof all[id].born === "number") heard[id] = all[id].born;
+    Object.keys(all || {}).slice(0, MAX_HEARD).forEach(function (id) {
+      if (id !== me.id && all[id] && typeof all[id].born === "number") heard[id] = all[id].born;
     });
   }
 
@@ -375,6 +376,7 @@
       var m = event.data;
       if (!m || typeof m !== "object" || !m.from || m.from === me.id) return;
       if (m.type === "here" && typeof m.born === "number") {
+        if (!(m.from in heard) && Object.keys(heard).length >= MAX_HEARD) return;  // a flood
         heard[m.from] = m.born;
         if (!m.reply) hintPost({ type: "here", born: me.born, reply: true });
         if (!hinted && hintedOlder() >= PYTHON_FRAMES) hinted = true;  // wait for the group

@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .loopback import free_port_both, free_tcp_port, free_udp_port, stop
+
 CONFIG = Path(__file__).with_name("kamailio.cfg")
 # a loopback certificate and its key, for tests only (bx24_testing.browser.TEST_TLS_SPKI)
 TEST_CERT = Path(__file__).with_name("test-tls.crt")
@@ -53,31 +55,6 @@ def kamailio_binary() -> str:
     )
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _free_port_both() -> int:
-    """A loopback port free for both TCP and UDP."""
-    for _ in range(50):
-        port = _free_udp_port()
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise SipServerError("no loopback port free for both TCP and UDP")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class SipServer:
     """Kamailio on ``ws://127.0.0.1:<port>``; :meth:`start`/:meth:`stop` (or ``with``),
     :meth:`contacts` (the location table), :meth:`log` (its output)."""
@@ -92,13 +69,13 @@ class SipServer:
         media_relay: bool = False,
     ):
         self.password = password
-        self.port = port or _free_port()
+        self.port = port or free_tcp_port()
         # WSS with the kit's test certificate (TEST_CERT: the kit's Chromium trusts its key)
         self.tls = tls
         # rtpengine between browsers (DTLS-SRTP, ICE) and plain SIP phones (RTP/AVP, over UDP
         # at plain_port: baresip), as a production edge has it
         self.media_relay = media_relay
-        self.plain_port = _free_udp_port() if media_relay else None
+        self.plain_port = free_udp_port() if media_relay else None
         self._rtpengine: subprocess.Popen | None = None
         self._ng = 0
         self._dir = Path(tempfile.mkdtemp(prefix="bx24-kamailio-"))
@@ -185,7 +162,7 @@ class SipServer:
                 "rtpengine is not installed: `apt-get install rtpengine-daemon` "
                 "(`./dev.sh test` does it)"
             )
-        ng = _free_udp_port()
+        ng = free_udp_port()
         # a media port range of its own: 4 ports a call, a call's held 30 s after its BYE
         low = 30000 + (ng % 90) * 200
         log = open(self._dir / "rtpengine.log", "ab")
@@ -225,17 +202,9 @@ class SipServer:
     def stop(self) -> None:
         """Stop Kamailio (its WebSockets close: the phones see the server gone), and
         rtpengine."""
-        for attr in ("_process", "_rtpengine"):
-            process = getattr(self, attr)
-            setattr(self, attr, None)
-            if process is None or process.poll() is not None:
-                continue
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        for process in (self._process, self._rtpengine):
+            stop(process)
+        self._process = self._rtpengine = None
 
     def __enter__(self) -> "SipServer":
         return self.start()
@@ -395,8 +364,8 @@ class PlainPhone:
             raise SipServerError("a plain phone needs SipServer(media_relay=True)")
         self.server, self.user, self.tone_hz = server, user, tone_hz
         self._dir = Path(tempfile.mkdtemp(prefix="bx24-baresip-"))
-        self._ctrl = _free_port()
-        self._sip = _free_port_both()  # baresip listens on TCP and UDP there
+        self._ctrl = free_tcp_port()
+        self._sip = free_port_both()  # baresip listens on TCP and UDP there
         self._process: subprocess.Popen | None = None
         self._socket: socket.socket | None = None
         self._buffer = b""
@@ -542,14 +511,8 @@ class PlainPhone:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(self._process)
+        self._process = None
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> "PlainPhone":

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .loopback import free_udp_port, stop
+
 START_TIMEOUT_S = 5.0
 
 
@@ -42,19 +44,13 @@ def turnserver_binary() -> str:
     return found
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class TurnServer:
     """coturn on ``turn:127.0.0.1:<port>`` (UDP and TCP), relaying to loopback peers."""
 
     def __init__(self, realm: str = "bx24.test"):
         self.realm = realm
         self.secret = secrets.token_hex(16)
-        self.port = _free_udp_port()
+        self.port = free_udp_port()
         self._dir = Path(tempfile.mkdtemp(prefix="bx24-coturn-"))
         self._log = self._dir / "turn.log"
         self._process: subprocess.Popen | None = None
@@ -118,15 +114,8 @@ class TurnServer:
 
     def stop(self) -> None:
         """Stop coturn."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(self._process)
+        self._process = None
 
     def __del__(self) -> None:
         if self._process is None:

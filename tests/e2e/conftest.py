@@ -65,3 +65,37 @@ def make_frame(tmp_path_factory):
             return servers.enter_context(serve(project, project, *server_args))
 
         yield make
+
+
+SAMPLE = ROOT / "pylib" / "bx24_frame" / "template" / "frame"
+# The sample's phone with its ICE servers an async function: short-lived TURN credentials
+# fetched when the phone starts (here from the operator's user option "turn", which a test sets;
+# in production: your server).
+TURN_FROM_USER_OPTION = """
+
+async def turn_servers():
+    import json
+    return json.loads((await calls.telephony.rest.call("user.option.get",
+                                                        {"option": "turn"})).data)
+"""
+
+
+@pytest.fixture(scope="session")
+def make_sample(make_frame):
+    """The sample app (what ``bx24 new`` writes), served, its ``settings.py`` changed by
+    ``settings`` ({line: new line}, each line checked to be there); with
+    ``turn_from_user_option`` its ICE servers come from :data:`TURN_FROM_USER_OPTION`."""
+
+    def make(settings, turn_from_user_option=False):
+        text = (SAMPLE / "settings.py").read_text()
+        for old, new in settings.items():
+            assert old in text, old
+            text = text.replace(old, new)
+        main = (SAMPLE / "main.py").read_text()
+        if turn_from_user_option:
+            assert "ice_servers=settings.ICE_SERVERS," in main
+            main = main.replace("ice_servers=settings.ICE_SERVERS,", "ice_servers=turn_servers,")
+            main = main.replace("\n\nsoftphone = ", TURN_FROM_USER_OPTION + "\n\nsoftphone = ", 1)
+        return make_frame(main, {"settings.py": text})
+
+    return make

@@ -6,7 +6,6 @@ Everything the operator does goes through the card (clicks); what is asserted is
 side sees (SIP events, RTP bytes and audio energy from getStats) and what Bitrix24 got (REST)."""
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,6 @@ from bx24_testing.frame import frame_url, open_frame, wait_until
 from bx24_testing.plugin import INTERPRETERS
 from bx24_testing.sip import SipPhone, SipServer
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "pylib" / "bx24_frame" / "template" / "frame"
 REGISTER = "telephony.externalcall.register"
 FINISH = "telephony.externalcall.finish"
 OPERATOR = "101"  # the stub's UF_PHONE_INNER
@@ -29,27 +27,21 @@ def sip():
 
 
 @pytest.fixture(scope="module")
-def sip_frame_server(make_frame, sip):
+def sip_frame_server(make_sample, sip):
     """The sample app, its settings.py pointed at the test's Kamailio, DTMF by SIP INFO (the
     customer's JsSIP reports those; RFC 4733 tones it does not)."""
-    settings = (TEMPLATE / "settings.py").read_text()
-    settings = settings.replace(
-        'SIP_SERVER = "wss://pbx.example.com/ws"', f'SIP_SERVER = "{sip.url}"'
+    return make_sample(
+        {
+            'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{sip.url}"',
+            'DTMF = "rfc4733"': 'DTMF = "info"',
+        }
     )
-    settings = settings.replace('DTMF = "rfc4733"', 'DTMF = "info"')
-    assert sip.url in settings and '"info"' in settings
-    return make_frame((TEMPLATE / "main.py").read_text(), {"settings.py": settings})
 
 
 @pytest.fixture(scope="module")
-def rfc4733_frame_server(make_frame, sip):
+def rfc4733_frame_server(make_sample, sip):
     """The sample app with its default DTMF: RFC 4733, in the audio."""
-    settings = (
-        (TEMPLATE / "settings.py")
-        .read_text()
-        .replace('SIP_SERVER = "wss://pbx.example.com/ws"', f'SIP_SERVER = "{sip.url}"')
-    )
-    return make_frame((TEMPLATE / "main.py").read_text(), {"settings.py": settings})
+    return make_sample({'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{sip.url}"'})
 
 
 def open_operator(page, server, sip, interpreter, password=None):

@@ -7,8 +7,6 @@ the desk phone records silence, unmute → sound again; the operator hangs up fr
 the call is finished once. And the other way: the operator dials the desk phone from the card,
 audio both ways, a DTMF key reaches it as an RFC 4733 event, the desk phone hangs up."""
 
-from pathlib import Path
-
 import pytest
 
 from bx24_testing.frame import frame_url, wait_until
@@ -16,7 +14,6 @@ from bx24_testing.plugin import INTERPRETERS
 from bx24_testing.sip import PlainPhone, SipServer, open_operator
 from bx24_testing.turn import TurnServer
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "pylib" / "bx24_frame" / "template" / "frame"
 OPERATOR, DESK = "101", "300"
 
 
@@ -27,13 +24,8 @@ def edge():
 
 
 @pytest.fixture(scope="module")
-def edge_frame_server(make_frame, edge):
-    settings = (TEMPLATE / "settings.py").read_text()
-    settings = settings.replace(
-        'SIP_SERVER = "wss://pbx.example.com/ws"', f'SIP_SERVER = "{edge.url}"'
-    )
-    assert edge.url in settings
-    return make_frame((TEMPLATE / "main.py").read_text(), {"settings.py": settings})
+def edge_frame_server(make_sample, edge):
+    return make_sample({'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{edge.url}"'})
 
 
 @pytest.fixture
@@ -60,6 +52,22 @@ def assert_heard_again_at(desk, page):
     )
 
 
+def assert_audio_both_ways(operator, desk, page):
+    """The desk phone's tone reaches the operator (its received energy rises), and the
+    operator's microphone is heard at the desk phone (its recording is not silent)."""
+    first = operator_stats(operator)
+    wait_until(
+        page,
+        lambda: operator_stats(operator)["inboundEnergy"] > first["inboundEnergy"] + 0.01,
+        what="the desk phone's tone reaching the operator",
+    )
+    wait_until(
+        page,
+        lambda: sum(level > 0.01 for level in desk.heard()) >= 5,
+        what="the operator's microphone heard at the desk phone (its recording)",
+    )
+
+
 def operator_stats(card):
     return card.frame.evaluate(
         "(async () => { const p = bx24Bridge.sipPhone; return p.stats(p.sessionIds()[0]); })()"
@@ -75,17 +83,7 @@ def test_a_desk_phone_calls_the_operator_through_rtpengine(
     operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=DESK)
     operator.click("answer")
     operator.wait_for_command("CallCardSetStatusText", statusText="Talking")
-    first = operator_stats(operator)
-    wait_until(
-        page,
-        lambda: operator_stats(operator)["inboundEnergy"] > first["inboundEnergy"] + 0.01,
-        what="the desk phone's tone reaching the operator through rtpengine",
-    )
-    wait_until(
-        page,
-        lambda: sum(level > 0.01 for level in desk.heard()) >= 5,
-        what="the operator's microphone heard at the desk phone (its recording)",
-    )
+    assert_audio_both_ways(operator, desk, page)
     assert "DTLS-SRTP successfully negotiated" in edge.rtpengine_log()
     # mute: the desk phone hears silence (RTP goes on, the track is off); unmute: sound again
     operator.click("mute", True)
@@ -111,17 +109,7 @@ def test_the_operator_calls_a_desk_phone_and_sends_dtmf(
     desk.wait_event("CALL_INCOMING")
     desk.answer()
     operator.wait_for_command("CallCardSetStatusText", statusText="Talking")
-    first = operator_stats(operator)
-    wait_until(
-        page,
-        lambda: operator_stats(operator)["inboundEnergy"] > first["inboundEnergy"] + 0.01,
-        what="the desk phone's tone reaching the operator",
-    )
-    wait_until(
-        page,
-        lambda: sum(level > 0.01 for level in desk.heard()) >= 5,
-        what="the operator heard at the desk phone",
-    )
+    assert_audio_both_ways(operator, desk, page)
     operator.click("dialpad", "5")  # RFC 4733, in the audio, through rtpengine
     wait_until(
         page,
@@ -136,25 +124,16 @@ def test_the_operator_calls_a_desk_phone_and_sends_dtmf(
 
 
 @pytest.fixture(scope="module")
-def relay_only_frame_server(make_frame, edge):
-    """The sample app, media through TURN only; its TURN servers fetched when the phone starts
-    (here: the operator's user option "turn", which the test sets)."""
-    settings = (TEMPLATE / "settings.py").read_text()
-    for old, new in {
-        'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{edge.url}"',
-        'ICE_TRANSPORT_POLICY = "all"': 'ICE_TRANSPORT_POLICY = "relay"',
-    }.items():
-        assert old in settings
-        settings = settings.replace(old, new)
-    main = (TEMPLATE / "main.py").read_text()
-    fetch = (
-        "\n\nasync def turn_servers():\n    import json\n    return json.loads((await "
-        'calls.telephony.rest.call("user.option.get", {"option": "turn"})).data)\n'
+def relay_only_frame_server(make_sample, edge):
+    """The sample app, media through TURN only; its TURN servers fetched when the phone
+    starts."""
+    return make_sample(
+        {
+            'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{edge.url}"',
+            'ICE_TRANSPORT_POLICY = "all"': 'ICE_TRANSPORT_POLICY = "relay"',
+        },
+        turn_from_user_option=True,
     )
-    assert "ice_servers=settings.ICE_SERVERS," in main
-    main = main.replace("ice_servers=settings.ICE_SERVERS,", "ice_servers=turn_servers,")
-    main = main.replace("\n\nsoftphone = ", fetch + "\n\nsoftphone = ", 1)
-    return make_frame(main, {"settings.py": settings})
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
@@ -174,13 +153,7 @@ def test_a_desk_phone_call_with_the_operators_media_through_turn_only(
         operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=DESK)
         operator.click("answer")
         operator.wait_for_command("CallCardSetStatusText", statusText="Talking")
-        first = operator_stats(operator)
-        wait_until(
-            page,
-            lambda: operator_stats(operator)["inboundEnergy"] > first["inboundEnergy"] + 0.01,
-            what="the desk phone's tone reaching the operator through coturn and rtpengine",
-        )
-        assert_heard_again_at(desk, page)
+        assert_audio_both_ways(operator, desk, page)
         assert turn.allocations() >= 1
         operator.click("hangup")
         operator.wait_for_rest("telephony.externalcall.finish", STATUS_CODE="200")

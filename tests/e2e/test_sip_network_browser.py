@@ -6,7 +6,6 @@ WebSocket URL to fail over to when the first cannot be reached, media through TU
 is blocked or unplugged. Both interpreters; the customer is a JsSIP page over WSS too."""
 
 import socket
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,6 @@ from bx24_testing.plugin import INTERPRETERS
 from bx24_testing.sip import SipPhone, SipServer, open_operator
 from bx24_testing.turn import TurnServer
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "pylib" / "bx24_frame" / "template" / "frame"
 OPERATOR, CUSTOMER = "101", "200"
 STUN = "stun:127.0.0.1:3478"
 
@@ -27,22 +25,27 @@ def wss():
 
 
 @pytest.fixture(scope="module")
-def wss_frame_server(make_frame, wss):
+def wss_frame_server(make_sample, wss):
     """The sample app: its SIP_SERVER a dead URL first, then the WSS Kamailio (failover);
     a STUN server, ICE policy "all", PCMU preferred."""
-    settings = (TEMPLATE / "settings.py").read_text()
     with socket.socket() as unused:  # a port nobody listens on
         unused.bind(("127.0.0.1", 0))
         dead = f"wss://127.0.0.1:{unused.getsockname()[1]}/nothing-here"
-    for old, new in {
-        'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = ["{dead}", "{wss.url}"]',
-        'DTMF = "rfc4733"': 'DTMF = "info"',
-        "ICE_SERVERS = []": f'ICE_SERVERS = [{{"urls": "{STUN}"}}]',
-        "CODECS = []": 'CODECS = ["PCMU"]',
-    }.items():
-        assert old in settings
-        settings = settings.replace(old, new)
-    return make_frame((TEMPLATE / "main.py").read_text(), {"settings.py": settings})
+    return make_sample(
+        {
+            'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = ["{dead}", "{wss.url}"]',
+            'DTMF = "rfc4733"': 'DTMF = "info"',
+            "ICE_SERVERS = []": f'ICE_SERVERS = [{{"urls": "{STUN}"}}]',
+            "CODECS = []": 'CODECS = ["PCMU"]',
+        }
+    )
+
+
+def configuration(operator):
+    """What the operator's call's RTCPeerConnection was given, and its local SDP (sip.mjs)."""
+    return operator.frame.evaluate(
+        "(() => { const p = bx24Bridge.sipPhone; return p.configuration(p.sessionIds()[0]); })()"
+    )
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
@@ -58,9 +61,7 @@ def test_over_wss_with_the_apps_ice_settings_and_codecs(
     operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=CUSTOMER)
     operator.click("answer")
     customer.wait_event("answered", id=call)
-    seen = operator.frame.evaluate(
-        "(() => { const p = bx24Bridge.sipPhone; return p.configuration(p.sessionIds()[0]); })()"
-    )
+    seen = configuration(operator)
     assert seen["iceTransportPolicy"] == "all"
     assert seen["iceServers"] == [{"urls": [STUN]}] or seen["iceServers"] == [{"urls": STUN}]
     audio = next(line for line in seen["localSdp"].split("\r\n") if line.startswith("m=audio"))
@@ -133,44 +134,17 @@ def turn():
         yield server
 
 
-TURN_MAIN_CHANGE = (
-    "ice_servers=settings.ICE_SERVERS,",
-    "ice_servers=turn_servers,",
-)
-TURN_SERVERS = '''
-
-async def turn_servers():
-    """Short-lived TURN credentials, fetched when the phone starts (here from the operator's
-    user option "turn", which the test sets; in production: your server)."""
-    import json
-    return json.loads((await calls.telephony.rest.call("user.option.get",
-                                                        {"option": "turn"})).data)
-'''
-
-
 @pytest.fixture(scope="module")
-def turn_frame_server(make_frame, wss):
+def turn_frame_server(make_sample, wss):
     """The sample app over WSS, media through TURN only (ICE_TRANSPORT_POLICY = "relay"), its
     ICE servers an async function (credentials fetched at run time, never served)."""
-    settings = (TEMPLATE / "settings.py").read_text()
-    for old, new in {
-        'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{wss.url}"',
-        'ICE_TRANSPORT_POLICY = "all"': 'ICE_TRANSPORT_POLICY = "relay"',
-    }.items():
-        assert old in settings
-        settings = settings.replace(old, new)
-    main = (TEMPLATE / "main.py").read_text()
-    assert TURN_MAIN_CHANGE[0] in main
-    main = main.replace(*TURN_MAIN_CHANGE).replace(
-        "\n\nsoftphone = ", TURN_SERVERS + "\n\nsoftphone = ", 1
+    return make_sample(
+        {
+            'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{wss.url}"',
+            'ICE_TRANSPORT_POLICY = "all"': 'ICE_TRANSPORT_POLICY = "relay"',
+        },
+        turn_from_user_option=True,
     )
-    return make_frame(main, {"settings.py": settings})
-
-
-POLICY = """() => {
-  const p = bx24Bridge.sipPhone;
-  return p.configuration(p.sessionIds()[0]).iceTransportPolicy;
-}"""
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
@@ -192,7 +166,7 @@ def test_media_through_turn_only(page, browser, turn_frame_server, wss, turn, in
     operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=CUSTOMER)
     operator.click("answer")
     customer.wait_event("answered", id=call)
-    assert operator.frame.evaluate(POLICY) == "relay"
+    assert configuration(operator)["iceTransportPolicy"] == "relay"
     stats = customer.stats(call)
     wait_until(
         page,
@@ -200,9 +174,7 @@ def test_media_through_turn_only(page, browser, turn_frame_server, wss, turn, in
         what="the operator's audio reaching the customer through the TURN relay",
     )
     assert turn.allocations() > before  # the operator's media went through coturn
-    seen = operator.frame.evaluate(
-        "(() => { const p = bx24Bridge.sipPhone; return p.configuration(p.sessionIds()[0]); })()"
-    )
+    seen = configuration(operator)
     sdp = seen["localSdp"]
     assert " typ relay " in sdp and " typ host " not in sdp  # relay candidates only
     operator.click("hangup")

@@ -22,6 +22,7 @@ from bx24_testing.frame import frame_url, open_frame, post_like_bitrix24
 from bx24_testing.plugin import INTERPRETERS
 from bx24_testing.portal import ANCESTORS
 from bx24_testing.portal import portal as stand_in
+from bx24_testing.sip import TEST_CERT, TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 BX24 = [sys.executable, "-m", "bx24_frame"]
@@ -346,32 +347,7 @@ def deployed_tls(tmp_path_factory):
     (project / "frame" / "main.py").write_text(MAIN)
     logs = tmp / "logs"
     logs.mkdir()
-    cert, key = tmp / "cert.pem", tmp / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            key,
-            "-out",
-            cert,
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
+    cert, key = TEST_CERT, TEST_KEY  # the kit's loopback certificate
     port, dead = free_port(), free_port()
     out = tmp / "export"
     subprocess.run(

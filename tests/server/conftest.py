@@ -1,9 +1,6 @@
 """The real ``bx24 serve``, run as a child process over a throwaway project, shared per module;
 a test certificate."""
 
-import shutil
-import subprocess
-
 import pytest
 
 from bx24_server.background import ServerProcess
@@ -26,35 +23,8 @@ def server(site):
 
 
 @pytest.fixture(scope="session")
-def certificate(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1, made with the openssl command: (cert, key)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            key,
-            "-out",
-            cert,
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return cert, key
+def certificate():
+    """A certificate for 127.0.0.1 and its key: the kit's loopback one (bx24_testing.sip)."""
+    from bx24_testing.sip import TEST_CERT, TEST_KEY
+
+    return TEST_CERT, TEST_KEY

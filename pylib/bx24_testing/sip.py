@@ -192,6 +192,22 @@ class SipServer:
             time.sleep(0.02)
         return ng
 
+    def relay_packets(self) -> dict[str, int]:
+        """With ``media_relay``: the RTP packets rtpengine has received so far from each side,
+        over all its calls: ``{"plain": n, "browser": n}`` (its own counters, asked over its
+        control protocol): a side on hold (``a=recvonly``) stops sending, a resumed one
+        starts again."""
+        totals = {"plain": 0, "browser": 0}
+        for call_id in _ng(self._ng, {"command": "list"}).get("calls", []):
+            found = _ng(self._ng, {"command": "query", "call-id": call_id})
+            for tag in found.get("tags", {}).values():
+                for media in tag.get("medias", []):
+                    side = "plain" if media.get("protocol") == b"RTP/AVP" else "browser"
+                    for stream in media.get("streams", []):
+                        if b"RTP" in stream.get("flags", []):
+                            totals[side] += stream.get("stats", {}).get("packets", 0)
+        return totals
+
     def rtpengine_log(self) -> str:
         """rtpengine's output so far (with ``media_relay``)."""
         try:
@@ -244,6 +260,49 @@ class SipServer:
             elif line.startswith("Address:") and (user is None or aor == user):
                 contacts.append(line.split(":", 1)[1].strip())
         return contacts
+
+
+def _bencode(value) -> bytes:
+    if isinstance(value, int):
+        return b"i%de" % value
+    if isinstance(value, str):
+        value = value.encode()
+    if isinstance(value, bytes):
+        return b"%d:%s" % (len(value), value)
+    if isinstance(value, list):
+        return b"l" + b"".join(map(_bencode, value)) + b"e"
+    return b"d" + b"".join(_bencode(k) + _bencode(v) for k, v in sorted(value.items())) + b"e"
+
+
+def _bdecode(data: bytes, at: int = 0):
+    """(value, end) of the bencoded value at ``at`` (dict keys as text, strings as bytes)."""
+    kind = data[at : at + 1]
+    if kind == b"i":
+        end = data.index(b"e", at)
+        return int(data[at + 1 : end]), end + 1
+    if kind in (b"l", b"d"):
+        items, at = [], at + 1
+        while data[at : at + 1] != b"e":
+            item, at = _bdecode(data, at)
+            items.append(item)
+        if kind == b"l":
+            return items, at + 1
+        return {k.decode(): v for k, v in zip(items[::2], items[1::2], strict=True)}, at + 1
+    colon = data.index(b":", at)
+    size = int(data[at:colon])
+    return data[colon + 1 : colon + 1 + size], colon + 1 + size
+
+
+def _ng(port: int, command: dict) -> dict:
+    """One command of rtpengine's control protocol ("ng": a cookie and bencode over UDP)."""
+    cookie = os.urandom(6).hex().encode()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(2)
+        sock.sendto(cookie + b" " + _bencode(command), ("127.0.0.1", port))
+        while True:
+            data = sock.recv(1 << 20)
+            if data.startswith(cookie + b" "):
+                return _bdecode(data, len(cookie) + 1)[0]
 
 
 # The caller's page: sip.mjs (the frame's own glue) over the frame's JsSIP bundle, every event

@@ -3,9 +3,12 @@ bridging the browser's DTLS-SRTP/ICE to plain RTP/AVP, and a plain SIP phone (ba
 phone, a carrier trunk) that sends a 440 Hz tone and records what it hears. Both interpreters:
 the plain phone calls the operator, who answers from the card; audio goes both ways through
 rtpengine (the operator's received energy rises; baresip's recording is not silent); mute →
-the desk phone records silence, unmute → sound again; the operator hangs up from the card and
+the desk phone records silence, unmute → sound again; hold → the desk phone stops sending
+(rtpengine's counters) and the operator hears nothing, resume → both ways again; the operator hangs up from the card and
 the call is finished once. And the other way: the operator dials the desk phone from the card,
 audio both ways, a DTMF key reaches it as an RFC 4733 event, the desk phone hangs up."""
+
+import time
 
 import pytest
 
@@ -68,6 +71,48 @@ def assert_audio_both_ways(operator, desk, page):
     )
 
 
+def wait_still(page, read, what, quiet_s=1.0):
+    """Until ``read()`` has not changed for ``quiet_s`` (a stream that stopped)."""
+    last = [read(), time.monotonic()]
+
+    def still():
+        now = read()
+        if now != last[0]:
+            last[:] = [now, time.monotonic()]
+        return time.monotonic() - last[1] >= quiet_s
+
+    wait_until(page, still, what=what)
+
+
+def wait_growing(page, read, what):
+    start = read()
+    wait_until(page, lambda: read() > start, what=what)
+
+
+def operator_direction(card):
+    return card.frame.evaluate(
+        "(() => { const p = bx24Bridge.sipPhone; return p.direction(p.sessionIds()[0]); })()"
+    )
+
+
+def assert_hold_and_resume(operator, desk, edge, page):
+    """Hold: a re-INVITE through rtpengine; the operator only sends, the desk phone stops (its
+    RTP at rtpengine stops) and the operator hears nothing. Resume: both ways again, the desk
+    phone's tone heard by the operator. (baresip's recording stops at a re-INVITE, so the
+    desk's side is read from rtpengine's counters.)"""
+    desk_rtp = lambda: edge.relay_packets()["plain"]  # noqa: E731
+    heard = lambda: operator_stats(operator)["inboundEnergy"]  # noqa: E731
+    operator.click("hold", True)
+    wait_until(page, lambda: operator_direction(operator) == "sendonly", what="hold negotiated")
+    wait_still(page, desk_rtp, what="the desk phone's RTP stopping while held")
+    wait_still(page, heard, what="the operator hearing nothing while held")
+    wait_growing(page, lambda: edge.relay_packets()["browser"], what="the operator still sending")
+    operator.click("hold", False)
+    wait_until(page, lambda: operator_direction(operator) == "sendrecv", what="resume negotiated")
+    wait_growing(page, desk_rtp, what="the desk phone's RTP after resume")
+    wait_growing(page, heard, what="the desk phone's tone heard again after resume")
+
+
 def operator_stats(card):
     return card.frame.evaluate(
         "(async () => { const p = bx24Bridge.sipPhone; return p.stats(p.sessionIds()[0]); })()"
@@ -90,6 +135,7 @@ def test_a_desk_phone_calls_the_operator_through_rtpengine(
     assert_silent_at(desk, page)
     operator.click("mute", False)
     assert_heard_again_at(desk, page)
+    assert_hold_and_resume(operator, desk, edge, page)
     operator.click("hangup")
     finish = operator.wait_for_rest("telephony.externalcall.finish")
     assert finish["params"]["STATUS_CODE"] == "200"

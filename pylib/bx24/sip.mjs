@@ -18,7 +18,8 @@
 //             {type: "failed", id, originator, cause, code}, {type: "dtmf", id, key,
 //             originator, transport}, {type: "transfer", id, state: "accepted" | "failed"},
 //             {type: "referred", id, newId, target}, {type: "microphone", id, problem:
-//             "denied" | "missing" | "unavailable" | "lost", message}
+//             "denied" | "missing" | "unavailable" | "lost", message}, {type: "recovered", id}
+//             (a call kept across a dropped WebSocket: its dialog refreshed by a re-INVITE)
 //   phone.call(target) → id; answer(id); reject(id, code); hangup(id); mute(id, on);
 //   hold(id, on); dtmf(id, key); transfer(id, target); stop(); for tests: sessionIds(),
 //   recent() (the last 50 events), configuration(id), direction(id), stats(id) → Promise of {inboundBytes, outboundBytes, inboundEnergy,
@@ -78,6 +79,54 @@ export async function createPhone(jssipUrl, optionsJson, receive) {
   ua.on("unregistered", registration("unregistered"));
   ua.on("registrationFailed", registration("failed"));
   ua.on("disconnected", registration("disconnected"));
+
+  // A refused registration or refresh (401, 403, 408, 5xx): JsSIP stops there; the phone asks
+  // again after 1, 2, 4... s (at most RETRY_MAX_S apart) until it is registered. (A dropped
+  // WebSocket is JsSIP's: it reconnects within connection_recovery_max_interval and registers.)
+  const RETRY_MAX_S = 60;
+  let failures = 0;
+  let retry = null;
+  let stopped = false;
+  ua.on("registered", () => { failures = 0; clearTimeout(retry); retry = null; });
+  ua.on("registrationFailed", () => {
+    clearTimeout(retry);
+    const delay = Math.min(RETRY_MAX_S, 2 ** failures++);
+    retry = setTimeout(() => {
+      retry = null;
+      if (!stopped && ua.isConnected() && !ua.isRegistered()) ua.register();
+    }, delay * 1000);
+  });
+
+  // The WebSocket back after a drop (the SIP server restarted, the network came back): the
+  // calls that went on meanwhile (their media does not go through it) send a re-INVITE, so the
+  // other side learns the new connection's address and its hang-up reaches this phone again.
+  let dropped = false;
+  ua.on("disconnected", () => { dropped = true; });
+  ua.on("connected", () => {
+    if (!dropped) return;
+    dropped = false;
+    for (const [id, s] of sessions) {
+      if (s.isEstablished() && s.renegotiate()) emit({ type: "recovered", id });
+    }
+  });
+
+  // The browser's network: gone (the office link, Wi-Fi, a laptop asleep) is said at once,
+  // before the WebSocket notices; back: a new WebSocket at once (the old one may be dead
+  // without knowing it: a new address, a NAT that forgot it), registered, its calls' dialogs
+  // refreshed (above). JsSIP 3.13 (pinned) has no public reconnect: its transport's.
+  const offline = () => emit({ type: "registration", state: "disconnected", cause: "network", code: null });
+  const online = () => {
+    if (stopped) return;
+    const transport = ua._transport;
+    try {
+      if (transport.isConnected()) transport.disconnect();
+      transport.connect();
+    } catch (error) {
+      console.warn("[bx24 sip] reconnecting after the network came back", error);
+    }
+  };
+  window.addEventListener("offline", offline);
+  window.addEventListener("online", online);
 
   function playRemote(id, session) {
     const connection = session.connection;
@@ -250,6 +299,10 @@ export async function createPhone(jssipUrl, optionsJson, receive) {
       });
     },
     stop() {
+      stopped = true;
+      clearTimeout(retry);
+      window.removeEventListener("offline", offline);
+      window.removeEventListener("online", online);
       for (const s of sessions.values()) {
         try { s.terminate(); } catch (error) { /* ended meanwhile */ }
       }

@@ -42,6 +42,16 @@ CAUSES = {
     "Canceled": Status.MISSED,
 }
 REGISTERED = "registered"
+# why the phone is not registered (JsSIP's causes of a failed REGISTER or refresh), in the words
+# an operator reads on the card: "Softphone offline: <this> (<SIP code>)"
+OFFLINE = {
+    "Authentication Error": "the SIP server did not accept the operator's SIP password",
+    "Rejected": "the SIP server refused the operator",
+    "Unavailable": "the SIP server did not answer in time",
+    "Request Timeout": "the SIP server did not answer in time",
+    "Connection Error": "cannot reach the SIP server",
+    "network": "this computer's network is down",
+}
 # what the operator is told when the microphone fails a call (sip.mjs's problems)
 MICROPHONE = {
     "denied": "the browser blocked the microphone: allow it for this site (the lock icon in "
@@ -158,7 +168,8 @@ class SipSoftphone:
         self.calls = calls
 
     def on_registration(self, fn):
-        """Decorator: ``fn(softphone)`` whenever the registration state changes."""
+        """Decorator: ``fn(softphone)`` whenever the registration state changes (``fn`` may be
+        ``async``: e.g. to say it on the card of a call in progress)."""
         self._registration_hooks.append(fn)
         return fn
 
@@ -287,6 +298,9 @@ class SipSoftphone:
                 call.failed(Status.ANSWERED, cause)  # talked, then cut off: answered, and why
             else:
                 call.failed(status_for(cause, event.get("code")), cause)
+        elif kind == "recovered":
+            self.log("the call {!r} went on while the SIP server was unreachable; its dialog "
+                     "is refreshed (re-INVITE)".format(call))
         elif kind == "transfer" and event.get("state") == "failed":
             self.log("the transfer of {!r} failed: the call was dropped".format(call))
 
@@ -319,17 +333,25 @@ class SipSoftphone:
         if state == REGISTERED:
             self.registration_problem = None
         elif state in ("failed", "disconnected"):
-            cause = event.get("cause") or "no answer from the SIP server"
+            cause = event.get("cause")
+            if cause is None:
+                cause = ("the connection to the SIP server dropped: reconnecting"
+                         if state == "disconnected" else "no answer from the SIP server")
             code = event.get("code")
-            self.registration_problem = "softphone offline: {}{}".format(
-                cause, " ({})".format(code) if code else "")
+            if code is None and cause == "Request Timeout":
+                code = 408  # no answer: what SIP itself calls it (JsSIP gives no response)
+            self.registration_problem = "Softphone offline: {}{}".format(
+                OFFLINE.get(cause, cause), " ({})".format(code) if code else "")
             self.log("SIP registration of {} at {} {}: {}".format(
                 self.uri, self.server, state, self.registration_problem))
         for fn in list(self._registration_hooks):
             try:
-                fn(self)
+                result = fn(self)
             except Exception as exc:
                 self.log("a registration hook raised: {!r}".format(exc))
+                continue
+            if hasattr(result, "send") and hasattr(result, "throw"):  # an async hook
+                spawn(result, self.log, "a registration hook")
 
     # -- what the call session asks -------------------------------------------------------------
 

@@ -19,16 +19,26 @@ def free_udp_port() -> int:
         return probe.getsockname()[1]
 
 
-def free_port_both() -> int:
-    """A loopback port free for both TCP and UDP (a SIP phone listens on both)."""
+def free_port_both(count: int = 1) -> int:
+    """A loopback port free for both TCP and UDP, with the ``count - 1`` after it (a SIP phone
+    listens on both, and baresip on TLS at the next port too)."""
     for _ in range(50):
         port = free_udp_port()
+        if port + count > 65535:
+            continue
+        probes = []
         try:
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", port))
+            for n in range(count):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    probe = socket.socket(socket.AF_INET, kind)
+                    probes.append(probe)
+                    probe.bind(("127.0.0.1", port + n))
             return port
         except OSError:
             continue
+        finally:
+            for probe in probes:
+                probe.close()
     raise OSError("no loopback port free for both TCP and UDP")
 
 

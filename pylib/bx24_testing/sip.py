@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -57,7 +58,10 @@ def kamailio_binary() -> str:
 
 class SipServer:
     """Kamailio on ``ws://127.0.0.1:<port>``; :meth:`start`/:meth:`stop` (or ``with``),
-    :meth:`contacts` (the location table), :meth:`log` (its output)."""
+    :meth:`contacts` (the location table), :meth:`log` (its output). For a broken link:
+    :meth:`kill` (a crash; :meth:`start` again on the same port), :meth:`refuse_registrations`
+    (401/403/408... to every REGISTER), ``register_expires`` (grant short registrations, so
+    refreshes come within seconds); with ``media_relay``, :meth:`relay_packets`."""
 
     domain = "127.0.0.1"
 
@@ -67,6 +71,7 @@ class SipServer:
         port: int | None = None,
         tls: bool = False,
         media_relay: bool = False,
+        register_expires: int | None = None,
     ):
         self.password = password
         self.port = port or free_tcp_port()
@@ -76,6 +81,8 @@ class SipServer:
         # at plain_port: baresip), as a production edge has it
         self.media_relay = media_relay
         self.plain_port = free_udp_port() if media_relay else None
+        # the longest registration granted (seconds): JsSIP refreshes 5 s before its end
+        self.register_expires = register_expires
         self._rtpengine: subprocess.Popen | None = None
         self._ng = 0
         self._dir = Path(tempfile.mkdtemp(prefix="bx24-kamailio-"))
@@ -119,6 +126,8 @@ class SipServer:
             ng = self._ng
             command += ["-l", f"udp:127.0.0.1:{self.plain_port}"]
             command += ["-A", "WITH_RTPENGINE", "-A", f'RTPENGINE_SOCK="udp:127.0.0.1:{ng}"']
+        if self.register_expires:
+            command += ["-A", f"REGISTER_EXPIRES={int(self.register_expires)}"]
         if self.tls:
             tls_cfg = self._dir / "tls.cfg"
             tls_cfg.write_text(
@@ -133,6 +142,7 @@ class SipServer:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its children in its group: kill() takes them all
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -215,6 +225,17 @@ class SipServer:
         except OSError:
             return ""
 
+    def kill(self) -> None:
+        """Kamailio dies at once (SIGKILL to each of its processes), as a SIP edge that crashes
+        or reboots: its WebSockets drop and its location table is gone; rtpengine goes on, and
+        the calls' media with it. :meth:`start` brings it back on the same port."""
+        if self._process is None or self._process.poll() is not None:
+            return
+        os.killpg(self._process.pid, signal.SIGKILL)
+        self._process.wait()
+        self._process = None
+        (self._dir / "ctl").unlink(missing_ok=True)  # the next one's socket, when it is there
+
     def stop(self) -> None:
         """Stop Kamailio (its WebSockets close: the phones see the server gone), and
         rtpengine."""
@@ -236,6 +257,21 @@ class SipServer:
         except OSError:
             return ""
 
+    def refuse_registrations(self, code: int = 0) -> None:
+        """Answer every REGISTER from now on with ``code`` (403, 408, 503...; 401: a digest
+        challenge whatever the answer, as after a password change); ``0``: as usual again."""
+        self._kamcmd("pv.shvSet", "register_reply", "int", str(int(code)))
+
+    def _kamcmd(self, *command: str) -> str:
+        kamcmd = shutil.which("kamcmd") or "/usr/sbin/kamcmd"
+        return subprocess.run(
+            [kamcmd, "-s", f"unix:{self._dir / 'ctl'}", *command],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout
+
     def registers(self, user: str) -> int:
         """How many REGISTERs of ``user`` Kamailio accepted (refreshes included)."""
         return self.log().count(f"bx24: REGISTER {self.uri(user)} ")
@@ -244,14 +280,7 @@ class SipServer:
         """The contacts registered now (of ``user``, or all): Kamailio's location table."""
         if self._process is None:
             return []
-        kamcmd = shutil.which("kamcmd") or "/usr/sbin/kamcmd"
-        out = subprocess.run(
-            [kamcmd, "-s", f"unix:{self._dir / 'ctl'}", "ul.dump"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout
+        out = self._kamcmd("ul.dump")
         contacts, aor = [], None
         for line in out.splitlines():
             line = line.strip()
@@ -424,7 +453,7 @@ class PlainPhone:
         self.server, self.user, self.tone_hz = server, user, tone_hz
         self._dir = Path(tempfile.mkdtemp(prefix="bx24-baresip-"))
         self._ctrl = free_tcp_port()
-        self._sip = free_port_both()  # baresip listens on TCP and UDP there
+        self._sip = free_port_both(2)  # baresip listens on TCP and UDP there, TLS next
         self._process: subprocess.Popen | None = None
         self._socket: socket.socket | None = None
         self._buffer = b""
@@ -591,6 +620,9 @@ def open_operator(page, url, server, user="101", user_options=None, timeout_s=20
     from .frame import open_frame, wait_until
 
     options = {"sip_password": server.password, **(user_options or {})}
+    before = set(server.contacts(user))  # (a closed page's contact may linger a second)
     card = StubCard(open_frame(page, url, sip_stand_in=False, stub_config={"userOptions": options}))
-    wait_until(page, lambda: server.contacts(user), timeout_s, what=f"{user} registered")
+    wait_until(
+        page, lambda: set(server.contacts(user)) - before, timeout_s, what=f"{user} registered"
+    )
     return card

@@ -260,14 +260,15 @@ def test_wrong_credentials_are_said_on_the_console_and_the_card(
     card = open_operator(page, sip_frame_server, sip, interpreter, password="wrong")
     wait_until(
         page,
-        lambda: any("softphone offline" in line for line in card.frame.console),
+        lambda: any("Softphone offline" in line for line in card.frame.console),
         what="the registration failure on the console",
     )
     assert not sip.contacts(OPERATOR)
     assert not any("wrong" in line for line in card.frame.console)  # no password in a log
     card.raise_call(PHONE_NUMBER="+15550001122")  # the next card says why no call can be made
     card.wait_for_command(
-        "CallCardSetStatusText", statusText="softphone offline: Authentication Error (401)"
+        "CallCardSetStatusText",
+        statusText="Softphone offline: the SIP server did not accept the operator's SIP password (401)",
     )
 
 
@@ -280,7 +281,7 @@ def test_the_phone_registers_again_when_the_sip_server_comes_back(
     try:
         wait_until(
             page,
-            lambda: any("softphone offline" in line for line in card.frame.console),
+            lambda: any("Softphone offline" in line for line in card.frame.console),
             what="the disconnection on the console",
         )
     finally:

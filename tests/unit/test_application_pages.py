@@ -264,7 +264,13 @@ def test_the_phone_check_says_whether_it_registers():
         def stop(self):
             self.stopped = True
 
-    phones = [Phone("registered"), Phone("failed", "softphone offline: Authentication Error")]
+    phones = [
+        Phone("registered"),
+        Phone(
+            "failed",
+            "Softphone offline: the SIP server did not accept the operator's SIP password (401)",
+        ),
+    ]
     section = page.view.section("My phone")
     bx24.mainpage.phone_check(section, lambda: phones[0])
     run(page.view.click("Check my phone"))
@@ -273,4 +279,4 @@ def test_the_phone_check_says_whether_it_registers():
     section = page.view.section("My phone")
     bx24.mainpage.phone_check(section, lambda: phones[1])
     run(page.view.click("Check my phone"))
-    assert "Authentication Error" in page.view.text() and phones[1].stopped
+    assert "did not accept the operator's SIP password" in page.view.text() and phones[1].stopped

@@ -122,7 +122,10 @@ def test_the_password_is_never_in_a_log_or_a_repr():
         out.update(logged=logged, softphone=softphone)
         await portal.settle()
         phone._emit(type="registration", state="failed", cause="Authentication Error", code=401)
-        assert softphone.registration_problem == "softphone offline: Authentication Error (401)"
+        assert (
+            softphone.registration_problem
+            == "Softphone offline: the SIP server did not accept the operator's SIP password (401)"
+        )
 
     run(go())
     assert out["logged"] and not any("s3cret" in line for line in out["logged"])
@@ -231,7 +234,7 @@ def test_an_operator_without_a_sip_account_is_told_not_crashed():
     run(go())
     assert phone.options is None and softphone.registration == "failed"
     assert softphone.registration_problem.startswith(
-        "softphone offline: no SIP account for this operator"
+        "Softphone offline: no SIP account for this operator"
     )
 
 
@@ -457,3 +460,53 @@ def test_a_microphone_unplugged_mid_call_ends_it_as_answered_with_the_reason():
     assert finish["STATUS_CODE"] == Status.ANSWERED
     assert "unplugged" in finish["FAILED_REASON"]
     assert phone.said[-1] == "hang up"  # the SIP call ends too
+
+
+@pytest.mark.parametrize(
+    "event, text",
+    [
+        (
+            {"state": "failed", "cause": "Rejected", "code": 403},
+            "the SIP server refused the operator (403)",
+        ),
+        (  # no answer at all: JsSIP gives no response, SIP calls it 408
+            {"state": "failed", "cause": "Request Timeout", "code": None},
+            "the SIP server did not answer in time (408)",
+        ),
+        (
+            {"state": "disconnected", "cause": None, "code": None},
+            "the connection to the SIP server dropped: reconnecting",
+        ),
+        (
+            {"state": "disconnected", "cause": "network", "code": None},
+            "this computer's network is down",
+        ),
+        (
+            {"state": "failed", "cause": "SIP Failure Code", "code": 503},
+            "SIP Failure Code (503)",
+        ),
+    ],
+)
+def test_why_the_phone_is_offline_in_words_and_async_hooks_hear_it(event, text):
+    """What the card says when a registration, a refresh or the link fails, and a hook that is
+    async (the sample's, which writes the card) runs with each change."""
+    heard = []
+
+    async def go():
+        portal, phone, softphone, calls, logged = setup()
+
+        @softphone.on_registration
+        async def hook(p):
+            heard.append((p.registration, p.registration_problem))
+
+        await portal.settle()
+        phone._emit(type="registration", **event)
+        await portal.settle()
+        assert softphone.registration_problem == "Softphone offline: " + text
+        assert any(text in line for line in logged)
+        phone._emit(type="registration", state="registered", cause=None, code=200)
+        await portal.settle()
+        assert softphone.registration_problem is None
+
+    run(go())
+    assert heard[-2:] == [(event["state"], "Softphone offline: " + text), ("registered", None)]

@@ -31,21 +31,30 @@ card = calls.card
 DIRECTIONS = {"incoming": "Incoming call", "outgoing": "Outgoing call", "callback": "Callback"}
 
 
+def status(call):
+    """The card's status line, from all that is known of the call (the first that applies):
+    what ended the operator's previous call, a softphone that is offline, talking, the CRM
+    client, the line."""
+    entity = call.entity
+    if call.notes:  # a call cut off when the page that held it closed
+        return " ".join(call.notes)
+    if softphone.registration_problem:
+        return softphone.registration_problem
+    if call.state == "connected":
+        return "Talking"
+    if call.state == "held":
+        return "On hold"
+    if entity is not None and entity.crm_entity_type:
+        return "CRM {} #{}".format(entity.crm_entity_type, entity.crm_entity_id)
+    return "Line " + (call.line_number or "unknown")
+
+
 async def show(call):
     """The card, written from all that is known of the call. It runs when the card is shown and
     again when the CRM client changes; a client known before the card was shown is already in
     ``call.entity`` then, so nothing written early is overwritten."""
     await card.set_title(DIRECTIONS.get(call.direction, "Call") + " " + call.phone_number)
-    entity = call.entity
-    if call.notes:  # a call cut off when the page that held it closed
-        await card.set_status_text(" ".join(call.notes))
-    elif softphone.registration_problem:
-        await card.set_status_text(softphone.registration_problem)
-    elif entity is not None and entity.crm_entity_type:
-        await card.set_status_text(
-            "CRM {} #{}".format(entity.crm_entity_type, entity.crm_entity_id))
-    else:
-        await card.set_status_text("Line " + (call.line_number or "unknown"))
+    await card.set_status_text(status(call))
 
 
 calls.on("shown")(show)
@@ -54,7 +63,7 @@ calls.on("entity")(show)
 
 @calls.on("connected")
 async def talking(call):
-    await card.set_status_text("Talking")
+    await card.set_status_text(status(call))
 
 
 @calls.on("ended")
@@ -63,8 +72,13 @@ def ended(call):
 
 
 @softphone.on_registration
-def registration(phone):
+async def registration(phone):
+    """The SIP link changed (a refresh refused, the network gone, back again): the console,
+    and the card of a call in progress, say it."""
     print("softphone {}: {}".format(phone.registration, phone.registration_problem or phone.uri))
+    call = calls.current  # the call the card shows
+    if call is not None and call.active:
+        await card.set_status_text(status(call))
 
 
 @card.on("initialized")

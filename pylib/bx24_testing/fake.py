@@ -182,7 +182,18 @@ class FakeBridge:
 class FakePortal:
     """Bitrix24 as bx24 sees it, in CPython (see the module doc)."""
 
-    def __init__(self, user_id: int = 1, model: Portal | None = None):
+    def __init__(
+        self, user_id: int = 1, model: Portal | None = None, interpreter: str | None = None
+    ):
+        from .micropython import INTERPRETERS, default_interpreter
+
+        # where load_app runs the app: "cpython", or "micropython" (the frame's own, in Node:
+        # bx24_testing.micropython); None: BX24_FAKE_INTERPRETER's (pytest's
+        # --bx24-fake-interpreter), else CPython
+        self.interpreter = interpreter or default_interpreter()
+        if self.interpreter not in INTERPRETERS:
+            raise ValueError(f"interpreter is one of {INTERPRETERS}, not {interpreter!r}")
+        self.micropython: Any = None  # its MicroPythonApp, once load_app started it
         self.bridge = FakeBridge(self)
         self.user_id = user_id
         self.now = 1000.0
@@ -308,6 +319,8 @@ class FakePortal:
         import bx24
 
         path = Path(main_py)
+        if self.interpreter == "micropython":
+            return self._load_in_micropython(path)
         code = compile(path.read_text(), str(path), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
         page = self._page_functions()
         saved = {name: getattr(bx24.page, name) for name in page}
@@ -324,6 +337,33 @@ class FakePortal:
                 setattr(bx24.page, name, function)
             sys.path.remove(str(path.parent))
         return namespace
+
+    def _load_in_micropython(self, path) -> Any:
+        """:meth:`load_app` under the frame's MicroPython: the app's globals, a
+        :class:`~bx24_testing.micropython.MicroPythonObject` (``app["calls"]`` reaches the
+        object there)."""
+        from .micropython import MicroPythonApp
+
+        if self.micropython is None:
+            self.micropython = MicroPythonApp(path.parent)
+        counter = iter(range(1, 1_000_000))
+
+        async def sleep(seconds):  # retries do not wait: the clock moves instead
+            self._sleeps.append(seconds)
+            self.now += seconds
+
+        loaded = self.micropython.load(
+            path,
+            {
+                "bridge": self.bridge,
+                "clock": self.clock,
+                "sleep": sleep,
+                "new_phone": self.softphone.create,
+                "external_id": lambda: f"fake-{next(counter)}",
+            },
+        )
+        self.page_calls = loaded["calls"]
+        return loaded["app"]
 
     def _page_functions(self) -> dict:
         """``bx24.page.card()`` and friends as the page has them: one card, one Calls per page."""
@@ -377,6 +417,8 @@ class FakePortal:
         for _ in range(rounds):
             while self._later:
                 self._later.pop(0)()
+            if self.micropython is not None:  # the app's tasks, there
+                self.micropython.settle()
             await asyncio.sleep(0)
         problems = [] if self.allow_duplicate_calls else self.model.duplicate_calls()
         if problems:

@@ -21,12 +21,17 @@ Fixtures (on top of pytest-playwright's ``page``/``browser``):
                       ``wait_for_command()``, ``wait_for_rest()``, ``commands()``,
                       ``rest_calls()``, ``state()``, ``softphone.ring()``...
 
+``--bx24-fake-interpreter=micropython`` (ini ``bx24_fake_interpreter``): the fast tests'
+``FakePortal.load_app`` runs the app under the frame's own MicroPython instead of CPython
+(:mod:`bx24_testing.micropython`): run them both ways in CI.
+
 The project is pytest's rootdir (or ``--bx24-project`` / ini ``bx24_project``): its
 ``bx24.toml`` and app folder, served with the runtime ``bx24 setup`` installed. Chromium:
 pytest-playwright's launch options, plus Debian's ``chromium`` when it is on PATH and no channel
 or executable was chosen (``BX24_CHROMIUM`` to choose; see ``bx24_testing.browser``).
 """
 
+import os
 from pathlib import Path
 
 import pytest
@@ -56,7 +61,14 @@ def pytest_addoption(parser):
         help="comma-separated: blocked (the default: a portal frame in an incognito window or "
         "with third-party cookies blocked), allowed (a regular profile)",
     )
+    group.addoption(
+        "--bx24-fake-interpreter",
+        choices=("cpython", "micropython"),
+        help="where FakePortal.load_app runs the app in the fast tests: cpython (the default) or "
+        "micropython (the frame's own, in Node: bx24_testing.micropython)",
+    )
     parser.addini("bx24_project", "folder of the bx24 project under test, relative to the rootdir")
+    parser.addini("bx24_fake_interpreter", "cpython or micropython (--bx24-fake-interpreter)")
     parser.addini("bx24_interpreters", "interpreters to run frame tests on", type="args")
     parser.addini("bx24_third_party_storage", "storage modes to run frame tests in", type="args")
 
@@ -109,6 +121,11 @@ class _LaunchArgs:
 
 def pytest_configure(config):
     config.pluginmanager.register(_LaunchArgs(), "bx24-launch-args")
+    fake = _setting(config, "bx24_fake_interpreter")
+    if fake:  # read by every FakePortal made without interpreter=
+        if fake not in ("cpython", "micropython"):
+            raise pytest.UsageError(f"bx24_fake_interpreter: cpython or micropython, not {fake}")
+        os.environ["BX24_FAKE_INTERPRETER"] = fake
     config.addinivalue_line(
         "markers",
         "bx24_allow_python_errors: a Python exception in the frame (a handler that "

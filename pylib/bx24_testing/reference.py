@@ -72,7 +72,7 @@ def render() -> str:
     """docs/testing.md."""
     from bx24.events import EVENTS, NO_PAYLOAD
 
-    from . import events, fake, frame, sip, turn
+    from . import events, fake, frame, micropython, sip, turn
     from .bitrix24 import Portal
     from .card import StandInPhone, StubCard
     from .cardmodel import BUTTON_ALIASES, BUTTON_EVENTS
@@ -149,6 +149,14 @@ def render() -> str:
         *_methods(fake.FakePortal),
         "",
         f"`run{_signature(fake.run)}`: {_doc(fake.run)}",
+        "",
+        "### The app under MicroPython: `bx24_testing.micropython`",
+        "",
+        _doc(micropython),
+        "",
+        f"`MicroPythonApp` (`portal.micropython`): {_doc(micropython.MicroPythonApp)}",
+        "",
+        *_methods(micropython.MicroPythonApp),
         "",
         "### The application's pages in CPython: `FakePortal.app_page()`",
         "",

@@ -116,7 +116,8 @@ class MicroPythonApp:
             f"/lib/bx24/{p.name}": str(p) for p in LIBRARY.glob("*.py") if p.name != "browser.py"
         }
         files.update({f"/app/{p.name}": str(p) for p in Path(app_folder).glob("*.py")})
-        manifest = {"files": files, "side": str(SIDE)}
+        files["/lib/bx24_testing_side.py"] = str(SIDE)
+        manifest = {"files": files, "side": "bx24_testing_side"}
         requests_r, self._requests = os.pipe()
         self._replies, replies_w = os.pipe()
         answers_r, self._answers = os.pipe()

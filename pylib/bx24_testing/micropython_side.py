@@ -1,6 +1,7 @@
 # Runs inside the frame's MicroPython (bx24_testing/static/micropython_host.mjs), never in
-# CPython: the app's end of bx24_testing.micropython. Objects cross as JSON values (copied) or
-# as references: {"$mp": n} an object here, {"$py": n} one in CPython (a Remote here).
+# CPython (imported there as bx24_testing_side): the app's end of bx24_testing.micropython.
+# Objects cross as JSON values (copied) or as references: {"$mp": n} an object here,
+# {"$py": n} one in CPython (a Remote here).
 import asyncio
 import io
 import json
@@ -46,10 +47,16 @@ def _in(value):
     return value
 
 
+_main_path = [None]  # main.py runs as "<stdin>" (PyScript's way): named as the test knows it
+
+
 def _traceback(exc):
     text = io.StringIO()
     sys.print_exception(exc, text)
-    return text.getvalue()
+    text = text.getvalue()
+    if _main_path[0]:
+        text = text.replace('File "<stdin>"', 'File "' + _main_path[0] + '"')
+    return text
 
 
 class CPythonError(Exception):
@@ -122,16 +129,23 @@ async def _await(message_id, awaitable):
     _reply(message_id, value)
 
 
-def _load(message):
-    """Run the app's main.py as ``__main__`` with ``bx24.page``'s functions over CPython's
-    FakePortal (what bx24_testing.fake.FakePortal._page_functions does in CPython)."""
+_page = {}
+
+
+def _prepare(line):
+    """Before the app's main.py runs (the host runs it as PyScript does): ``bx24.page``'s
+    functions over CPython's FakePortal (what bx24_testing.fake.FakePortal._page_functions does
+    in CPython), its folder importable, ``__file__``; its source, or None (told: unreadable)."""
+    import __main__
+
     import bx24
     import bx24.page
 
+    message = json.loads(line)
     portal = _in(message["portal"])
     bridge, clock, sleep = portal["bridge"], portal["clock"], portal["sleep"]
     new_phone, external_id = portal["new_phone"], portal["external_id"]
-    page = {}
+    page = _page
 
     def card(**options):
         if "card" not in page:
@@ -157,14 +171,30 @@ def _load(message):
     for name, function in (("card", card), ("rest", rest), ("telephony", telephony),
                            ("calls", calls), ("sip_softphone", sip_softphone)):
         setattr(bx24.page, name, function)
-    folder = message["path"].rsplit("/", 1)[0]
+    path = _main_path[0] = message["path"]
+    folder = path.rsplit("/", 1)[0]
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    namespace = {"__name__": "__main__", "__file__": message["path"]}
-    with open(message["path"]) as source:
-        code = compile(source.read(), message["path"], "exec")
-    exec(code, namespace)
-    return {"app": _ref(namespace), "calls": page.get("calls")}
+    __main__.__dict__["__file__"] = path
+    try:
+        with open(path) as source:
+            return source.read()
+    except Exception as exc:
+        _reply(message["id"], error=exc)
+        return None
+
+
+def _loaded(line):
+    import __main__
+
+    _reply(json.loads(line)["id"], {"app": _ref(__main__.__dict__), "calls": _page.get("calls")})
+
+
+def _failed(line, text):
+    """main.py raised: its traceback, main.py (run as "<stdin>") named as the test knows it."""
+    message = json.loads(line)
+    text = text.replace('File "<stdin>"', 'File "' + message["path"] + '"')
+    bx24_host.send(json.dumps({"re": message["id"], "error": text, "type": "Exception"}))
 
 
 def _handle(line):
@@ -177,9 +207,6 @@ def _handle(line):
             return
         if op == "await":
             asyncio.create_task(_await(message_id, _objects[message["ref"]]))
-            return
-        if op == "load":
-            _reply(message_id, _load(message))
             return
         target = _objects[message["ref"]] if "ref" in message else None
         if op == "getattr":

@@ -131,3 +131,36 @@ def test_the_pytest_option_runs_a_projects_fake_tests_under_micropython(tmp_path
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert " passed" in done.stdout
+
+
+TOP_LEVEL_AWAIT = """\
+import asyncio
+import bx24
+
+await asyncio.sleep(0)
+calls = bx24.page.calls(bx24.StandInSoftphone(), line_number="line1")
+
+
+@calls.on("shown")
+async def show(call):
+    await calls.card.set_title("Call " + call.phone_number)
+
+
+calls.start()
+"""
+
+
+@pytest.mark.parametrize("interpreter", ["cpython", "micropython"])
+def test_a_main_py_with_top_level_await_runs_as_the_page_runs_it(tmp_path, interpreter):
+    """main.py runs as PyScript runs it (MicroPython: ``runPythonAsync`` from JavaScript, in
+    ``__main__``): top-level ``await`` allowed, its functions see its globals."""
+    (tmp_path / "main.py").write_text(TOP_LEVEL_AWAIT)
+
+    async def scenario():
+        portal = FakePortal(interpreter=interpreter)
+        app = await portal.load_app(tmp_path / "main.py")
+        app["calls"].incoming("+15550001122")
+        await portal.settle()
+        return [p["title"] for c, p in portal.commands if c == "CallCardSetCardTitle"]
+
+    assert run(scenario()) == ["Call +15550001122"]

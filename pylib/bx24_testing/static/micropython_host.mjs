@@ -4,7 +4,8 @@
 //   OUT (out):     replies to them     {re, value | error}   and MicroPython's own requests
 //   ANSWERS (in):  CPython's answers to MicroPython's requests (read synchronously: the
 //                  MicroPython code that asked waits, as a call into the page's JavaScript does)
-// argv: the MicroPython module URL, a JSON manifest {files: {mpPath: hostPath}, side}, then
+// argv: the MicroPython module URL, a JSON manifest {files: {mpPath: hostPath}, side: the side
+// module's name}, then
 // the fds REQUESTS, OUT, ANSWERS.
 import fs from "fs";
 
@@ -12,9 +13,12 @@ const [micropythonUrl, manifestJson, ...fds] = process.argv.slice(2);
 const [REQUESTS, OUT, ANSWERS] = fds.map(Number);
 const manifest = JSON.parse(manifestJson);
 const { loadMicroPython } = await import(micropythonUrl);
+// main.py runs as "<stdin>" (PyScript's way): tracebacks name it as the test knows it
+let mainPath = null;
+const named = (line) => (mainPath ? line.replaceAll('File "<stdin>"', `File "${mainPath}"`) : line);
 const mp = await loadMicroPython({
-  stdout: (line) => process.stdout.write(line + "\n"),
-  stderr: (line) => process.stderr.write(line + "\n"),
+  stdout: (line) => process.stdout.write(named(line) + "\n"),
+  stderr: (line) => process.stderr.write(named(line) + "\n"),
 });
 
 let pending = Buffer.alloc(0);
@@ -57,8 +61,7 @@ for (const [target, source] of Object.entries(manifest.files)) {
   }
   mp.FS.writeFile(target, fs.readFileSync(source));
 }
-await mp.runPythonAsync(fs.readFileSync(manifest.side, "utf8"));
-const handle = mp.globals.get("_bx24_handle");
+const side = mp.pyimport(manifest.side);
 
 let buffered = "";
 const requests = fs.createReadStream(null, { fd: REQUESTS, encoding: "utf8" });
@@ -68,7 +71,19 @@ requests.on("data", (chunk) => {
   while ((newline = buffered.indexOf("\n")) >= 0) {
     const line = buffered.slice(0, newline);
     buffered = buffered.slice(newline + 1);
-    handle(line);
+    if (JSON.parse(line).op !== "load") {
+      side._bx24_handle(line);
+      continue;
+    }
+    // the app's main.py as PyScript runs it: runPythonAsync from the page's JavaScript, in
+    // __main__ (top-level await allowed), not from inside a Python call
+    mainPath = JSON.parse(line).path;
+    const code = side._prepare(line);
+    if (code === null) continue; // told already
+    Promise.resolve().then(() => mp.runPythonAsync(code)).then(
+      () => side._loaded(line),
+      (error) => side._failed(line, String(error.message ?? error)),
+    );
   }
 });
 requests.on("end", () => process.exit(0));

@@ -255,11 +255,7 @@ class FakePortal:
         instead of waiting)."""
         import bx24
 
-        async def sleep(seconds):  # retries do not wait: the clock moves instead
-            self._sleeps.append(seconds)
-            self.now += seconds
-
-        options.setdefault("sleep", sleep)
+        options.setdefault("sleep", self._sleep)
         return bx24.Rest(self.bridge, **options)
 
     def telephony(self, **options):
@@ -347,17 +343,12 @@ class FakePortal:
         if self.micropython is None:
             self.micropython = MicroPythonApp(path.parent)
         counter = iter(range(1, 1_000_000))
-
-        async def sleep(seconds):  # retries do not wait: the clock moves instead
-            self._sleeps.append(seconds)
-            self.now += seconds
-
         loaded = self.micropython.load(
             path,
             {
                 "bridge": self.bridge,
                 "clock": self.clock,
-                "sleep": sleep,
+                "sleep": self._sleep,
                 "new_phone": self.softphone.create,
                 "external_id": lambda: f"fake-{next(counter)}",
             },
@@ -366,45 +357,36 @@ class FakePortal:
         return loaded["app"]
 
     def _page_functions(self) -> dict:
-        """``bx24.page.card()`` and friends as the page has them: one card, one Calls per page."""
-        page: dict = {}
+        """``bx24.page.card()`` and friends as the page has them: one card, one Calls per page
+        (``page_calls``), over this portal (:mod:`bx24_testing.fakepage`, shared with the
+        MicroPython run)."""
+        import bx24
 
-        def card(**options):
-            if "card" not in page:
-                page["card"] = self.card(**options)
-            return page["card"]
+        from .fakepage import page_functions
 
-        def rest(**options):
-            return self.rest(**options)
+        counter = iter(range(1, 1_000_000))
+        portal = self
 
-        def telephony(**options):
-            return self.telephony(**options)
+        class Page(dict):  # the page's Calls, as soon as the app makes it
+            def __setitem__(self, key, value):
+                super().__setitem__(key, value)
+                if key == "calls":
+                    portal.page_calls = value
 
-        def calls(softphone, **options):
-            import bx24
+        return page_functions(
+            bx24,
+            self.bridge,
+            self.clock,
+            self._sleep,
+            self.softphone.create,
+            lambda: f"fake-{next(counter)}",
+            Page(),
+        )
 
-            if self.page_calls is None:
-                self.page_calls = bx24.Calls(
-                    card(log=options.get("log")),
-                    self.telephony(),
-                    softphone,
-                    clock=self.clock,
-                    **options,
-                )
-            return self.page_calls
-
-        def sip_softphone(server, uri=None, **options):
-            import bx24
-
-            return bx24.SipSoftphone(server, uri, new_phone=self.softphone.create, **options)
-
-        return {
-            "card": card,
-            "rest": rest,
-            "telephony": telephony,
-            "calls": calls,
-            "sip_softphone": sip_softphone,
-        }
+    async def _sleep(self, seconds):
+        """REST's retries do not wait: the clock moves instead."""
+        self._sleeps.append(seconds)
+        self.now += seconds
 
     def advance(self, seconds: float) -> None:
         """Move the clock (durations) by ``seconds``."""

@@ -117,6 +117,7 @@ class MicroPythonApp:
         }
         files.update({f"/app/{p.name}": str(p) for p in Path(app_folder).glob("*.py")})
         files["/lib/bx24_testing_side.py"] = str(SIDE)
+        files["/lib/bx24_fakepage.py"] = str(SIDE.with_name("fakepage.py"))
         manifest = {"files": files, "side": "bx24_testing_side"}
         requests_r, self._requests = os.pipe()
         self._replies, replies_w = os.pipe()

@@ -134,42 +134,20 @@ _page = {}
 
 def _prepare(line):
     """Before the app's main.py runs (the host runs it as PyScript does): ``bx24.page``'s
-    functions over CPython's FakePortal (what bx24_testing.fake.FakePortal._page_functions does
-    in CPython), its folder importable, ``__file__``; its source, or None (told: unreadable)."""
+    functions over CPython's FakePortal (bx24_testing/fakepage.py, as in CPython), its folder
+    importable, ``__file__``; its source, or None (told: unreadable)."""
     import __main__
 
     import bx24
     import bx24.page
 
+    from bx24_fakepage import page_functions
+
     message = json.loads(line)
     portal = _in(message["portal"])
-    bridge, clock, sleep = portal["bridge"], portal["clock"], portal["sleep"]
-    new_phone, external_id = portal["new_phone"], portal["external_id"]
-    page = _page
-
-    def card(**options):
-        if "card" not in page:
-            page["card"] = bx24.CallCard(bridge, **options)
-        return page["card"]
-
-    def rest(**options):
-        options.setdefault("sleep", sleep)
-        return bx24.Rest(bridge, **options)
-
-    def telephony(**options):
-        return bx24.Telephony(rest(**options), new_external_id=external_id)
-
-    def calls(softphone, **options):
-        if "calls" not in page:
-            page["calls"] = bx24.Calls(card(log=options.get("log")), telephony(), softphone,
-                                       clock=clock, **options)
-        return page["calls"]
-
-    def sip_softphone(server, uri=None, **options):
-        return bx24.SipSoftphone(server, uri, new_phone=new_phone, **options)
-
-    for name, function in (("card", card), ("rest", rest), ("telephony", telephony),
-                           ("calls", calls), ("sip_softphone", sip_softphone)):
+    functions = page_functions(bx24, portal["bridge"], portal["clock"], portal["sleep"],
+                               portal["new_phone"], portal["external_id"], _page)
+    for name, function in functions.items():
         setattr(bx24.page, name, function)
     path = _main_path[0] = message["path"]
     folder = path.rsplit("/", 1)[0]

@@ -68,6 +68,7 @@ def make_frame(tmp_path_factory):
 
 
 SAMPLE = ROOT / "pylib" / "bx24_frame" / "template" / "frame"
+SIP_SERVER = 'SIP_SERVER = "wss://pbx.example.com/ws"'  # the sample's settings.py line
 # The sample's phone with its ICE servers an async function: short-lived TURN credentials
 # fetched when the phone starts (here from the operator's user option "turn", which a test sets;
 # in production: your server).
@@ -83,10 +84,14 @@ async def turn_servers():
 @pytest.fixture(scope="session")
 def make_sample(make_frame):
     """The sample app (what ``bx24 new`` writes), served, its ``settings.py`` changed by
-    ``settings`` ({line: new line}, each line checked to be there); with
-    ``turn_from_user_option`` its ICE servers come from :data:`TURN_FROM_USER_OPTION`."""
+    ``settings`` ({line: new line}, each line checked to be there) and pointed at
+    ``sip_server``; with ``turn_from_user_option`` its ICE servers come from
+    :data:`TURN_FROM_USER_OPTION`."""
 
-    def make(settings, turn_from_user_option=False):
+    def make(settings=None, turn_from_user_option=False, sip_server=None):
+        settings = dict(settings or {})
+        if sip_server is not None:  # its SIP_SERVER that server's URL
+            settings[SIP_SERVER] = f'SIP_SERVER = "{sip_server.url}"'
         text = (SAMPLE / "settings.py").read_text()
         for old, new in settings.items():
             assert old in text, old
@@ -99,3 +104,45 @@ def make_sample(make_frame):
         return make_frame(main, {"settings.py": text})
 
     return make
+
+
+@pytest.fixture(scope="session")
+def registered_plain_phone():
+    """``with registered_plain_phone(server, user) as phone``: a
+    :class:`~bx24_testing.sip.PlainPhone` (baresip) of ``user`` at ``server``, once Kamailio
+    has its contact."""
+    from bx24_testing.frame import wait_until
+    from bx24_testing.sip import PlainPhone
+
+    @contextlib.contextmanager
+    def make(server, user):
+        with PlainPhone(server, user) as phone:
+            wait_until(
+                None, lambda: server.contacts(user), what=f"the plain phone {user} registered"
+            )
+            yield phone
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def edge():
+    """A production-shaped SIP edge for the session: Kamailio + rtpengine, registrations granted
+    for 10 s (refreshed every 5 s: refresh tests need not wait long)."""
+    from bx24_testing.sip import SipServer
+
+    with SipServer(media_relay=True, register_expires=10) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def edge_frame_server(make_sample, edge):
+    """The sample app pointed at :func:`edge`."""
+    return make_sample(sip_server=edge)
+
+
+@pytest.fixture
+def desk(edge, registered_plain_phone):
+    """A desk phone (baresip, user 300) at :func:`edge`."""
+    with registered_plain_phone(edge, "300") as phone:
+        yield phone

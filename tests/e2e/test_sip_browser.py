@@ -32,16 +32,16 @@ def sip_frame_server(make_sample, sip):
     customer's JsSIP reports those; RFC 4733 tones it does not)."""
     return make_sample(
         {
-            'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{sip.url}"',
             'DTMF = "rfc4733"': 'DTMF = "info"',
-        }
+        },
+        sip_server=sip,
     )
 
 
 @pytest.fixture(scope="module")
 def rfc4733_frame_server(make_sample, sip):
     """The sample app with its default DTMF: RFC 4733, in the audio."""
-    return make_sample({'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{sip.url}"'})
+    return make_sample(sip_server=sip)
 
 
 def open_operator(page, server, sip, interpreter, password=None):

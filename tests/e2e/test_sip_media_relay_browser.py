@@ -14,28 +14,10 @@ import pytest
 
 from bx24_testing.frame import frame_url, wait_until
 from bx24_testing.plugin import INTERPRETERS
-from bx24_testing.sip import PlainPhone, SipServer, open_operator
+from bx24_testing.sip import open_operator
 from bx24_testing.turn import TurnServer
 
 OPERATOR, DESK = "101", "300"
-
-
-@pytest.fixture(scope="module")
-def edge():
-    with SipServer(media_relay=True) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def edge_frame_server(make_sample, edge):
-    return make_sample({'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{edge.url}"'})
-
-
-@pytest.fixture
-def desk(edge):
-    with PlainPhone(edge, DESK) as phone:
-        wait_until(None, lambda: edge.contacts(DESK), what="the desk phone registered")
-        yield phone
 
 
 def assert_silent_at(desk, page):
@@ -175,9 +157,9 @@ def relay_only_frame_server(make_sample, edge):
     starts."""
     return make_sample(
         {
-            'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{edge.url}"',
             'ICE_TRANSPORT_POLICY = "all"': 'ICE_TRANSPORT_POLICY = "relay"',
         },
+        sip_server=edge,
         turn_from_user_option=True,
     )
 

@@ -140,9 +140,9 @@ def turn_frame_server(make_sample, wss):
     ICE servers an async function (credentials fetched at run time, never served)."""
     return make_sample(
         {
-            'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{wss.url}"',
             'ICE_TRANSPORT_POLICY = "all"': 'ICE_TRANSPORT_POLICY = "relay"',
         },
+        sip_server=wss,
         turn_from_user_option=True,
     )
 

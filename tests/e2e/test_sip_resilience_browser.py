@@ -18,7 +18,7 @@ import pytest
 
 from bx24_testing.frame import frame_url, wait_until
 from bx24_testing.plugin import INTERPRETERS
-from bx24_testing.sip import PlainPhone, SipServer, open_operator
+from bx24_testing.sip import open_operator
 
 OPERATOR, DESK = "101", "300"
 FINISH = "telephony.externalcall.finish"
@@ -26,24 +26,6 @@ FINISH = "telephony.externalcall.finish"
 # registers: measured 0.3-4.2 s from Kamailio's return to the new contact
 RECOVERY_S = 8
 OFFLINE = "Softphone offline: "
-
-
-@pytest.fixture(scope="module")
-def edge():
-    with SipServer(media_relay=True, register_expires=10) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def edge_frame_server(make_sample, edge):
-    return make_sample({'SIP_SERVER = "wss://pbx.example.com/ws"': f'SIP_SERVER = "{edge.url}"'})
-
-
-@pytest.fixture
-def desk(edge):
-    with PlainPhone(edge, DESK) as phone:
-        wait_until(None, lambda: edge.contacts(DESK), what="the desk phone registered")
-        yield phone
 
 
 def talking(page, url, edge, desk):

@@ -127,11 +127,11 @@ def registered_plain_phone():
 
 @pytest.fixture(scope="session")
 def edge():
-    """A production-shaped SIP edge for the session: Kamailio + rtpengine, registrations granted
+    """A production-shaped SIP edge for the session: Kamailio over WSS + rtpengine, registrations granted
     for 10 s (refreshed every 5 s: refresh tests need not wait long)."""
     from bx24_testing.sip import SipServer
 
-    with SipServer(media_relay=True, register_expires=10) as server:
+    with SipServer(tls=True, media_relay=True, register_expires=10) as server:
         yield server
 
 

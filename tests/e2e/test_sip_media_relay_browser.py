@@ -1,11 +1,12 @@
-"""The softphone against a production-shaped SIP side (issue 23): Kamailio with rtpengine
-bridging the browser's DTLS-SRTP/ICE to plain RTP/AVP, and a plain SIP phone (baresip: a desk
-phone, a carrier trunk) that sends a 440 Hz tone and records what it hears. Both interpreters:
-the plain phone calls the operator, who answers from the card; audio goes both ways through
-rtpengine (the operator's received energy rises; baresip's recording is not silent); mute →
-the desk phone records silence, unmute → sound again; hold → the desk phone stops sending
-(rtpengine's counters) and the operator hears nothing, resume → both ways again; the operator hangs up from the card and
-the call is finished once. And the other way: the operator dials the desk phone from the card,
+"""The softphone against a production-shaped SIP side (issue 23): the operator registers over
+WSS with Kamailio, rtpengine bridges the browser's DTLS-SRTP/ICE to plain RTP/AVP, and a plain
+SIP phone (baresip: a desk phone, a carrier trunk) sends a 440 Hz tone and records what it
+hears (conftest's ``edge`` and ``desk``). Both interpreters: the plain phone calls the operator,
+who answers from the card; audio goes both ways through rtpengine (the operator's received
+energy rises; baresip's recording is not silent); mute → the desk phone records silence,
+unmute → sound again; hold → the desk phone stops sending (rtpengine's counters) and the
+operator hears nothing, resume → both ways again; the operator hangs up from the card and the
+call is finished once. And the other way: the operator dials the desk phone from the card,
 audio both ways, a DTMF key reaches it as an RFC 4733 event, the desk phone hangs up."""
 
 import time
@@ -105,6 +106,7 @@ def operator_stats(card):
 def test_a_desk_phone_calls_the_operator_through_rtpengine(
     page, edge_frame_server, edge, desk, interpreter
 ):
+    assert edge.url.startswith("wss://")
     operator = open_operator(page, frame_url(edge_frame_server.url, interpreter), edge)
     desk.call(OPERATOR)
     operator.wait_for_rest("telephony.externalcall.register", PHONE_NUMBER=DESK)

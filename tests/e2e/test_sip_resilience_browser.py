@@ -1,5 +1,5 @@
-"""The softphone when its link breaks (issue 23), against Kamailio + rtpengine and a plain SIP
-phone (baresip), both interpreters, in a call:
+"""The softphone when its link breaks (issue 23), against Kamailio over WSS + rtpengine and a
+plain SIP phone (baresip: conftest's ``edge`` and ``desk``), both interpreters, in a call:
 
 - the registration is refreshed before it expires (Kamailio grants 10 s here); a refresh
   refused (403), unanswered (408) or challenged again (401: the password changed) is said on the

@@ -33,6 +33,16 @@ ANSWER_TIMEOUT_S = 30.0
 INTERPRETERS = ("cpython", "micropython")
 
 
+_running: "weakref.WeakSet[MicroPythonApp]" = weakref.WeakSet()
+
+
+def close_all() -> None:
+    """End every MicroPython still running (the kit's pytest plugin does after each test: a
+    portal and its MicroPython hold each other, so they would wait for the garbage collector)."""
+    for app in list(_running):
+        app.close()
+
+
 class MicroPythonError(AssertionError):
     """The app's Python failed under MicroPython: its traceback, as MicroPython printed it."""
 
@@ -138,6 +148,7 @@ class MicroPythonApp:
         self._finalizer = weakref.finalize(
             self, _close, self._process, (self._requests, self._replies, self._answers)
         )
+        _running.add(self)
         ready = self._line()
         if not ready.get("ready"):
             raise MicroPythonError(f"MicroPython did not start: {ready}")

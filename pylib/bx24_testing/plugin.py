@@ -137,6 +137,13 @@ def pytest_configure(config):
     )
 
 
+def pytest_runtest_teardown(item):
+    """A fake portal's MicroPython (``--bx24-fake-interpreter=micropython``) ends with its test."""
+    from .micropython import close_all
+
+    close_all()
+
+
 def project_dir(config) -> Path:
     return Path(config.rootpath, _setting(config, "bx24_project") or ".")
 

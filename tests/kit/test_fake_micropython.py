@@ -164,3 +164,18 @@ def test_a_main_py_with_top_level_await_runs_as_the_page_runs_it(tmp_path, inter
         return [p["title"] for c, p in portal.commands if c == "CallCardSetCardTitle"]
 
     assert run(scenario()) == ["Call +15550001122"]
+
+
+def test_a_portals_micropython_ends_with_close_all():
+    """The plugin calls close_all after each test: no Node left waiting for the collector."""
+    from bx24_testing.micropython import close_all
+
+    async def scenario():
+        portal = FakePortal(interpreter="micropython")
+        await portal.load_app(MAIN)
+        return portal.micropython._process
+
+    process = run(scenario())
+    assert process.poll() is None
+    close_all()
+    assert process.poll() is not None

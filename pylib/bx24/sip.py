@@ -62,6 +62,17 @@ MICROPHONE = {
 }
 
 
+# why JsSIP ended a call by itself (its causes): the other side is not told by us, the call is
+# over all the same; said in the finish's FAILED_REASON and on the operator's next card
+DROPPED = {
+    "Dialog Error": "the other side no longer had the call when the link to the SIP server "
+                    "came back (it hung up meanwhile)",
+    "Request Timeout": "the other side stopped answering",
+    "Connection Error": "the connection to the SIP server dropped",
+    "RTP Timeout": "no audio came from the other side",
+}
+
+
 def _check_uri(uri):
     if not isinstance(uri, str) or not uri.startswith("sip:") or "@" not in uri:
         raise ValueError("uri is the operator's SIP address (sip:user@domain), not "
@@ -282,6 +293,8 @@ class SipSoftphone:
             self._by_id.pop(call_id, None)
             if remote:
                 call.remote_hung_up()
+            elif event.get("cause") not in (None, "Terminated"):  # not our hang-up: JsSIP
+                self._dropped(call, event.get("cause"))             # ended it (see DROPPED)
         elif kind == "failed":
             self._by_id.pop(call_id, None)
             if event.get("cause") == "User Denied Media Access":  # this phone, for want of a
@@ -303,6 +316,18 @@ class SipSoftphone:
                      "is refreshed (re-INVITE)".format(call))
         elif kind == "transfer" and event.get("state") == "failed":
             self.log("the transfer of {!r} failed: the call was dropped".format(call))
+
+    def _dropped(self, call, cause):
+        """JsSIP ended a call by itself (a re-INVITE after a dropped link answered 481: the
+        other side hung up meanwhile): finished once, answered if it was, with the reason; the
+        operator's next card says it (a note)."""
+        text = DROPPED.get(cause, "it failed in the browser ({})".format(cause))
+        self.log("the call {!r} was cut off: {}".format(call, text))
+        if self.calls is not None:
+            self.calls.card.leave_note("The call with {} was cut off: {}.".format(
+                call.phone_number, text))
+        call.failed(Status.ANSWERED if call.connected_at is not None
+                    else status_for(cause), text)
 
     def _microphone(self, call, event):
         """No microphone, a blocked one, one unplugged mid-call: the log (console, the app's

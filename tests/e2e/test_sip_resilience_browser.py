@@ -8,7 +8,9 @@ plain SIP phone (baresip: conftest's ``edge`` and ``desk``), both interpreters, 
 - Kamailio killed mid-call (every process, at once) and started again: the card says the link
   dropped, the call's media goes on through rtpengine meanwhile, the phone is registered again
   within RECOVERY_S, the call's dialog is refreshed (a re-INVITE) so the desk phone's hang-up
-  reaches the operator, and the call is finished once, answered;
+  reaches the operator, and the call is finished once, answered; a hang-up at the desk phone
+  *while* Kamailio is down is learnt when the link is back (the re-INVITE is answered 481): the
+  call is finished once, answered, with why;
 - the browser's network gone (Chromium offline) and back: the card says it at once, the phone
   registers again within RECOVERY_S of the network's return."""
 
@@ -119,6 +121,27 @@ def test_kamailio_killed_mid_call_the_call_goes_on_and_ends_once(
     assert finish["params"]["STATUS_CODE"] == "200"
     assert len(operator.rest_calls(FINISH)) == 1
     wait_until(page, lambda: not operator_sessions(operator), what="the operator's call over")
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_the_desk_phone_hangs_up_while_kamailio_is_down(
+    page, edge_frame_server, edge, desk, interpreter
+):
+    """Its BYE cannot reach the operator; when the link is back, the operator's re-INVITE is
+    answered 481 (no such call): the call is over, finished once as answered, with why."""
+    operator = talking(page, frame_url(edge_frame_server.url, interpreter), edge, desk)
+    mark = operator.mark()
+    edge.kill()
+    try:
+        says(operator, OFFLINE + "the connection to the SIP server dropped: reconnecting", mark)
+        desk.hang_up()
+    finally:
+        edge.start()
+    finish = operator.wait_for_rest(FINISH, timeout_ms=RECOVERY_S * 1000)
+    assert finish["params"]["STATUS_CODE"] == "200"
+    assert "no longer had the call" in finish["params"]["FAILED_REASON"]
+    wait_until(page, lambda: not operator_sessions(operator), what="the operator's call over")
+    assert len(operator.rest_calls(FINISH)) == 1
 
 
 def operator_sessions(operator):

@@ -341,6 +341,36 @@ def test_a_call_the_connection_drops_is_not_left_going():
     assert out == {"status": "200", "reason": "Connection Error", "active": []}
 
 
+@pytest.mark.parametrize(
+    "cause, words",
+    [
+        ("Dialog Error", "the other side no longer had the call"),
+        ("Request Timeout", "the other side stopped answering"),
+        ("WebRTC Error", "it failed in the browser (WebRTC Error)"),
+    ],
+)
+def test_a_call_jssip_ends_by_itself_is_finished_once_and_said(cause, words):
+    """JsSIP ends a session itself, originator "local" (a re-INVITE after a dropped link
+    answered 481: the other side hung up meanwhile): not the operator's hang-up, yet over."""
+    out = {}
+
+    async def go():
+        portal, phone, softphone, calls, logged = await ringing()
+        notes = []
+        portal.bridge.leave_note = notes.append
+        portal.click("answer")
+        await portal.settle()
+        phone._emit(type="ended", id="in-1", originator="local", cause=cause)
+        await portal.settle()
+        out.update(finishes=finishes(portal), notes=notes, active=calls.active, logged=logged)
+
+    run(go())
+    [finish] = out["finishes"]
+    assert finish["STATUS_CODE"] == "200" and words in finish["FAILED_REASON"]
+    assert out["notes"] == [f"The call with +15550001122 was cut off: {finish['FAILED_REASON']}."]
+    assert out["active"] == [] and any(words in line for line in out["logged"])
+
+
 # -- a real network's settings (issue 23): failover, ICE, codecs, the registration's lifetime
 
 

@@ -176,8 +176,13 @@ class MicroPythonApp:
 
     def _request(self, message: dict) -> Any:
         """Ask MicroPython; serve what it asks meanwhile; its answer (or its error raised)."""
-        if self._serving:  # a callback while MicroPython waits for us: delivered after
-            self._deferred.append(message)
+        if self._serving:  # MicroPython waits for our answer: it cannot answer now
+            if message["op"] != "call":
+                raise MicroPythonError(
+                    f"cannot {message['op']} a MicroPython object while MicroPython waits for "
+                    "CPython's answer"
+                )
+            self._deferred.append(message)  # a callback (an event, the phone's news): after
             return None
         self._serial += 1
         message["id"] = self._serial

@@ -672,6 +672,35 @@ class FakeSipPhone:
                 type="failed", id=call["id"], originator="local", cause="User Denied Media Access"
             )
 
+    # the link to the SIP server (what JsSIP reports; bx24.sip words it for the card)
+    def refuse_registration(self, code=403):
+        """The SIP server refuses the registration or its refresh with ``code`` (401: the
+        password, 403, 408: no answer, 5xx...); calls go on."""
+        causes = {401: "Authentication Error", 403: "Rejected", 408: "Request Timeout"}
+        self.registered = False
+        self._emit(
+            type="registration",
+            state="failed",
+            cause=causes.get(int(code), "SIP Failure Code"),
+            code=None if int(code) == 408 else int(code),
+        )
+
+    def drop_link(self, network=False):
+        """The WebSocket to the SIP server drops (``network``: this computer's network went
+        away); calls go on."""
+        self.registered = False
+        self._emit(
+            type="registration",
+            state="disconnected",
+            cause="network" if network else None,
+            code=None,
+        )
+
+    def register_again(self):
+        """The phone is registered again (the server took it, the link is back)."""
+        self.registered = True
+        self._emit(type="registration", state="registered", cause=None, code=200)
+
     # what the app asks (the phone API of bx24.sip)
     def call(self, target):
         """(the app) Dial ``target``: said ``dial <number>``."""

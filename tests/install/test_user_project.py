@@ -72,12 +72,12 @@ def test_new_setup_and_pytest_in_a_project_of_ones_own(user):
     again = run([venv / "bx24", "setup"], app, env)  # idempotent: nothing to do the second time
     assert "up to date" in again.stderr and "installing" not in again.stderr
     tests = run([venv / "pytest", "-q", "-p", "no:cacheprovider"], app, env)
-    # 6 browser tests x 2 interpreters, 4 CPython ones
-    assert re.search(r"^16 passed", tests.stdout, re.M), tests.stdout
+    # 6 browser tests x 2 interpreters, 5 CPython ones
+    assert re.search(r"^17 passed", tests.stdout, re.M), tests.stdout
     # the fast tests again, the app under the frame's MicroPython (the installed package's)
     fast = [venv / "pytest", "-q", "-p", "no:cacheprovider", "tests/test_logic.py"]
     again = run([*fast, "--bx24-fake-interpreter=micropython"], app, env)
-    assert re.search(r"^4 passed", again.stdout, re.M), again.stdout
+    assert re.search(r"^5 passed", again.stdout, re.M), again.stdout
     with ServerProcess([venv / "bx24", "serve", "--emulator"], cwd=app, env=env) as server:
         request = urllib.request.Request(server.url, data=b"AUTH_ID=x", method="POST")
         with urllib.request.urlopen(request, timeout=10) as page:

@@ -92,3 +92,24 @@ def test_the_line_is_the_one_the_install_page_creates():
         sys.path.pop(0)
     lines = [line["number"] for line in load(project).app["lines"]]
     assert settings.LINE_NUMBER in lines
+
+
+def test_a_refused_registration_is_said_on_the_card_of_the_call_in_progress():
+    async def scenario(portal, app):
+        await portal.settle()
+        portal.softphone.ring("+15550001122")
+        await portal.settle()
+        portal.click("answer")
+        await portal.settle()
+        portal.softphone.refuse_registration(403)  # a refresh refused mid-call
+        await portal.settle()
+        portal.softphone.register_again()  # the phone asked again, and the server took it
+        await portal.settle()
+        texts = [p["statusText"] for c, p in portal.commands if c == "CallCardSetStatusText"]
+        assert texts[-2:] == [
+            "Softphone offline: the SIP server refused the operator (403)",
+            "Talking",
+        ]
+        assert not portal.rest_calls("telephony.externalcall.finish")  # the call goes on
+
+    run_app(scenario)

@@ -75,6 +75,20 @@ class StandInPhone:
         """The call fails with a ``bx24.Status`` code (busy ``"486"``...)."""
         self._do("fail", str(status), *([reason] if reason else []))
 
+    def refuse_registration(self, code=403):
+        """(a SIP softphone) The SIP server refuses the registration or its refresh with
+        ``code`` (401: the password, 403, 408: no answer...); calls go on."""
+        self._do("refuseRegistration", int(code))
+
+    def drop_link(self, network=False):
+        """(a SIP softphone) The WebSocket to the SIP server drops (``network``: this
+        computer's network went away); calls go on."""
+        self._do("dropLink", bool(network))
+
+    def register_again(self):
+        """(a SIP softphone) Registered again (the server took it, the link is back)."""
+        self._do("registerAgain")
+
 
 class StubCard:
     """The simulated Bitrix24 call card of a frame loaded with

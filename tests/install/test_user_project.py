@@ -72,8 +72,8 @@ def test_new_setup_and_pytest_in_a_project_of_ones_own(user):
     again = run([venv / "bx24", "setup"], app, env)  # idempotent: nothing to do the second time
     assert "up to date" in again.stderr and "installing" not in again.stderr
     tests = run([venv / "pytest", "-q", "-p", "no:cacheprovider"], app, env)
-    # 6 browser tests x 2 interpreters, 5 CPython ones
-    assert re.search(r"^17 passed", tests.stdout, re.M), tests.stdout
+    # 7 browser tests x 2 interpreters, 5 CPython ones
+    assert re.search(r"^19 passed", tests.stdout, re.M), tests.stdout
     # the fast tests again, the app under the frame's MicroPython (the installed package's)
     fast = [venv / "pytest", "-q", "-p", "no:cacheprovider", "tests/test_logic.py"]
     again = run([*fast, "--bx24-fake-interpreter=micropython"], app, env)

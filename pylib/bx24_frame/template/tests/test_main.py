@@ -60,3 +60,21 @@ def test_the_duration_runs_from_the_answer(bx24_card, bx24_clock):
     bx24_card.click("hangup")
     finish = bx24_card.wait_for_rest("telephony.externalcall.finish", STATUS_CODE="200")
     assert 42 <= int(finish["params"]["DURATION"]) <= 43
+
+
+def test_the_sip_link_is_said_on_the_card_of_the_call_in_progress(bx24_card):
+    bx24_card.softphone.ring("+15550001122")
+    bx24_card.wait_for_command("CallCardSetCardTitle")
+    bx24_card.click("answer")
+    bx24_card.wait_for_command("CallCardSetStatusText", statusText="Talking")
+    bx24_card.softphone.refuse_registration(403)  # a refresh refused mid-call
+    bx24_card.wait_for_command(
+        "CallCardSetStatusText",
+        statusText="Softphone offline: the SIP server refused the operator (403)",
+    )
+    bx24_card.softphone.register_again()
+    bx24_card.wait_for_command("CallCardSetStatusText", statusText="Talking")
+    bx24_card.softphone.drop_link(network=True)
+    bx24_card.wait_for_command(
+        "CallCardSetStatusText", statusText="Softphone offline: this computer's network is down"
+    )

@@ -983,12 +983,16 @@
     buttons: buttonsShown,
     // The other side of the app's softphone (window.bx24StandInSoftphone: the SIP stand-in's
     // phone, sip-stub.js, or bx24.StandInSoftphone): ring(number, line), pickUp(), hangUp(),
-    // fail(status, reason).
+    // fail(status, reason); a SIP phone's link: refuseRegistration(code), dropLink(network),
+    // registerAgain().
     softphone: function (action) {
       var phone = window.bx24StandInSoftphone;
       if (!phone) fail("the frame has no stand-in softphone (bx24.sip_softphone with the SIP stand-in, or bx24.StandInSoftphone; a SIP phone starts a moment after the frame)");
-      if (["ring", "pickUp", "hangUp", "fail"].indexOf(action) < 0 || !isFunction(phone[action])) {
-        fail('unknown softphone action "' + action + '"; actions: ring, pickUp, hangUp, fail');
+      var actions = ["ring", "pickUp", "hangUp", "fail", "refuseRegistration", "dropLink",
+                     "registerAgain"];
+      if (actions.indexOf(action) < 0 || !isFunction(phone[action])) {
+        fail('unknown softphone action "' + action + '"; actions: ' + actions.join(", ") +
+             " (the link's three: a SIP softphone's only)");
       }
       phone[action].apply(null, Array.prototype.slice.call(arguments, 1));
       notify("softphone", { action: action, args: Array.prototype.slice.call(arguments, 1) });

@@ -12,7 +12,8 @@
  *
  * The other side is played from outside, as window.bx24StandInSoftphone (the stub's
  * BX24Stub.softphone and the kit's card.softphone call it): ring(number, line), pickUp(),
- * hangUp(), fail(status, reason).
+ * hangUp(), fail(status, reason); the link: refuseRegistration(code), dropLink(network),
+ * registerAgain() (bx24_testing.fake.FakeSipPhone plays them alike).
  */
 (function () {
   "use strict";
@@ -73,6 +74,21 @@
         end(call);
         emit({ type: "failed", id: call.id, originator: "remote", cause: reason || null,
                code: String(status) });
+      },
+      // the link to the SIP server, as JsSIP reports it (calls go on): a registration or its
+      // refresh refused (401, 403, 408: no answer...), the WebSocket or the network gone, back
+      refuseRegistration: function (code) {
+        var status = Number(code || 403);
+        var cause = { 401: "Authentication Error", 403: "Rejected", 408: "Request Timeout" };
+        emit({ type: "registration", state: "failed", cause: cause[status] || "SIP Failure Code",
+               code: status === 408 ? null : status });
+      },
+      dropLink: function (network) {
+        emit({ type: "registration", state: "disconnected", cause: network ? "network" : null,
+               code: null });
+      },
+      registerAgain: function () {
+        emit({ type: "registration", state: "registered", cause: null, code: 200 });
       },
     };
 

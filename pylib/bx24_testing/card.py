@@ -78,7 +78,10 @@ class StandInPhone:
     def refuse_registration(self, code=403):
         """(a SIP softphone) The SIP server refuses the registration or its refresh with
         ``code`` (401: the password, 403, 408: no answer...); calls go on."""
-        self._do("refuseRegistration", int(code))
+        from .fake import registration_refused
+
+        refused = registration_refused(code)
+        self._do("refuseRegistration", refused["cause"], refused["code"])
 
     def drop_link(self, network=False):
         """(a SIP softphone) The WebSocket to the SIP server drops (``network``: this

@@ -585,6 +585,15 @@ class FakePortal:
         return _envelope(outcome[1])
 
 
+def registration_refused(code) -> dict:
+    """How JsSIP reports a REGISTER answered ``code``: its cause, and the response's code (none
+    for 408: JsSIP's own timeout, no response). The fake phone and the browser's SIP stand-in
+    (``bx24_card.softphone.refuse_registration``) both report it so."""
+    causes = {401: "Authentication Error", 403: "Rejected", 408: "Request Timeout"}
+    code = int(code)
+    return {"cause": causes.get(code, "SIP Failure Code"), "code": None if code == 408 else code}
+
+
 class FakeSipPhone:
     """The phone under :class:`bx24.SipSoftphone` without a SIP server (what the page's
     ``sip-stub.js`` is in the browser): it registers at once, records what the app asked
@@ -676,14 +685,8 @@ class FakeSipPhone:
     def refuse_registration(self, code=403):
         """The SIP server refuses the registration or its refresh with ``code`` (401: the
         password, 403, 408: no answer, 5xx...); calls go on."""
-        causes = {401: "Authentication Error", 403: "Rejected", 408: "Request Timeout"}
         self.registered = False
-        self._emit(
-            type="registration",
-            state="failed",
-            cause=causes.get(int(code), "SIP Failure Code"),
-            code=None if int(code) == 408 else int(code),
-        )
+        self._emit(type="registration", state="failed", **registration_refused(code))
 
     def drop_link(self, network=False):
         """The WebSocket to the SIP server drops (``network``: this computer's network went

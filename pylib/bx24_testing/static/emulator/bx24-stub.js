@@ -983,8 +983,8 @@
     buttons: buttonsShown,
     // The other side of the app's softphone (window.bx24StandInSoftphone: the SIP stand-in's
     // phone, sip-stub.js, or bx24.StandInSoftphone): ring(number, line), pickUp(), hangUp(),
-    // fail(status, reason); a SIP phone's link: refuseRegistration(code), dropLink(network),
-    // registerAgain().
+    // fail(status, reason); a SIP phone's link: refuseRegistration(cause, code),
+    // dropLink(network), registerAgain().
     softphone: function (action) {
       var phone = window.bx24StandInSoftphone;
       if (!phone) fail("the frame has no stand-in softphone (bx24.sip_softphone with the SIP stand-in, or bx24.StandInSoftphone; a SIP phone starts a moment after the frame)");

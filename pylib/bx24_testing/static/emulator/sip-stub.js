@@ -12,8 +12,8 @@
  *
  * The other side is played from outside, as window.bx24StandInSoftphone (the stub's
  * BX24Stub.softphone and the kit's card.softphone call it): ring(number, line), pickUp(),
- * hangUp(), fail(status, reason); the link: refuseRegistration(code), dropLink(network),
- * registerAgain() (bx24_testing.fake.FakeSipPhone plays them alike).
+ * hangUp(), fail(status, reason); the link: refuseRegistration(cause, code),
+ * dropLink(network), registerAgain() (bx24_testing.fake.FakeSipPhone plays them alike).
  */
 (function () {
   "use strict";
@@ -77,11 +77,10 @@
       },
       // the link to the SIP server, as JsSIP reports it (calls go on): a registration or its
       // refresh refused (401, 403, 408: no answer...), the WebSocket or the network gone, back
-      refuseRegistration: function (code) {
-        var status = Number(code || 403);
-        var cause = { 401: "Authentication Error", 403: "Rejected", 408: "Request Timeout" };
-        emit({ type: "registration", state: "failed", cause: cause[status] || "SIP Failure Code",
-               code: status === 408 ? null : status });
+      // (cause, code: JsSIP's, as bx24_testing.fake.registration_refused gives them)
+      refuseRegistration: function (cause, code) {
+        emit({ type: "registration", state: "failed", cause: cause || "SIP Failure Code",
+               code: code === undefined ? null : code });
       },
       dropLink: function (network) {
         emit({ type: "registration", state: "disconnected", cause: network ? "network" : null,

@@ -54,6 +54,14 @@ def test_emulator_runs_the_sample_app(page, frame_server, interpreter):
     )
     assert stub_card(page)["muted"] is True
 
+    # the softphone's link: a refresh refused mid-call is said on the card, then Talking again
+    page.get_by_role("button", name="Refused (403)").click()
+    expect(page.locator("#card-status")).to_have_text(
+        "Softphone offline: the SIP server refused the operator (403)"
+    )
+    page.get_by_role("button", name="Registered again").click()
+    expect(page.locator("#card-status")).to_have_text("Talking")
+
     page.click("#card-buttons [data-button=hangup]")
     expect(page.locator("#log")).to_contain_text("CallCardClose")
     assert stub_card(page)["closed"] is True

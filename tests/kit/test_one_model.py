@@ -301,3 +301,19 @@ def test_registering_with_show_opens_the_same_card_in_the_stub_and_the_fake(stub
         )
         call["CRM_ENTITY_ID"] = call["CRM_BINDINGS"][0]["ENTITY_ID"] = "<the new lead>"
     assert in_browser == in_python
+
+
+def test_the_emulators_refused_registration_button_reports_what_the_fakes_do():
+    """The emulator's "Refused (403)" button gives the SIP stand-in JsSIP's cause and code: the
+    ones bx24_testing.fake.registration_refused gives the fake phone and bx24_card.softphone."""
+    import re
+    from pathlib import Path
+
+    import bx24_testing
+    from bx24_testing.fake import registration_refused
+
+    html = (Path(bx24_testing.__file__).parent / "static/emulator/index.html").read_text()
+    [(cause, code)] = re.findall(
+        r'data-action="refuseRegistration" data-cause="([^"]+)"\s+data-code="(\d+)"', html
+    )
+    assert registration_refused(int(code)) == {"cause": cause, "code": int(code)}

@@ -344,6 +344,7 @@
       args.push(form.number.value);
       if (form.line.value) args.push(form.line.value);
     } else if (action === "fail") args.push(button.dataset.status);
+    else if (action === "refuseRegistration") args.push(button.dataset.cause, Number(button.dataset.code));
     call.apply(null, ["softphone", action].concat(args))
       .then(function () { notice(""); }, function (error) { notice(error.message); });
   }

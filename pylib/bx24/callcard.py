@@ -34,7 +34,7 @@ from .errors import (
 )
 from .log import format_exception, shorten, stderr
 from .placement import parse_info, parse_interface, require_background_worker
-from .tasks import spawn
+from .tasks import call_handler
 
 
 def _seconds(name, value):
@@ -256,24 +256,8 @@ class CallCard:
     def _run_handler(self, name, handler, args):
         """Call ``handler``; a coroutine it returns (async def, on either
         interpreter) is scheduled as a task. Failures are logged, never raised."""
-        try:
-            result = handler(*args)
-        except Exception as exc:
-            self._handler_failed(name, handler, exc)
-            return
-        if hasattr(result, "send") and hasattr(result, "throw"):
-            try:
-                spawn(result, self._log, self._handler_name(name, handler))
-            except Exception as exc:  # e.g. no running event loop
-                self._handler_failed(name, handler, exc)
-
-    @staticmethod
-    def _handler_name(name, handler):
-        return "handler {} of {}".format(getattr(handler, "__name__", repr(handler)), name)
-
-    def _handler_failed(self, name, handler, exc):
-        self._log("{} raised:\n{}".format(self._handler_name(name, handler),
-                                            format_exception(exc)))
+        call_handler(handler, args, self._log, "handler {} of {}".format(
+            getattr(handler, "__name__", repr(handler)), name))
 
     def _track_event(self, name, args):
         if name == events.INITIALIZED:

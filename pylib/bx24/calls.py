@@ -47,7 +47,7 @@ that is known, and nothing written early is overwritten by the call's own title.
 
 from .errors import Bx24Error
 from .log import format_exception, stderr
-from .tasks import spawn
+from .tasks import is_coroutine, spawn
 from .telephony import INCOMING, OUTGOING, Status
 
 RINGING = "ringing"
@@ -70,7 +70,7 @@ def _clock():
 
 
 async def _maybe_await(result):
-    if hasattr(result, "send") and hasattr(result, "throw"):
+    if is_coroutine(result):
         return await result
     return result
 

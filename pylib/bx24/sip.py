@@ -24,7 +24,7 @@ Pure logic over a phone (``sip.mjs`` in the page; tests pass a fake): ``start()`
 import json
 
 from .log import stderr
-from .tasks import spawn
+from .tasks import call_handler, spawn
 from .telephony import Status
 
 # JsSIP's causes (JsSIP.C.causes) → STATUS_CODE of telephony.externalcall.finish
@@ -370,13 +370,8 @@ class SipSoftphone:
             self.log("SIP registration of {} at {} {}: {}".format(
                 self.uri, self.server, state, self.registration_problem))
         for fn in list(self._registration_hooks):
-            try:
-                result = fn(self)
-            except Exception as exc:
-                self.log("a registration hook raised: {!r}".format(exc))
-                continue
-            if hasattr(result, "send") and hasattr(result, "throw"):  # an async hook
-                spawn(result, self.log, "a registration hook")
+            call_handler(fn, (self,), self.log, "registration hook {}".format(
+                getattr(fn, "__name__", repr(fn))))
 
     # -- what the call session asks -------------------------------------------------------------
 

@@ -210,7 +210,8 @@ class FakePortal:
         # False: the card opens after register's answer is back, on the next settle()
         # (Bitrix24 does not say which comes first; True: before it).
         self.card_before_answer = True
-        self.page_calls: Any = None  # the bx24.page.calls() of an app run by load_app
+        self._page: dict = {}  # what bx24.page made for the app load_app runs: its card, Calls
+        self._external_ids = 0
         self.softphone = FakeSipPhone()  # the SIP phone of bx24.sip_softphone, and its far end
         self.allow_duplicate_calls = False  # True: a call registered or finished twice is meant
 
@@ -262,8 +263,7 @@ class FakePortal:
         """A :class:`bx24.Telephony` over :meth:`rest` (``options`` are its)."""
         import bx24
 
-        counter = iter(range(1, 1_000_000))
-        return bx24.Telephony(self.rest(**options), new_external_id=lambda: f"fake-{next(counter)}")
+        return bx24.Telephony(self.rest(**options), new_external_id=self._new_external_id)
 
     def calls(self, softphone, card=None, **options):
         """A :class:`bx24.Calls` over this portal, on its clock; the card attached (the page is
@@ -334,6 +334,23 @@ class FakePortal:
             sys.path.remove(str(path.parent))
         return namespace
 
+    @property
+    def page_calls(self) -> Any:
+        """The :class:`bx24.Calls` the app that :meth:`load_app` runs made with
+        ``bx24.page.calls()``, if any (under MicroPython: a reference to it there)."""
+        return self._page.get("calls")
+
+    def _page_pieces(self) -> dict:
+        """What ``bx24.page``'s functions are made over (:mod:`bx24_testing.fakepage`): this
+        portal's bridge, clock, REST retries' sleep, SIP phone and external call ids."""
+        return {
+            "bridge": self.bridge,
+            "clock": self.clock,
+            "sleep": self._sleep,
+            "new_phone": self.softphone.create,
+            "new_external_id": self._new_external_id,
+        }
+
     def _load_in_micropython(self, path) -> Any:
         """:meth:`load_app` under the frame's MicroPython: the app's globals, a
         :class:`~bx24_testing.micropython.MicroPythonObject` (``app["calls"]`` reaches the
@@ -342,18 +359,8 @@ class FakePortal:
 
         if self.micropython is None:
             self.micropython = MicroPythonApp(path.parent)
-        counter = iter(range(1, 1_000_000))
-        loaded = self.micropython.load(
-            path,
-            {
-                "bridge": self.bridge,
-                "clock": self.clock,
-                "sleep": self._sleep,
-                "new_phone": self.softphone.create,
-                "external_id": lambda: f"fake-{next(counter)}",
-            },
-        )
-        self.page_calls = loaded["calls"]
+        loaded = self.micropython.load(path, self._page_pieces())
+        self._page["calls"] = loaded["calls"]
         return loaded["app"]
 
     def _page_functions(self) -> dict:
@@ -364,29 +371,16 @@ class FakePortal:
 
         from .fakepage import page_functions
 
-        counter = iter(range(1, 1_000_000))
-        portal = self
-
-        class Page(dict):  # the page's Calls, as soon as the app makes it
-            def __setitem__(self, key, value):
-                super().__setitem__(key, value)
-                if key == "calls":
-                    portal.page_calls = value
-
-        return page_functions(
-            bx24,
-            self.bridge,
-            self.clock,
-            self._sleep,
-            self.softphone.create,
-            lambda: f"fake-{next(counter)}",
-            Page(),
-        )
+        return page_functions(bx24, self._page, **self._page_pieces())
 
     async def _sleep(self, seconds):
         """REST's retries do not wait: the clock moves instead."""
         self._sleeps.append(seconds)
         self.now += seconds
+
+    def _new_external_id(self) -> str:
+        self._external_ids += 1
+        return f"fake-{self._external_ids}"
 
     def advance(self, seconds: float) -> None:
         """Move the clock (durations) by ``seconds``."""

@@ -4,7 +4,7 @@ frame's MicroPython (``bx24_testing.micropython``: this module runs there too, s
 what both interpreters run)."""
 
 
-def page_functions(bx24, bridge, clock, sleep, new_phone, new_external_id, page):
+def page_functions(bx24, page, bridge, clock, sleep, new_phone, new_external_id):
     """``card``, ``rest``, ``telephony``, ``calls``, ``sip_softphone`` as the page has them
     (one card and one Calls per page, kept in ``page``), over ``bridge`` (the bridge protocol),
     ``clock`` (the portal's time), ``sleep`` (REST's retries: the clock moves instead),

@@ -145,8 +145,7 @@ def _prepare(line):
 
     message = json.loads(line)
     portal = _in(message["portal"])
-    functions = page_functions(bx24, portal["bridge"], portal["clock"], portal["sleep"],
-                               portal["new_phone"], portal["external_id"], _page)
+    functions = page_functions(bx24, _page, **portal)
     for name, function in functions.items():
         setattr(bx24.page, name, function)
     path = _main_path[0] = message["path"]

@@ -117,10 +117,6 @@ class TurnServer:
         stop(self._process)
         self._process = None
 
-    def __del__(self) -> None:
-        if self._process is None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-
     def log(self) -> str:
         """coturn's log so far."""
         try:
@@ -137,3 +133,4 @@ class TurnServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)

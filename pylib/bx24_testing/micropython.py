@@ -17,6 +17,7 @@ Needs Node (``bx24 setup`` already does: the runtime is installed with npm).
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import select
@@ -205,7 +206,7 @@ class MicroPythonApp:
             if message.get("name"):
                 target = getattr(target, message["name"])
             value = target(*self._into(message["args"]), **self._into(message["kwargs"]))
-            awaitable = hasattr(value, "send") and hasattr(value, "throw")
+            awaitable = inspect.iscoroutine(value)
             if awaitable:
                 value = _complete(value)
             answer = {"value": self._out(value), "awaitable": awaitable}
@@ -232,7 +233,7 @@ class MicroPythonApp:
             return {key: self._out(item) for key, item in value.items()}
         ref = id(value)
         self._objects[ref] = value
-        if callable(value) and not hasattr(value, "__dict__"):  # a function, a bound method
+        if inspect.isroutine(value):  # a function, a bound method: called, nothing more
             return {"$py": ref}
         methods = [n for n in dir(value) if not n.startswith("_") and callable(getattr(value, n))]
         return {"$py": ref, "methods": methods}  # getattr(bridge, "on_leader", None) works there

@@ -50,13 +50,16 @@ def _in(value):
 _main_path = [None]  # main.py runs as "<stdin>" (PyScript's way): named as the test knows it
 
 
+def _named(text):
+    if not _main_path[0]:
+        return text
+    return text.replace('File "<stdin>"', 'File "' + _main_path[0] + '"')
+
+
 def _traceback(exc):
     text = io.StringIO()
     sys.print_exception(exc, text)
-    text = text.getvalue()
-    if _main_path[0]:
-        text = text.replace('File "<stdin>"', 'File "' + _main_path[0] + '"')
-    return text
+    return _named(text.getvalue())
 
 
 class CPythonError(Exception):
@@ -168,10 +171,9 @@ def _loaded(line):
 
 
 def _failed(line, text):
-    """main.py raised: its traceback, main.py (run as "<stdin>") named as the test knows it."""
-    message = json.loads(line)
-    text = text.replace('File "<stdin>"', 'File "' + message["path"] + '"')
-    bx24_host.send(json.dumps({"re": message["id"], "error": text, "type": "Exception"}))
+    """main.py raised: its traceback (the host's words for it), main.py named."""
+    message_id = json.loads(line)["id"]
+    bx24_host.send(json.dumps({"re": message_id, "error": _named(text), "type": "Exception"}))
 
 
 def _handle(line):

@@ -184,6 +184,8 @@ def render() -> str:
         "",
         f"`open_operator{_signature(sip.open_operator)}`: {_doc(sip.open_operator)}",
         "",
+        f"`operator_phone{_signature(sip.operator_phone)}`: {_doc(sip.operator_phone)}",
+        "",
         f"`PlainPhone{_signature(sip.PlainPhone)}`: {_doc(sip.PlainPhone)}",
         "",
         *_methods(sip.PlainPhone),

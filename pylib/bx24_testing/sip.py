@@ -626,3 +626,15 @@ def open_operator(page, url, server, user="101", user_options=None, timeout_s=20
         page, lambda: set(server.contacts(user)) - before, timeout_s, what=f"{user} registered"
     )
     return card
+
+
+def operator_phone(card, method, session=True):
+    """What the operator frame's own JsSIP phone (``sip.mjs``, with ``open_operator``) says:
+    ``method`` of its first call (``stats``: RTP bytes and audio energy both ways,
+    ``direction``, ``configuration``), or with ``session=False`` of the phone (``recent``: its
+    last events, ``sessionIds``)."""
+    return card.frame.evaluate(
+        "async ([method, session]) => { const p = bx24Bridge.sipPhone;"
+        " return session ? p[method](p.sessionIds()[0]) : p[method](); }",
+        [method, session],
+    )

@@ -12,7 +12,7 @@ import pytest
 from bx24_testing.card import StubCard
 from bx24_testing.frame import frame_url, open_frame, wait_until
 from bx24_testing.plugin import INTERPRETERS
-from bx24_testing.sip import SipPhone, SipServer
+from bx24_testing.sip import SipPhone, SipServer, operator_phone
 
 REGISTER = "telephony.externalcall.register"
 FINISH = "telephony.externalcall.finish"
@@ -80,12 +80,8 @@ def customer(browser, operator, sip):
     context.close()
 
 
-def operator_phone(card, expression):
-    return card.frame.evaluate(f"(async () => {{ const p = bx24Bridge.sipPhone; {expression} }})()")
-
-
 def operator_stats(card):
-    return operator_phone(card, "return p.stats(p.sessionIds()[0]);")
+    return operator_phone(card, "stats")
 
 
 def rises(page, stats_of, key, by=500):
@@ -180,10 +176,10 @@ def test_dtmf_in_the_audio_by_default(page, rfc4733_frame_server, sip, interpret
     card.click("dialpad", "5")
     wait_until(
         page,
-        lambda: [e for e in operator_phone(card, "return p.recent();") if e["type"] == "dtmf"],
+        lambda: [e for e in operator_phone(card, "recent", session=False) if e["type"] == "dtmf"],
         what="the tone played",
     )
-    [tone] = [e for e in operator_phone(card, "return p.recent();") if e["type"] == "dtmf"]
+    [tone] = [e for e in operator_phone(card, "recent", session=False) if e["type"] == "dtmf"]
     assert tone["key"] == "5" and tone["transport"] == "rfc4733"
     assert customer.events("dtmf") == []  # no SIP INFO
     card.click("hangup")

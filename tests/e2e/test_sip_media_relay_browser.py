@@ -15,7 +15,7 @@ import pytest
 
 from bx24_testing.frame import frame_url, wait_until
 from bx24_testing.plugin import INTERPRETERS
-from bx24_testing.sip import open_operator
+from bx24_testing.sip import open_operator, operator_phone
 from bx24_testing.turn import TurnServer
 
 OPERATOR, DESK = "101", "300"
@@ -72,12 +72,6 @@ def wait_growing(page, read, what):
     wait_until(page, lambda: read() > start, what=what)
 
 
-def operator_direction(card):
-    return card.frame.evaluate(
-        "(() => { const p = bx24Bridge.sipPhone; return p.direction(p.sessionIds()[0]); })()"
-    )
-
-
 def assert_hold_and_resume(operator, desk, edge, page):
     """Hold: a re-INVITE through rtpengine; the operator only sends, the desk phone stops (its
     RTP at rtpengine stops) and the operator hears nothing. Resume: both ways again, the desk
@@ -86,20 +80,22 @@ def assert_hold_and_resume(operator, desk, edge, page):
     desk_rtp = lambda: edge.relay_packets()["plain"]  # noqa: E731
     heard = lambda: operator_stats(operator)["inboundEnergy"]  # noqa: E731
     operator.click("hold", True)
-    wait_until(page, lambda: operator_direction(operator) == "sendonly", what="hold negotiated")
+    wait_until(
+        page, lambda: operator_phone(operator, "direction") == "sendonly", what="hold negotiated"
+    )
     wait_still(page, desk_rtp, what="the desk phone's RTP stopping while held")
     wait_still(page, heard, what="the operator hearing nothing while held")
     wait_growing(page, lambda: edge.relay_packets()["browser"], what="the operator still sending")
     operator.click("hold", False)
-    wait_until(page, lambda: operator_direction(operator) == "sendrecv", what="resume negotiated")
+    wait_until(
+        page, lambda: operator_phone(operator, "direction") == "sendrecv", what="resume negotiated"
+    )
     wait_growing(page, desk_rtp, what="the desk phone's RTP after resume")
     wait_growing(page, heard, what="the desk phone's tone heard again after resume")
 
 
 def operator_stats(card):
-    return card.frame.evaluate(
-        "(async () => { const p = bx24Bridge.sipPhone; return p.stats(p.sessionIds()[0]); })()"
-    )
+    return operator_phone(card, "stats")
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)

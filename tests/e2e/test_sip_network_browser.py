@@ -11,7 +11,7 @@ import pytest
 
 from bx24_testing.frame import frame_url, wait_until
 from bx24_testing.plugin import INTERPRETERS
-from bx24_testing.sip import SipPhone, SipServer, open_operator
+from bx24_testing.sip import SipPhone, SipServer, open_operator, operator_phone
 from bx24_testing.turn import TurnServer
 
 OPERATOR, CUSTOMER = "101", "200"
@@ -43,9 +43,7 @@ def wss_frame_server(make_sample, wss):
 
 def configuration(operator):
     """What the operator's call's RTCPeerConnection was given, and its local SDP (sip.mjs)."""
-    return operator.frame.evaluate(
-        "(() => { const p = bx24Bridge.sipPhone; return p.configuration(p.sessionIds()[0]); })()"
-    )
+    return operator_phone(operator, "configuration")
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)

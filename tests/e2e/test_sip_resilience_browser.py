@@ -20,12 +20,12 @@ import pytest
 
 from bx24_testing.frame import frame_url, wait_until
 from bx24_testing.plugin import INTERPRETERS
-from bx24_testing.sip import open_operator
+from bx24_testing.sip import open_operator, operator_phone
 
 OPERATOR, DESK = "101", "300"
 FINISH = "telephony.externalcall.finish"
 # JsSIP tries the WebSocket again 1 to 4 s apart (sip.mjs: connection_recovery_*), then
-# registers: measured 0.3-4.2 s from Kamailio's return to the new contact
+# registers: measured 0.6-1.9 s from Kamailio's return to the new contact
 RECOVERY_S = 8
 OFFLINE = "Softphone offline: "
 
@@ -44,10 +44,7 @@ def talking(page, url, edge, desk):
 
 def operator_heard(operator):
     """The audio energy the operator's call has received so far (it rises while media flows)."""
-    return operator.frame.evaluate(
-        "(async () => { const p = bx24Bridge.sipPhone; const id = p.sessionIds()[0];"
-        " return id ? (await p.stats(id)).inboundEnergy : -1; })()"
-    )
+    return operator_phone(operator, "stats")["inboundEnergy"]
 
 
 def assert_media_flows(operator, edge, page, what):
@@ -145,7 +142,7 @@ def test_the_desk_phone_hangs_up_while_kamailio_is_down(
 
 
 def operator_sessions(operator):
-    return operator.frame.evaluate("bx24Bridge.sipPhone.sessionIds()")
+    return operator_phone(operator, "sessionIds", session=False)
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
